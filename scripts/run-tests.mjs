@@ -1,0 +1,47 @@
+// Lists the test files of each tier and runs them in one `node --test` so the summary covers them all.
+// (Node 20's --test takes paths, not globs.)
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const TIERS = {
+  unit: { dir: 'src', match: /\.test\.ts$/ },
+  integration: { dir: 'test/integration', match: /\.test\.(ts|mjs)$/ },
+  deploy: { dir: 'test/deploy', match: /\.test\.(ts|mjs)$/ },
+  sanity: { dir: 'test/sanity', match: /\.test\.(ts|mjs)$/ },
+  e2e: { dir: 'test/e2e', match: /\.test\.(ts|mjs)$/ },
+};
+
+function walk(dir, match) {
+  let out = [];
+  let names;
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const name of names.sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out = out.concat(walk(p, match));
+    else if (match.test(name)) out.push(p);
+  }
+  return out;
+}
+
+const wanted = process.argv.slice(2);
+const tiers = wanted.length === 0 || wanted.includes('all') ? Object.keys(TIERS) : wanted;
+const files = [];
+for (const tier of tiers) {
+  const spec = TIERS[tier];
+  if (!spec) {
+    console.error(`unknown test tier "${tier}"; known: ${Object.keys(TIERS).join(', ')}, all`);
+    process.exit(2);
+  }
+  files.push(...walk(spec.dir, spec.match));
+}
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
+process.exit(r.status ?? 1);

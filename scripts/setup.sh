@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what passvol needs on a fresh Debian machine, idempotently: Debian packages, npm packages,
+# the build, and the pinned Go tools (csi-sanity, kustomize). Safe to run again: it only does what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages: tools the driver, the runtime and the tests call.
+DEB_PACKAGES=(
+  util-linux e2fsprogs xfsprogs kmod
+)
+
+step() { printf '[setup] %s\n' "$*"; }
+
+missing=()
+for pkg in "${DEB_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "[setup] missing Debian packages: ${missing[*]} (run as root, or install them with apt-get)" >&2
+    exit 1
+  fi
+  step "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  step "Debian packages present"
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  step "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+else
+  step "npm packages present"
+fi
+
+step "building (tsc)"
+npm run -s build
+
+if [ -f scripts/install-go-tools.sh ]; then
+  bash scripts/install-go-tools.sh
+fi
+step "done"

@@ -1,0 +1,17 @@
+// `passvol demo`: the walk-through a newcomer runs first. Exits non-zero when any check fails.
+import { Command } from 'commander';
+import { DemoReport } from '../../demo/demo-report.js';
+import { directVolumeWalkthrough } from '../../demo/direct-volume-walkthrough.js';
+
+export function demoCommand(): Command {
+  return new Command('demo')
+    .description('demonstrate passvol on the embedded defaults, checking every step')
+    .option('--json', 'print each check as a JSON line')
+    .option('--work-dir <dir>', 'keep the demo files here instead of a removed scratch folder')
+    .action(async (o: { json?: boolean; workDir?: string }) => {
+      const report = new DemoReport(o.json ?? false);
+      await directVolumeWalkthrough(report, o.workDir);
+      report.summary();
+      if (report.failed > 0) process.exitCode = 1;
+    });
+}
