@@ -8,6 +8,7 @@ const TIERS = {
   unit: { dir: 'src', match: /\.test\.ts$/ },
   integration: { dir: 'test/integration', match: /\.test\.(ts|mjs)$/ },
   deploy: { dir: 'test/deploy', match: /\.test\.(ts|mjs)$/ },
+  compat: { dir: 'test/compat', match: /\.test\.(ts|mjs)$/ },
   sanity: { dir: 'test/sanity', match: /\.test\.(ts|mjs)$/ },
   e2e: { dir: 'test/e2e', match: /\.test\.(ts|mjs)$/ },
 };

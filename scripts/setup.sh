@@ -41,4 +41,6 @@ npm run -s build
 if [ -f scripts/install-go-tools.sh ]; then
   bash scripts/install-go-tools.sh
 fi
+# Kata's own direct-volume code, built from the Go module proxy, for the byte-compatibility test.
+bash scripts/build-kata-compat.sh
 step "done"
