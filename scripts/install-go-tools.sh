@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs the pinned Go tools used by tests and CI into
+#   ${PASSVOL_TOOLS_DIR:-$PWD/.tools}/bin
+# through the Go module proxy (`go install module@version`).
+#
+# Idempotent: each tool has a stamp file <bin>/<tool>.version holding the
+# "module@version" it was built from; a tool whose binary exists and whose
+# stamp matches is skipped.
+#
+# Tools:
+#   csi-sanity  - CSI spec conformance suite (github.com/kubernetes-csi/csi-test)
+#   kustomize   - renders deploy/ for test/deploy/manifests.test.mjs
+set -euo pipefail
+
+# Go may not be on PATH in CI.
+if [[ -x /usr/local/go/bin/go ]] && ! command -v go >/dev/null 2>&1; then
+  export PATH="/usr/local/go/bin:$PATH"
+fi
+if ! command -v go >/dev/null 2>&1; then
+  echo "install-go-tools: 'go' not found (looked on PATH and /usr/local/go/bin)" >&2
+  exit 1
+fi
+
+TOOLS_DIR="${PASSVOL_TOOLS_DIR:-$PWD/.tools}"
+BIN_DIR="$TOOLS_DIR/bin"
+mkdir -p "$BIN_DIR"
+BIN_DIR="$(cd "$BIN_DIR" && pwd)"
+
+# name|module path (package to build)|version
+TOOLS=(
+  "csi-sanity|github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity|v5.6.0"
+  "kustomize|sigs.k8s.io/kustomize/kustomize/v5|v5.8.2"
+)
+
+# Static builds with the Go that is here: never fetch another toolchain
+# (kustomize v5.8.3 already needs go >= 1.27, hence the v5.8.2 pin).
+export CGO_ENABLED="${CGO_ENABLED:-0}"
+export GOTOOLCHAIN=local
+
+install_tool() {
+  local name="$1" module="$2" version="$3"
+  local want="${module}@${version}"
+  local bin="$BIN_DIR/$name"
+  local stamp="$BIN_DIR/$name.version"
+
+  if [[ -x "$bin" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    echo "install-go-tools: $name $version already installed ($bin)"
+    return 0
+  fi
+
+  local start=$SECONDS
+  rm -f "$stamp"
+  GOBIN="$BIN_DIR" go install "$want"
+  if [[ ! -x "$bin" ]]; then
+    echo "install-go-tools: go install $want did not produce $bin" >&2
+    return 1
+  fi
+  printf '%s\n' "$want" >"$stamp"
+  echo "install-go-tools: $name $version installed in $((SECONDS - start))s ($bin)"
+}
+
+for entry in "${TOOLS[@]}"; do
+  IFS='|' read -r name module version <<<"$entry"
+  install_tool "$name" "$module" "$version"
+done
