@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { directVolumeCommand } from './commands/direct-volume.js';
 import { demoCommand } from './commands/demo.js';
+import { csiCommand } from './commands/csi.js';
 import { reportAndExit } from './cli-error.js';
 import { invalidArgument } from '../common/errors.js';
 
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .showHelpAfterError(false);
   program.addCommand(directVolumeCommand());
   program.addCommand(demoCommand());
+  program.addCommand(csiCommand());
   return program;
 }
 

@@ -1,0 +1,299 @@
+// The embedded "cloud": disks are sparse files in a pool folder, attached to this node as loop devices.
+// Everything it knows is on disk (one JSON file per disk and per snapshot, written atomically), so a
+// restart after kill -9 finds the same pool. Ids derive from names, which makes create idempotent.
+import { copyFile, constants as fsConstants, mkdir, open, readdir, rename, rm, statfs, truncate } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { PassvolError, failedPrecondition, notFound } from '../../../common/errors.js';
+import { readJsonIfExists, removeDurably, writeJsonDurably } from '../../../common/durable-json.js';
+import { fsyncDir } from '../../../common/durable-fs.js';
+import type { Exec } from '../../../common/exec.js';
+import type { Disk, DiskProvider, DiskSnapshot, DiskSource } from './disk-provider.js';
+import { LoopDevices } from './loop-device.js';
+import { mountsOfDevice } from '../../host/mount-table.js';
+
+const DiskSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  capacityBytes: z.number().int().positive(),
+  createdAt: z.string(),
+  parameters: z.record(z.string()),
+  source: z.object({ snapshotId: z.string().optional(), volumeId: z.string().optional() }).optional(),
+  attachment: z.object({ nodeId: z.string(), devicePath: z.string(), readonly: z.boolean() }).optional(),
+});
+const SnapshotSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  sourceVolumeId: z.string(),
+  sizeBytes: z.number().int().positive(),
+  createdAt: z.string(),
+});
+
+const MiB = 2 ** 20;
+const ID_PATTERN = /^pv[ds]-[0-9a-f]{24}$/;
+
+export const diskIdFor = (name: string) => `pvd-${createHash('sha256').update(name).digest('hex').slice(0, 24)}`;
+export const snapshotIdFor = (name: string) => `pvs-${createHash('sha256').update(name).digest('hex').slice(0, 24)}`;
+
+export interface LoopPoolOptions {
+  dir: string;
+  /** The only node this pool can attach to: the machine it runs on. */
+  nodeId: string;
+  exec: Exec;
+}
+
+export class LoopPoolProvider implements DiskProvider {
+  readonly minDiskBytes = 16 * MiB;
+  readonly maxDiskBytes = 16 * 2 ** 40;
+  private readonly loops: LoopDevices;
+  /** Serialises writers of one disk or snapshot id inside this process. */
+  private readonly busy = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly options: LoopPoolOptions) {
+    this.loops = new LoopDevices(options.exec);
+  }
+
+  private get disksDir() {
+    return join(this.options.dir, 'disks');
+  }
+  private get snapshotsDir() {
+    return join(this.options.dir, 'snapshots');
+  }
+  imagePath(id: string): string {
+    return join(id.startsWith('pvs-') ? this.snapshotsDir : this.disksDir, `${id}.img`);
+  }
+  private metaPath(id: string): string {
+    return join(id.startsWith('pvs-') ? this.snapshotsDir : this.disksDir, `${id}.json`);
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.disksDir, { recursive: true, mode: 0o700 });
+    await mkdir(this.snapshotsDir, { recursive: true, mode: 0o700 });
+    await this.sweepOrphans();
+  }
+
+  /** Images without metadata are creates that never finished or deletes that crashed midway. */
+  private async sweepOrphans(): Promise<void> {
+    for (const dir of [this.disksDir, this.snapshotsDir]) {
+      const names = await readdir(dir);
+      for (const name of names) {
+        if (name.startsWith('.') && name.includes('.tmp-')) await rm(join(dir, name), { force: true });
+        if (name.endsWith('.img') && !names.includes(name.replace(/\.img$/, '.json'))) {
+          await this.loops.detachAll(join(dir, name));
+          await rm(join(dir, name), { force: true });
+        }
+      }
+    }
+  }
+
+  private serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.busy.get(id) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    this.busy.set(id, next.catch(() => undefined));
+    return next;
+  }
+
+  private checkId(id: string): void {
+    if (!ID_PATTERN.test(id)) throw notFound(`"${id}" is not a volume or snapshot id of this pool`);
+  }
+
+  async get(id: string): Promise<Disk | undefined> {
+    if (!ID_PATTERN.test(id) || !id.startsWith('pvd-')) return undefined;
+    const raw = await readJsonIfExists(this.metaPath(id));
+    return raw === undefined ? undefined : DiskSchema.parse(raw);
+  }
+
+  async list(): Promise<Disk[]> {
+    const names = (await readdir(this.disksDir)).filter((n) => n.endsWith('.json') && !n.startsWith('.')).sort();
+    const out: Disk[] = [];
+    for (const n of names) {
+      const d = await this.get(n.replace(/\.json$/, ''));
+      if (d) out.push(d);
+    }
+    return out;
+  }
+
+  create(request: { name: string; capacityBytes: number; parameters: Record<string, string>; source?: DiskSource }): Promise<Disk> {
+    const id = diskIdFor(request.name);
+    return this.serial(id, async () => {
+      const size = Math.max(this.minDiskBytes, Math.ceil(request.capacityBytes / MiB) * MiB);
+      if (size > this.maxDiskBytes) throw new PassvolError('PV_ERR_OUT_OF_RANGE', `capacity ${request.capacityBytes} exceeds the pool's largest disk (${this.maxDiskBytes} bytes)`);
+      const existing = await this.get(id);
+      if (existing) {
+        const sameSource = JSON.stringify(existing.source ?? {}) === JSON.stringify(request.source ?? {});
+        if (existing.capacityBytes !== size || !sameSource) {
+          throw new PassvolError('PV_ERR_ALREADY_EXISTS', `volume "${request.name}" exists with ${existing.capacityBytes} bytes and another source; use another name`);
+        }
+        return existing;
+      }
+      if (size > (await this.availableBytes())) throw new PassvolError('PV_ERR_RESOURCE_EXHAUSTED', `the disk pool has no room for ${size} bytes`);
+      const img = this.imagePath(id);
+      const tmp = `${img}.tmp-${process.pid}`;
+      await rm(tmp, { force: true });
+      if (request.source?.snapshotId || request.source?.volumeId) {
+        const from = await this.sourceImage(request.source);
+        await copyFile(from.path, tmp, fsConstants.COPYFILE_FICLONE);
+        if (size < from.sizeBytes) {
+          await rm(tmp, { force: true });
+          throw new PassvolError('PV_ERR_OUT_OF_RANGE', `capacity ${size} is smaller than the source (${from.sizeBytes} bytes)`);
+        }
+      } else {
+        await (await open(tmp, 'w', 0o600)).close();
+      }
+      await truncate(tmp, size);
+      await syncFile(tmp);
+      await rename(tmp, img);
+      const disk: Disk = { id, name: request.name, capacityBytes: size, createdAt: new Date().toISOString(), parameters: request.parameters };
+      if (request.source) disk.source = request.source;
+      await writeJsonDurably(this.metaPath(id), disk);
+      return disk;
+    });
+  }
+
+  private async sourceImage(source: DiskSource): Promise<{ path: string; sizeBytes: number }> {
+    if (source.snapshotId) {
+      const snap = await this.getSnapshot(source.snapshotId);
+      if (!snap) throw notFound(`source snapshot ${source.snapshotId} does not exist`);
+      return { path: this.imagePath(snap.id), sizeBytes: snap.sizeBytes };
+    }
+    const disk = await this.get(source.volumeId ?? '');
+    if (!disk) throw notFound(`source volume ${source.volumeId} does not exist`);
+    return { path: this.imagePath(disk.id), sizeBytes: disk.capacityBytes };
+  }
+
+  delete(id: string): Promise<void> {
+    return this.serial(id, async () => {
+      const disk = await this.get(id);
+      if (!disk) return;
+      const devices = await this.loops.devicesOf(this.imagePath(id));
+      for (const dev of devices) {
+        const mounts = await mountsOfDevice(dev).catch(() => []);
+        if (mounts.length > 0) throw failedPrecondition(`volume ${id} is still mounted at ${mounts.map((m) => m.mountPoint).join(', ')}; unpublish and unstage it first`);
+      }
+      if (disk.attachment) throw failedPrecondition(`volume ${id} is attached to node ${disk.attachment.nodeId}; detach it (ControllerUnpublishVolume) first`);
+      await this.loops.detachAll(this.imagePath(id));
+      // Metadata first: once it is gone the volume no longer exists, and a crash leaves only an orphan image.
+      await removeDurably(this.metaPath(id));
+      await removeDurably(this.imagePath(id));
+    });
+  }
+
+  attach(id: string, nodeId: string, readonly: boolean): Promise<{ devicePath: string }> {
+    return this.serial(id, async () => {
+      const disk = await this.get(id);
+      if (!disk) throw notFound(`volume ${id} does not exist`);
+      if (nodeId !== this.options.nodeId) throw notFound(`node ${nodeId} is not served by this disk pool (it serves ${this.options.nodeId})`);
+      if (disk.attachment && disk.attachment.nodeId !== nodeId) throw failedPrecondition(`volume ${id} is attached to node ${disk.attachment.nodeId}`);
+      if (disk.attachment && disk.attachment.readonly !== readonly) {
+        throw new PassvolError('PV_ERR_ALREADY_EXISTS', `volume ${id} is attached ${disk.attachment.readonly ? 'read-only' : 'read-write'} already`);
+      }
+      const devicePath = await this.loops.attach(this.imagePath(id), readonly);
+      if (disk.attachment?.devicePath !== devicePath) {
+        await writeJsonDurably(this.metaPath(id), { ...disk, attachment: { nodeId, devicePath, readonly } });
+      }
+      return { devicePath };
+    });
+  }
+
+  detach(id: string, nodeId: string): Promise<void> {
+    return this.serial(id, async () => {
+      const disk = await this.get(id);
+      if (!disk) return;
+      if (disk.attachment && disk.attachment.nodeId !== nodeId) return;
+      for (const dev of await this.loops.devicesOf(this.imagePath(id))) {
+        const mounts = await mountsOfDevice(dev).catch(() => []);
+        if (mounts.length > 0) throw failedPrecondition(`volume ${id} is still mounted at ${mounts.map((m) => m.mountPoint).join(', ')} on node ${nodeId}`);
+      }
+      await this.loops.detachAll(this.imagePath(id));
+      if (disk.attachment) {
+        const { attachment: _gone, ...rest } = disk;
+        await writeJsonDurably(this.metaPath(id), rest);
+      }
+    });
+  }
+
+  expand(id: string, capacityBytes: number): Promise<Disk> {
+    return this.serial(id, async () => {
+      const disk = await this.get(id);
+      if (!disk) throw notFound(`volume ${id} does not exist`);
+      const size = Math.ceil(capacityBytes / MiB) * MiB;
+      if (size <= disk.capacityBytes) return disk;
+      if (size > this.maxDiskBytes) throw new PassvolError('PV_ERR_OUT_OF_RANGE', `capacity ${capacityBytes} exceeds the pool's largest disk`);
+      if (size - disk.capacityBytes > (await this.availableBytes())) throw new PassvolError('PV_ERR_RESOURCE_EXHAUSTED', 'the disk pool has no room to grow this volume');
+      await truncate(this.imagePath(id), size);
+      await syncFile(this.imagePath(id));
+      await this.loops.refreshCapacity(this.imagePath(id));
+      const grown = { ...disk, capacityBytes: size };
+      await writeJsonDurably(this.metaPath(id), grown);
+      return grown;
+    });
+  }
+
+  createSnapshot(name: string, sourceVolumeId: string): Promise<DiskSnapshot> {
+    const id = snapshotIdFor(name);
+    return this.serial(id, async () => {
+      const existing = await this.getSnapshot(id);
+      if (existing) {
+        if (existing.sourceVolumeId !== sourceVolumeId) throw new PassvolError('PV_ERR_ALREADY_EXISTS', `snapshot "${name}" exists for volume ${existing.sourceVolumeId}`);
+        return existing;
+      }
+      const disk = await this.get(sourceVolumeId);
+      if (!disk) throw notFound(`source volume ${sourceVolumeId} does not exist`);
+      const img = this.imagePath(id);
+      const tmp = `${img}.tmp-${process.pid}`;
+      await copyFile(this.imagePath(disk.id), tmp, fsConstants.COPYFILE_FICLONE);
+      await syncFile(tmp);
+      await rename(tmp, img);
+      const snap: DiskSnapshot = { id, name, sourceVolumeId, sizeBytes: disk.capacityBytes, createdAt: new Date().toISOString() };
+      await writeJsonDurably(this.metaPath(id), snap);
+      return snap;
+    });
+  }
+
+  deleteSnapshot(id: string): Promise<void> {
+    if (!ID_PATTERN.test(id)) return Promise.resolve();
+    return this.serial(id, async () => {
+      await removeDurably(this.metaPath(id));
+      await removeDurably(this.imagePath(id));
+    });
+  }
+
+  async getSnapshot(id: string): Promise<DiskSnapshot | undefined> {
+    if (!ID_PATTERN.test(id) || !id.startsWith('pvs-')) return undefined;
+    const raw = await readJsonIfExists(this.metaPath(id));
+    return raw === undefined ? undefined : SnapshotSchema.parse(raw);
+  }
+
+  async listSnapshots(): Promise<DiskSnapshot[]> {
+    const names = (await readdir(this.snapshotsDir)).filter((n) => n.endsWith('.json') && !n.startsWith('.')).sort();
+    const out: DiskSnapshot[] = [];
+    for (const n of names) {
+      const s = await this.getSnapshot(n.replace(/\.json$/, ''));
+      if (s) out.push(s);
+    }
+    return out;
+  }
+
+  async availableBytes(): Promise<number> {
+    const s = await statfs(this.options.dir);
+    return s.bavail * s.bsize;
+  }
+
+  /** Used by the node side to verify a device really is this volume's. */
+  async verifyDevice(id: string, devicePath: string): Promise<boolean> {
+    this.checkId(id);
+    return (await this.loops.devicesOf(this.imagePath(id))).includes(devicePath);
+  }
+}
+
+async function syncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r+');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fsyncDir(join(path, '..'));
+}
+

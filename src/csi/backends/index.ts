@@ -1,0 +1,25 @@
+// The kinds of volume this driver serves: one line each.
+import { mkdir } from 'node:fs/promises';
+import type { Exec } from '../../common/exec.js';
+import type { DriverConfig } from '../driver-config.js';
+import type { ControllerBackend, NodeBackend } from './backend.js';
+import { DiskBackend } from './disk/disk-backend.js';
+import { LoopPoolProvider } from './disk/loop-pool-provider.js';
+
+export interface Backends {
+  controller: ControllerBackend;
+  node: NodeBackend;
+  /** Folders the driver must be able to write for Probe to answer ready. */
+  readyPaths: string[];
+}
+
+export async function createBackends(config: DriverConfig, exec: Exec): Promise<Backends> {
+  if (config.driver === 'disk') {
+    await mkdir(config.diskPoolDir, { recursive: true, mode: 0o700 });
+    const provider = new LoopPoolProvider({ dir: config.diskPoolDir, nodeId: config.nodeId, exec });
+    await provider.init();
+    const backend = new DiskBackend({ provider, nodeId: config.nodeId, maxVolumesPerNode: config.maxVolumesPerNode });
+    return { controller: backend, node: backend, readyPaths: [config.diskPoolDir] };
+  }
+  throw new Error('the NAS backend is not built yet');
+}

@@ -1,0 +1,93 @@
+// `passvol csi serve`: builds the driver from its config, serves CSI on the unix socket and the ops
+// endpoints over HTTP, and stops cleanly on SIGTERM.
+import { mkdir } from 'node:fs/promises';
+import type { Server as HttpServer } from 'node:http';
+import * as grpc from '@grpc/grpc-js';
+import { createLogger, type Logger } from '../common/logger.js';
+import { systemExec, type Exec } from '../common/exec.js';
+import { MonitorClient, RecordStore } from '../directvolume/index.js';
+import { createBackends } from './backends/index.js';
+import { ControllerServer } from './controller/controller-server.js';
+import { endpointPath, type DriverConfig } from './driver-config.js';
+import { addService, bindUnix, clearStaleSocket, type ServiceImpl } from './grpc-server.js';
+import { Mounter } from './host/mounter.js';
+import { IdentityServer } from './identity-server.js';
+import { CsiMetrics } from './metrics.js';
+import { NodeServer } from './node/node-server.js';
+import { removeStaleRecords } from './node/stale-records.js';
+import { startOpsServer } from './ops-server.js';
+import { KubernetesClusterFacts, NoClusterFacts, type ClusterFacts } from './passthrough/cluster-facts.js';
+import { loadCsiPackage } from './proto/load-csi.js';
+import { VolumeLocks } from './volume-locks.js';
+
+export interface RunningDriver {
+  socketPath: string;
+  metrics: CsiMetrics;
+  opsAddress: string | undefined;
+  stop(): Promise<void>;
+}
+
+function clusterFacts(config: DriverConfig, log: Logger): ClusterFacts {
+  if (config.noKubernetes) return new NoClusterFacts('the driver runs without an API server (--no-kubernetes)');
+  try {
+    return KubernetesClusterFacts.load(config.kubeconfig);
+  } catch (e) {
+    log.warn({ err: (e as Error).message }, 'no API server configuration: pod annotations and runtimeClassName cannot be read');
+    return new NoClusterFacts(`no API server configuration: ${(e as Error).message}`);
+  }
+}
+
+export async function startDriver(config: DriverConfig, deps: { exec?: Exec; log?: Logger } = {}): Promise<RunningDriver> {
+  const log = (deps.log ?? createLogger({ level: config.logLevel })).child({ part: 'csi', driver: config.driverName, mode: config.mode });
+  const exec = deps.exec ?? systemExec;
+  const metrics = new CsiMetrics();
+  const locks = new VolumeLocks();
+  const cluster = clusterFacts(config, log);
+  const backends = await createBackends(config, exec);
+  const { Identity, Controller, Node } = loadCsiPackage();
+  const server = new grpc.Server();
+  const edge = { log, metrics, driver: config.driverName, mode: config.mode };
+  const readyPaths = [...backends.readyPaths];
+
+  if (config.mode !== 'node') {
+    addService(server, Controller, new ControllerServer({ config, backend: backends.controller, cluster, locks, log }) as unknown as ServiceImpl, edge);
+  }
+  if (config.mode !== 'controller') {
+    await mkdir(config.directVolumeRoot, { recursive: true, mode: 0o700 });
+    readyPaths.push(config.directVolumeRoot);
+    const ctx = {
+      config,
+      backend: backends.node,
+      mounter: new Mounter(exec),
+      exec,
+      records: new RecordStore(config.directVolumeRoot),
+      monitor: new MonitorClient({ goShimRoot: config.goShimRoot, rsShimRoot: config.rsShimRoot }),
+      cluster,
+      locks,
+      log,
+    };
+    const removed = await removeStaleRecords(ctx);
+    if (removed.length) log.info({ count: removed.length }, 'start-up: removed stale records');
+    addService(server, Node, new NodeServer(ctx) as unknown as ServiceImpl, edge);
+  }
+  const identity = new IdentityServer(config, config.mode !== 'node' ? backends.controller : undefined, config.mode !== 'controller' ? backends.node : undefined, readyPaths);
+  addService(server, Identity, identity as unknown as ServiceImpl, edge);
+
+  const socketPath = endpointPath(config.endpoint);
+  await clearStaleSocket(socketPath);
+  await bindUnix(server, socketPath);
+  let ops: HttpServer | undefined;
+  if (config.metricsAddress) {
+    ops = await startOpsServer(config.metricsAddress, metrics, async () => ((await identity.Probe()) as { ready: { value: boolean } }).ready.value);
+  }
+  log.info({ endpoint: config.endpoint, metrics: config.metricsAddress ?? null }, 'serving');
+  return {
+    socketPath,
+    metrics,
+    opsAddress: config.metricsAddress,
+    stop: async () => {
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      if (ops) await new Promise<void>((resolve) => ops.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,102 @@
+// Mounting, formatting and growing filesystems on the host, through the system tools.
+import { mkdir, rmdir, statfs } from 'node:fs/promises';
+import { PassvolError, errnoCode, failedPrecondition } from '../../common/errors.js';
+import type { Exec } from '../../common/exec.js';
+import { isMountPoint } from './mount-table.js';
+
+export const SUPPORTED_FSTYPES = ['ext4', 'xfs', 'ext3'] as const;
+
+export interface FsUsage {
+  totalBytes: number;
+  availableBytes: number;
+  usedBytes: number;
+  totalInodes: number;
+  freeInodes: number;
+  usedInodes: number;
+}
+
+export class Mounter {
+  constructor(private readonly exec: Exec) {}
+
+  /** The filesystem on a device, or undefined when it has none (blkid probes the device itself). */
+  async filesystemOf(device: string): Promise<string | undefined> {
+    const r = await this.exec.run('blkid', ['-p', '-s', 'TYPE', '-o', 'value', device], { okCodes: [2] });
+    const type = r.stdout.trim();
+    return r.code === 2 || type === '' ? undefined : type;
+  }
+
+  /** Formats only a device with no filesystem; an existing filesystem is never touched. */
+  async formatIfNew(device: string, fstype: string, mkfsOptions: readonly string[] = []): Promise<{ formatted: boolean; fstype: string }> {
+    const existing = await this.filesystemOf(device);
+    if (existing !== undefined) {
+      if (existing !== fstype) {
+        throw failedPrecondition(`device ${device} already holds a ${existing} filesystem, not ${fstype}; it is not reformatted (ask for fstype ${existing})`);
+      }
+      return { formatted: false, fstype: existing };
+    }
+    const args = fstype === 'xfs' ? ['-q', ...mkfsOptions, device] : ['-q', '-F', ...mkfsOptions, device];
+    await this.exec.run(`mkfs.${fstype}`, args, { timeoutMs: 300_000 });
+    return { formatted: true, fstype };
+  }
+
+  async mount(source: string, target: string, fstype: string, options: readonly string[]): Promise<void> {
+    await mkdir(target, { recursive: true });
+    if (await isMountPoint(target)) return;
+    const args = ['-t', fstype, ...(options.length ? ['-o', options.join(',')] : []), source, target];
+    await this.exec.run('mount', args);
+  }
+
+  /** Bind mount; read-only binds need a remount to take effect. */
+  async bindMount(source: string, target: string, readonly: boolean, options: readonly string[] = []): Promise<void> {
+    if (await isMountPoint(target)) return;
+    await this.exec.run('mount', ['--bind', source, target]);
+    if (readonly || options.length) {
+      await this.exec.run('mount', ['-o', ['remount', 'bind', ...(readonly ? ['ro'] : []), ...options].join(','), target]);
+    }
+  }
+
+  /** Unmounts every mount stacked on the path; not mounted is not an error. */
+  async unmount(target: string): Promise<void> {
+    for (let i = 0; i < 8 && (await isMountPoint(target)); i++) {
+      await this.exec.run('umount', [target], { timeoutMs: 60_000 });
+    }
+    if (await isMountPoint(target)) throw new PassvolError('PV_ERR_EXTERNAL_COMMAND', `${target} is still mounted after unmounting`);
+  }
+
+  async removeDir(path: string): Promise<void> {
+    try {
+      await rmdir(path);
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT') throw e;
+    }
+  }
+
+  /** Grows a mounted filesystem to fill its device. */
+  async growMounted(device: string, mountPath: string, fstype: string): Promise<void> {
+    if (fstype === 'xfs') await this.exec.run('xfs_growfs', [mountPath]);
+    else await this.exec.run('resize2fs', [device], { timeoutMs: 600_000 });
+  }
+
+  /** Grows an unmounted ext filesystem (xfs can only grow mounted). */
+  async growUnmountedExt(device: string): Promise<void> {
+    await this.exec.run('e2fsck', ['-f', '-p', device], { okCodes: [1], timeoutMs: 600_000 });
+    await this.exec.run('resize2fs', [device], { timeoutMs: 600_000 });
+  }
+
+  async usage(path: string): Promise<FsUsage> {
+    const s = await statfs(path);
+    return {
+      totalBytes: s.blocks * s.bsize,
+      availableBytes: s.bavail * s.bsize,
+      usedBytes: (s.blocks - s.bfree) * s.bsize,
+      totalInodes: s.files,
+      freeInodes: s.ffree,
+      usedInodes: s.files - s.ffree,
+    };
+  }
+
+  async blockDeviceSize(device: string): Promise<number> {
+    const r = await this.exec.run('blockdev', ['--getsize64', device]);
+    return Number(r.stdout.trim());
+  }
+}

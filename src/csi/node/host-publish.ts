@@ -1,0 +1,73 @@
+// NodeStage/NodePublish on the ordinary host path: format if new, mount at the staging path, bind-mount to
+// the target (read-only when asked); raw block volumes bind the device node onto a file.
+import { mkdir, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { failedPrecondition, invalidArgument } from '../../common/errors.js';
+import { VOLUME_CONTEXT, type NodeVolumeSource } from '../backends/backend.js';
+import type { VolumeAccess } from '../capabilities.js';
+import type { Params } from '../csi-types.js';
+import { applyFsGroup } from '../host/fs-group.js';
+import { bindMountsOfDeviceNode, isMountPoint, mountsOfDevice } from '../host/mount-table.js';
+import { mkfsArgs } from '../backends/disk/disk-parameters.js';
+import type { NodeContext } from './node-context.js';
+
+const HOST_ONLY_FLAGS = new Set(['bind', 'rbind']);
+
+export function hostMountFlags(access: VolumeAccess): string[] {
+  return access.mountFlags.flatMap((f) => f.split(',')).map((f) => f.trim()).filter((f) => f && !HOST_ONLY_FLAGS.has(f));
+}
+
+/** Formats a new disk (both paths need a filesystem); an existing filesystem is never touched. */
+export async function prepareFilesystem(ctx: NodeContext, volumeId: string, device: string, access: VolumeAccess, volumeContext: Params): Promise<void> {
+  const r = await ctx.mounter.formatIfNew(device, access.fsType, mkfsArgs(volumeContext[VOLUME_CONTEXT.mkfsOptions]));
+  if (r.formatted) ctx.log.info({ volumeId, device, fstype: r.fstype }, 'formatted new volume');
+}
+
+export async function mountStaging(ctx: NodeContext, device: string, stagingPath: string, access: VolumeAccess): Promise<void> {
+  await ctx.mounter.mount(device, stagingPath, access.fsType, hostMountFlags(access));
+}
+
+export interface HostPublish {
+  volumeId: string;
+  targetPath: string;
+  stagingPath: string | undefined;
+  access: VolumeAccess;
+  readonly: boolean;
+  source: NodeVolumeSource;
+  volumeContext: Params;
+}
+
+export async function publishOnHost(ctx: NodeContext, p: HostPublish): Promise<void> {
+  if (await isMountPoint(p.targetPath)) return;
+  const { source } = p;
+  if (source.kind === 'block' && p.access.mode === 'SINGLE_NODE_SINGLE_WRITER') await refuseSecondTarget(source.devicePath, p);
+  if (source.kind === 'block' && p.access.kind === 'block') {
+    await mkdir(dirname(p.targetPath), { recursive: true });
+    await (await open(p.targetPath, 'a', 0o640)).close();
+    await ctx.mounter.bindMount(source.devicePath, p.targetPath, p.readonly);
+    return;
+  }
+  await mkdir(p.targetPath, { recursive: true, mode: 0o750 });
+  if (source.kind === 'block') {
+    if (!p.stagingPath) throw invalidArgument('staging_target_path is required for disk volumes');
+    // A volume staged for a sandbox earlier is not mounted on the host: mount it now.
+    if (!(await isMountPoint(p.stagingPath))) {
+      await prepareFilesystem(ctx, p.volumeId, source.devicePath, p.access, p.volumeContext);
+      await mountStaging(ctx, source.devicePath, p.stagingPath, p.access);
+    }
+    await ctx.mounter.bindMount(p.stagingPath, p.targetPath, p.readonly);
+  } else {
+    const options = [...source.mountOptions, ...hostMountFlags(p.access), ...(p.readonly ? ['ro'] : [])];
+    await ctx.mounter.mount(`${source.server}:${source.exportPath}`, p.targetPath, source.fstype, options);
+  }
+  if (p.access.volumeMountGroup) await applyFsGroup(p.targetPath, Number(p.access.volumeMountGroup), p.readonly);
+}
+
+/** SINGLE_NODE_SINGLE_WRITER (ReadWriteOncePod): one target at a time. */
+async function refuseSecondTarget(device: string, p: HostPublish): Promise<void> {
+  const mounts = p.access.kind === 'block' ? await bindMountsOfDeviceNode(device) : await mountsOfDevice(device);
+  const others = mounts.filter((m) => m.mountPoint !== p.stagingPath && m.mountPoint !== p.targetPath);
+  if (others.length > 0) {
+    throw failedPrecondition(`volume ${p.volumeId} is single-writer (ReadWriteOncePod) and already published at ${others.map((m) => m.mountPoint).join(', ')}`);
+  }
+}

@@ -1,0 +1,171 @@
+// The CSI Node service: validates each request, takes the volume's lock, decides passthrough, and hands
+// off to the host or passthrough path.
+import { rm } from 'node:fs/promises';
+import { z } from 'zod';
+import { PassvolError, notFound } from '../../common/errors.js';
+import { VOLUME_CONTEXT } from '../backends/backend.js';
+import { readCapability, unsupportedReason, type VolumeAccess } from '../capabilities.js';
+import type { CsiVolumeCapability, Params } from '../csi-types.js';
+import { decideAtPublish, type Decision } from '../passthrough/decide.js';
+import { capabilityShape, parseRequest, requiredString, stringMap } from '../parse-request.js';
+import { checkPath } from '../request-paths.js';
+import { prepareFilesystem, mountStaging, publishOnHost } from './host-publish.js';
+import type { NodeContext } from './node-context.js';
+import { publishPassthrough } from './passthrough-publish.js';
+import { volumeStats } from './volume-stats.js';
+import { expandOnNode } from './volume-expand.js';
+
+const POD_NAME = 'csi.storage.k8s.io/pod.name';
+const POD_NAMESPACE = 'csi.storage.k8s.io/pod.namespace';
+const POD_UID = 'csi.storage.k8s.io/pod.uid';
+
+const StageRequest = z.object({
+  volume_id: requiredString('volume_id'),
+  publish_context: stringMap,
+  staging_target_path: requiredString('staging_target_path'),
+  volume_capability: capabilityShape.nullish(),
+  volume_context: stringMap,
+});
+const PublishRequest = StageRequest.extend({
+  staging_target_path: z.string().default(''),
+  target_path: requiredString('target_path'),
+  readonly: z.boolean().default(false),
+});
+const UnpublishRequest = z.object({ volume_id: requiredString('volume_id'), target_path: requiredString('target_path') });
+const UnstageRequest = z.object({ volume_id: requiredString('volume_id'), staging_target_path: requiredString('staging_target_path') });
+const StatsRequest = z.object({ volume_id: requiredString('volume_id'), volume_path: requiredString('volume_path') });
+const ExpandRequest = z.object({
+  volume_id: requiredString('volume_id'),
+  volume_path: requiredString('volume_path'),
+  capacity_range: z.object({ required_bytes: z.number().default(0), limit_bytes: z.number().default(0) }).nullish(),
+});
+
+export class NodeServer {
+  constructor(private readonly ctx: NodeContext) {}
+
+  private access(cap: unknown): VolumeAccess {
+    const access = readCapability(cap as CsiVolumeCapability, 'ext4');
+    const why = unsupportedReason(access, this.ctx.backend.supportedModes, ['ext4', 'xfs', 'nfs', 'nfs4'], true);
+    if (why) throw new PassvolError('PV_ERR_INVALID_ARGUMENT', why);
+    return access;
+  }
+
+  private path(field: string, value: string): string {
+    return checkPath(field, value, this.ctx.config.kubeletRoot);
+  }
+
+  /** For calls that only look: a path outside the kubelet root or an unknown volume holds no volume. */
+  private async lookup(volumeId: string, field: string, value: string): Promise<string> {
+    let path: string;
+    try {
+      path = this.path(field, value);
+    } catch (e) {
+      throw notFound(`no volume at ${field} "${value}": ${(e as Error).message}`);
+    }
+    if (this.ctx.backend.volumeExists && !(await this.ctx.backend.volumeExists(volumeId))) throw notFound(`volume ${volumeId} does not exist`);
+    return path;
+  }
+
+  async NodeStageVolume(request: unknown): Promise<object> {
+    const r = parseRequest(StageRequest, request);
+    const staging = this.path('staging_target_path', r.staging_target_path);
+    const access = this.access(r.volume_capability);
+    return this.ctx.locks.with(r.volume_id, async () => {
+      const source = await this.ctx.backend.resolveSource(r.volume_id, r.publish_context, r.volume_context);
+      if (source.kind !== 'block' || access.kind === 'block') return {};
+      await prepareFilesystem(this.ctx, r.volume_id, source.devicePath, access, r.volume_context);
+      if (r.volume_context[VOLUME_CONTEXT.passthrough] === 'true') {
+        this.ctx.log.info({ volumeId: r.volume_id }, 'staged for passthrough: formatted, not mounted on the host');
+        return {};
+      }
+      await mountStaging(this.ctx, source.devicePath, staging, access);
+      return {};
+    });
+  }
+
+  async NodeUnstageVolume(request: unknown): Promise<object> {
+    const r = parseRequest(UnstageRequest, request);
+    const staging = this.path('staging_target_path', r.staging_target_path);
+    return this.ctx.locks.with(r.volume_id, async () => {
+      await this.ctx.mounter.unmount(staging);
+      return {};
+    });
+  }
+
+  async NodePublishVolume(request: unknown): Promise<object> {
+    const r = parseRequest(PublishRequest, request);
+    const target = this.path('target_path', r.target_path);
+    const staging = r.staging_target_path ? this.path('staging_target_path', r.staging_target_path) : undefined;
+    if (!staging && this.ctx.backend.nodeCapabilities.includes('STAGE_UNSTAGE_VOLUME')) throw new PassvolError('PV_ERR_INVALID_ARGUMENT', 'staging_target_path is required: this driver stages volumes');
+    const access = this.access(r.volume_capability);
+    return this.ctx.locks.with(r.volume_id, async () => {
+      const existing = await this.ctx.records.find(target);
+      if (existing?.mountInfo.metadata?.volumeId === r.volume_id) return {}; // already published for a sandbox
+      const source = await this.ctx.backend.resolveSource(r.volume_id, r.publish_context, r.volume_context);
+      let decision = await this.decide(r.volume_id, r.volume_context);
+      if (decision.passthrough && access.kind === 'block') {
+        decision = { passthrough: false, reason: `${decision.reason}, but raw block volumes reach a sandbox as devices already: host path` };
+      }
+      this.ctx.log.info({ volumeId: r.volume_id, target, passthrough: decision.passthrough, reason: decision.reason }, 'publish decision');
+      const p = { volumeId: r.volume_id, targetPath: target, stagingPath: staging, access, readonly: r.readonly, source };
+      if (decision.passthrough) await publishPassthrough(this.ctx, p);
+      else await publishOnHost(this.ctx, { ...p, volumeContext: r.volume_context });
+      return {};
+    });
+  }
+
+  private async decide(volumeId: string, context: Params): Promise<Decision> {
+    const requested: Decision | undefined =
+      context[VOLUME_CONTEXT.passthrough] === 'true' ? { passthrough: true, reason: context[VOLUME_CONTEXT.passthroughReason] ?? 'requested at create' } : undefined;
+    const name = context[POD_NAME];
+    const namespace = context[POD_NAMESPACE];
+    let pod;
+    let podUnavailableReason: string | undefined = 'kubelet sent no pod info (podInfoOnMount off?)';
+    if (!requested && name && namespace) {
+      const facts = await this.ctx.cluster.pod(namespace, name, context[POD_UID] ?? '');
+      if ('pod' in facts) pod = facts.pod;
+      else podUnavailableReason = facts.unavailable;
+      if (!pod) this.ctx.log.warn({ volumeId, pod: `${namespace}/${name}`, why: podUnavailableReason }, 'pod facts unavailable');
+    }
+    return decideAtPublish({
+      requestedAtCreate: requested,
+      pod,
+      podUnavailableReason,
+      podAnnotation: this.ctx.backend.podPassthroughAnnotation,
+      runtimeClasses: this.ctx.config.runtimeClasses,
+    });
+  }
+
+  async NodeUnpublishVolume(request: unknown): Promise<object> {
+    const r = parseRequest(UnpublishRequest, request);
+    const target = this.path('target_path', r.target_path);
+    return this.ctx.locks.with(r.volume_id, async () => {
+      const record = await this.ctx.records.find(target).catch(() => undefined);
+      if (record?.sandboxId) this.ctx.log.warn({ volumeId: r.volume_id, sandbox: record.sandboxId }, 'unpublishing a volume a sandbox still holds');
+      await this.ctx.records.remove(target);
+      await this.ctx.mounter.unmount(target);
+      await rm(target, { recursive: false, force: true }).catch(async () => this.ctx.mounter.removeDir(target));
+      return {};
+    });
+  }
+
+  async NodeGetVolumeStats(request: unknown): Promise<object> {
+    const r = parseRequest(StatsRequest, request);
+    return volumeStats(this.ctx, r.volume_id, await this.lookup(r.volume_id, 'volume_path', r.volume_path));
+  }
+
+  async NodeExpandVolume(request: unknown): Promise<object> {
+    const r = parseRequest(ExpandRequest, request);
+    const path = await this.lookup(r.volume_id, 'volume_path', r.volume_path);
+    return this.ctx.locks.with(r.volume_id, async () => ({ capacity_bytes: await expandOnNode(this.ctx, r.volume_id, path, r.capacity_range?.required_bytes ?? 0) }));
+  }
+
+  async NodeGetCapabilities(): Promise<object> {
+    return { capabilities: this.ctx.backend.nodeCapabilities.map((type) => ({ rpc: { type } })) };
+  }
+
+  async NodeGetInfo(): Promise<object> {
+    const topology = this.ctx.backend.topology();
+    return { node_id: this.ctx.config.nodeId, max_volumes_per_node: this.ctx.backend.maxVolumesPerNode(), accessible_topology: topology ?? null };
+  }
+}

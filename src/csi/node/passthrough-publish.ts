@@ -1,0 +1,73 @@
+// NodePublish on the passthrough path: the volume is prepared but NOT mounted on the host; a Kata-compatible
+// record keyed by the target path tells the runtime what to hand to the guest.
+import { mkdir } from 'node:fs/promises';
+import { failedPrecondition } from '../../common/errors.js';
+import type { MountInfo } from '../../directvolume/index.js';
+import type { NodeVolumeSource } from '../backends/backend.js';
+import type { VolumeAccess } from '../capabilities.js';
+import { PASSTHROUGH_DISK_MODES } from '../csi-types.js';
+import { isMountPoint, mountsOfDevice } from '../host/mount-table.js';
+import { RECORD_METADATA, type NodeContext } from './node-context.js';
+import { guestMountOptions } from './guest-mount-options.js';
+
+export interface PassthroughPublish {
+  volumeId: string;
+  targetPath: string;
+  stagingPath: string | undefined;
+  access: VolumeAccess;
+  readonly: boolean;
+  source: NodeVolumeSource;
+}
+
+export async function publishPassthrough(ctx: NodeContext, p: PassthroughPublish): Promise<void> {
+  if (p.source.kind === 'block') await guardDisk(ctx, p, p.source.devicePath);
+  if (await isMountPoint(p.targetPath)) {
+    throw failedPrecondition(`target ${p.targetPath} is already mounted on the host; unpublish it before publishing it for a sandbox`);
+  }
+  await mkdir(p.targetPath, { recursive: true, mode: 0o750 });
+  await ctx.records.add(p.targetPath, mountInfoFor(ctx, p));
+}
+
+function mountInfoFor(ctx: NodeContext, p: PassthroughPublish): MountInfo {
+  const metadata: Record<string, string> = { [RECORD_METADATA.volumeId]: p.volumeId, [RECORD_METADATA.driver]: ctx.config.driverName };
+  if (p.access.volumeMountGroup) metadata[RECORD_METADATA.fsGroup] = p.access.volumeMountGroup;
+  if (p.source.kind === 'block') {
+    return {
+      'volume-type': ctx.config.diskVolumeType,
+      device: p.source.devicePath,
+      fstype: p.access.fsType,
+      metadata,
+      options: guestMountOptions(p.access.mountFlags, p.readonly),
+    };
+  }
+  return {
+    'volume-type': 'nfs',
+    device: `${p.source.server}:${p.source.exportPath}`,
+    fstype: p.source.fstype,
+    metadata,
+    options: guestMountOptions([...p.source.mountOptions, ...p.access.mountFlags], p.readonly),
+  };
+}
+
+/** One pod, one target, and no host mount: a disk is never mounted on the host and in a guest at once. */
+async function guardDisk(ctx: NodeContext, p: PassthroughPublish, device: string): Promise<void> {
+  if (!PASSTHROUGH_DISK_MODES.includes(p.access.mode)) {
+    throw failedPrecondition(
+      `access mode ${p.access.mode} cannot be passed through: a passed-through disk serves one sandbox; use ${PASSTHROUGH_DISK_MODES.join(', ')} (ReadWriteOncePod or ReadWriteOnce)`,
+    );
+  }
+  for (const entry of await ctx.records.list()) {
+    const other = entry.record;
+    if (other && other.volumePath !== p.targetPath && other.mountInfo.metadata?.[RECORD_METADATA.volumeId] === p.volumeId) {
+      throw failedPrecondition(`volume ${p.volumeId} is already passed through at ${other.volumePath}; a passed-through disk is published to one target only`);
+    }
+  }
+  if (p.stagingPath && (await isMountPoint(p.stagingPath))) {
+    ctx.log.info({ volumeId: p.volumeId, stagingPath: p.stagingPath }, 'unmounting the staging mount: a passed-through disk must not stay mounted on the host');
+    await ctx.mounter.unmount(p.stagingPath);
+  }
+  const held = await mountsOfDevice(device);
+  if (held.length > 0) {
+    throw failedPrecondition(`device ${device} is mounted on the host at ${held.map((m) => m.mountPoint).join(', ')}; it cannot also go to a sandbox`);
+  }
+}

@@ -1,0 +1,30 @@
+// NodeExpandVolume: grow the filesystem where it is mounted. A passed-through volume in a sandbox grows
+// through the sandbox's monitor socket (guest block resize + online grow); one no sandbox uses yet only
+// needs the device grown, and the guest grows the filesystem when it mounts it.
+import { stat } from 'node:fs/promises';
+import { notFound } from '../../common/errors.js';
+import { readMountTable } from '../host/mount-table.js';
+import type { NodeContext } from './node-context.js';
+
+export async function expandOnNode(ctx: NodeContext, volumeId: string, volumePath: string, requiredBytes: number): Promise<number> {
+  const st = await stat(volumePath).catch(() => undefined);
+  if (!st) throw notFound(`volume path ${volumePath} of ${volumeId} does not exist`);
+  const record = await ctx.records.find(volumePath);
+  if (record) {
+    const { device } = record.mountInfo;
+    if (record.mountInfo['volume-type'] === 'nfs') return requiredBytes;
+    const size = await ctx.mounter.blockDeviceSize(device);
+    if (record.sandboxId) {
+      ctx.log.info({ volumeId, sandbox: record.sandboxId, bytes: size }, 'asking the sandbox to grow the passed-through volume online');
+      await ctx.monitor.resize(record.sandboxId, device, size);
+    } else {
+      ctx.log.info({ volumeId, bytes: size }, 'no sandbox uses the volume: the guest grows the filesystem when it mounts it');
+    }
+    return size;
+  }
+  const entry = (await readMountTable()).find((m) => m.mountPoint === volumePath);
+  if (!entry) throw notFound(`volume path ${volumePath} is not mounted`);
+  if (st.isFile() || st.isBlockDevice()) return ctx.mounter.blockDeviceSize(`/dev/${entry.root.replace(/^\//, '')}`);
+  await ctx.mounter.growMounted(entry.source, volumePath, entry.fstype);
+  return ctx.mounter.blockDeviceSize(entry.source);
+}
