@@ -34,7 +34,7 @@ export class SystemExec implements Exec {
           }
           const why = error.killed ? `timed out after ${options.timeoutMs ?? 120_000} ms` : `exit ${error.code ?? error.signal}`;
           reject(
-            new PassvolError('PV_ERR_EXTERNAL_COMMAND', `${cmd} ${args.join(' ')} failed (${why}): ${(stderr || stdout).trim()}`, {
+            new PassvolError('PV_ERR_EXTERNAL_COMMAND', `${cmd} ${args.join(' ')} failed (${why}): ${firstLines(stderr || stdout)}`, {
               cause: error,
             }),
           );
@@ -46,3 +46,9 @@ export class SystemExec implements Exec {
 }
 
 export const systemExec = new SystemExec();
+
+/** The head of a tool's complaint: usage screens after the first lines only bury the reason. */
+function firstLines(text: string, lines = 3): string {
+  const all = text.trim().split('\n');
+  return all.slice(0, lines).join(' / ') + (all.length > lines ? ' ...' : '');
+}

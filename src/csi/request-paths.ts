@@ -8,7 +8,8 @@ export function checkPath(field: string, value: string | undefined, kubeletRoot:
   if (!value.startsWith('/')) throw invalidArgument(`${field} "${value}" must be an absolute path`);
   if (value.includes('\0')) throw invalidArgument(`${field} contains a NUL byte`);
   const n = normalize(value);
-  if (n.split(sep).includes('..') || normalize(value.replace(/\/+$/, '')) !== value.replace(/\/+$/, '')) {
+  const trimmed = value.length > 1 ? value.replace(/\/+$/, '') : value;
+  if (n.split(sep).includes('..') || normalize(trimmed) !== trimmed) {
     throw invalidArgument(`${field} "${value}" must be a clean path (no "..", "." or repeated slashes)`);
   }
   const root = kubeletRoot.replace(/\/+$/, '');

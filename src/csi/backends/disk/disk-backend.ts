@@ -11,6 +11,8 @@ import { parseDiskParameters } from './disk-parameters.js';
 export const DISK_TOPOLOGY_KEY = 'topology.disk.csi.passvol.io/node';
 export const PUBLISH_CONTEXT_DEVICE = 'devicePath';
 const GiB = 2 ** 30;
+/** mkfs.xfs refuses smaller devices. */
+const XFS_MIN_BYTES = 300 * 2 ** 20;
 
 export interface DiskBackendOptions {
   provider: DiskProvider;
@@ -57,7 +59,8 @@ export class DiskBackend implements ControllerBackend, NodeBackend {
   async createVolume(input: CreateVolumeInput): Promise<VolumeInfo> {
     const params = parseDiskParameters(input.parameters);
     let bytes = input.requiredBytes || this.options.defaultCapacityBytes || GiB;
-    bytes = Math.max(bytes, this.provider.minDiskBytes);
+    const fsTypes = [...input.accesses.map((a) => a.fsType), params.fstype, params['katacontainers.direct.volume/fstype']];
+    bytes = Math.max(bytes, this.provider.minDiskBytes, fsTypes.includes('xfs') ? XFS_MIN_BYTES : 0);
     if (input.limitBytes && bytes > input.limitBytes) {
       if (input.requiredBytes > input.limitBytes) throw invalidArgument(`required_bytes ${input.requiredBytes} exceeds limit_bytes ${input.limitBytes}`);
       throw new PassvolError('PV_ERR_OUT_OF_RANGE', `the smallest disk is ${this.provider.minDiskBytes} bytes, above limit_bytes ${input.limitBytes}`);

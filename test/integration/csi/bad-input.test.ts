@@ -1,0 +1,74 @@
+// Every malformed request gets the right gRPC code, a message that says what to change, and changes
+// nothing on the host.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { GRPC, failsWith } from '../../helpers/csi-client.js';
+import { csiFixture, mountCap, provisionAndStage, targetFor } from '../../helpers/csi-fixture.js';
+import { needsRoot } from '../../helpers/host-cleanup.js';
+import { snapshotTree } from '../../helpers/tree-snapshot.js';
+
+const mounts = () => readFileSync('/proc/self/mountinfo', 'utf8');
+
+test('bad requests: right code, clear message, nothing changed', { skip: needsRoot }, async () => {
+  const f = await csiFixture();
+  const v = await provisionAndStage(f, 'pv-bad');
+  const c = f.csi.controller;
+  const n = f.csi.node;
+  const before = { pool: await snapshotTree(f.l.pool), records: await snapshotTree(f.l.directVolumes), mounts: mounts() };
+  const good = { volume_id: v.volumeId, publish_context: v.publishContext, staging_target_path: v.staging, target_path: targetFor(f, 'p', 'bad'), volume_capability: v.cap, volume_context: v.volumeContext };
+  const cases: [() => Promise<unknown>, number, RegExp][] = [
+    [() => c.CreateVolume!({ name: '', volume_capabilities: [mountCap()] }), GRPC.INVALID_ARGUMENT, /name is required/],
+    [() => c.CreateVolume!({ name: 'x', volume_capabilities: [] }), GRPC.INVALID_ARGUMENT, /at least one capability/],
+    [() => c.CreateVolume!({ name: 'x', volume_capabilities: [mountCap('MULTI_NODE_MULTI_WRITER')] }), GRPC.INVALID_ARGUMENT, /MULTI_NODE_MULTI_WRITER is not supported; use one of SINGLE_NODE_WRITER/],
+    [() => c.CreateVolume!({ name: 'x', volume_capabilities: [mountCap('SINGLE_NODE_WRITER', 'btrfs')] }), GRPC.INVALID_ARGUMENT, /fs_type "btrfs" is not supported; use one of ext4, xfs/],
+    [() => c.CreateVolume!({ name: 'x', volume_capabilities: [mountCap()], parameters: { colour: 'blue' } }), GRPC.INVALID_ARGUMENT, /unknown key\(s\) colour \(known: fstype, mkfsOptions/],
+    [() => c.CreateVolume!({ name: 'x', volume_capabilities: [mountCap()], capacity_range: { required_bytes: 10, limit_bytes: 5 } }), GRPC.INVALID_ARGUMENT, /exceeds limit_bytes/],
+    [() => c.CreateVolume!({ name: 'pv-bad', volume_capabilities: [mountCap()], capacity_range: { required_bytes: 64 * 2 ** 20 } }), GRPC.ALREADY_EXISTS, /exists with/],
+    [() => c.DeleteVolume!({ volume_id: '' }), GRPC.INVALID_ARGUMENT, /volume_id is required/],
+    [() => c.ControllerPublishVolume!({ volume_id: 'pvd-000000000000000000000000', node_id: 'node-1', volume_capability: mountCap() }), GRPC.NOT_FOUND, /does not exist/],
+    [() => c.ControllerPublishVolume!({ volume_id: v.volumeId, node_id: 'node-9', volume_capability: mountCap() }), GRPC.NOT_FOUND, /node node-9 is not served/],
+    [() => c.ControllerExpandVolume!({ volume_id: v.volumeId }), GRPC.INVALID_ARGUMENT, /capacity_range is required/],
+    [() => c.ListVolumes!({ starting_token: 'bogus' }), GRPC.ABORTED, /starting_token "bogus"/],
+    [() => n.NodePublishVolume!({ ...good, target_path: '/etc/evil' }), GRPC.INVALID_ARGUMENT, /outside the kubelet root/],
+    [() => n.NodePublishVolume!({ ...good, target_path: `${f.l.kubelet}/pods/../../escape` }), GRPC.INVALID_ARGUMENT, /clean path/],
+    [() => n.NodePublishVolume!({ ...good, target_path: 'relative/path' }), GRPC.INVALID_ARGUMENT, /must be an absolute path/],
+    [() => n.NodePublishVolume!({ ...good, volume_capability: null }), GRPC.INVALID_ARGUMENT, /volume_capability is required/],
+    [() => n.NodePublishVolume!({ ...good, staging_target_path: '' }), GRPC.INVALID_ARGUMENT, /staging_target_path is required/],
+    [() => n.NodePublishVolume!({ ...good, publish_context: {} }), GRPC.INVALID_ARGUMENT, /publish_context has no devicePath/],
+    [() => n.NodePublishVolume!({ ...good, publish_context: { devicePath: '/dev/null' } }), GRPC.NOT_FOUND, /not a block device/],
+    [() => n.NodeStageVolume!({ ...good, staging_target_path: '/tmp/outside' }), GRPC.INVALID_ARGUMENT, /outside the kubelet root/],
+    [() => n.NodeUnpublishVolume!({ volume_id: v.volumeId, target_path: '/' }), GRPC.INVALID_ARGUMENT, /outside the kubelet root/],
+    [() => n.NodeGetVolumeStats!({ volume_id: 'pvd-000000000000000000000000', volume_path: v.staging }), GRPC.NOT_FOUND, /does not exist/],
+    [() => c.CreateSnapshot!({ name: 's', source_volume_id: 'pvd-000000000000000000000000' }), GRPC.NOT_FOUND, /does not exist/],
+  ];
+  for (const [call, code, message] of cases) assert.match(await failsWith(call(), code), message);
+  assert.deepEqual({ pool: await snapshotTree(f.l.pool), records: await snapshotTree(f.l.directVolumes), mounts: mounts() }, before);
+});
+
+test('a device that is no longer the volume (stale publish context) is refused, not formatted', { skip: needsRoot }, async () => {
+  const f = await csiFixture();
+  const a = await provisionAndStage(f, 'pv-stale-a');
+  const b = await provisionAndStage(f, 'pv-stale-b');
+  const msg = await failsWith(
+    f.csi.node.NodeStageVolume!({ volume_id: a.volumeId, publish_context: b.publishContext, staging_target_path: `${a.staging}-2`, volume_capability: a.cap, volume_context: a.volumeContext }),
+    GRPC.FAILED_PRECONDITION,
+  );
+  assert.match(msg, /no longer volume .*publish the volume to this node again/);
+});
+
+test('a second call on a volume in flight answers ABORTED at once', { skip: needsRoot }, async () => {
+  const f = await csiFixture();
+  const cap = mountCap('SINGLE_NODE_WRITER', 'xfs');
+  const created = (await f.csi.controller.CreateVolume!({ name: 'pv-lock', capacity_range: { required_bytes: 2 ** 30 }, volume_capabilities: [cap] })) as { volume: { volume_id: string } };
+  const id = created.volume.volume_id;
+  const pub = (await f.csi.controller.ControllerPublishVolume!({ volume_id: id, node_id: 'node-1', volume_capability: cap })) as { publish_context: object };
+  const stage = (p: string) => f.csi.node.NodeStageVolume!({ volume_id: id, publish_context: pub.publish_context, staging_target_path: `${f.l.kubelet}/staging/${p}`, volume_capability: cap });
+  // The first call formats a 1 GiB xfs volume; the second arrives while it runs.
+  const results = await Promise.allSettled([stage('a'), new Promise((r) => setTimeout(r, 30)).then(() => stage('b'))]);
+  assert.equal(results[0]!.status, 'fulfilled');
+  assert.equal(results[1]!.status, 'rejected');
+  const e = (results[1] as PromiseRejectedResult).reason as { code: number; details: string };
+  assert.equal(e.code, GRPC.ABORTED);
+  assert.match(e.details, /already in progress; retry/);
+});

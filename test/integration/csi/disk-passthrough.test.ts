@@ -1,0 +1,106 @@
+// The passthrough path end to end against the real driver: the disk is formatted but never left mounted on
+// the host, the record is what Kata reads, and the rules for one sandbox per disk hold.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { RecordStore, encodeVolumeDirName } from '../../../src/directvolume/index.js';
+import { GRPC, failsWith } from '../../helpers/csi-client.js';
+import { csiFixture, mountCap, provisionAndStage, targetFor } from '../../helpers/csi-fixture.js';
+import { needsRoot } from '../../helpers/host-cleanup.js';
+import { startUnixHttpServer } from '../../helpers/unix-http-server.js';
+
+const mounted = (device: string) => readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.startsWith(`${device} `));
+
+test('StorageClass passthrough: formatted, not mounted on the host, Kata record written', { skip: needsRoot }, async () => {
+  const f = await csiFixture();
+  const v = await provisionAndStage(f, 'pv-pass-1', { parameters: { passthrough: 'true', fstype: 'xfs' }, cap: mountCap('SINGLE_NODE_WRITER', 'xfs', { volume_mount_group: '2000' }) });
+  assert.equal(v.volumeContext['passvol.io/passthrough'], 'true');
+  assert.equal(execFileSync('blkid', ['-p', '-s', 'TYPE', '-o', 'value', v.device], { encoding: 'utf8' }).trim(), 'xfs', 'formatted at stage');
+  assert.equal(mounted(v.device), false, 'not mounted after stage');
+
+  const target = targetFor(f, 'pod-a', 'pv-pass-1');
+  await f.csi.node.NodePublishVolume!({ volume_id: v.volumeId, publish_context: v.publishContext, staging_target_path: v.staging, target_path: target, volume_capability: v.cap, volume_context: v.volumeContext });
+  assert.equal(mounted(v.device), false, 'never mounted on the host');
+  assert.ok(statSync(target).isDirectory(), 'target exists for the OCI bind source');
+  const file = join(f.l.directVolumes, encodeVolumeDirName(target), 'mountInfo.json');
+  const info = JSON.parse(readFileSync(file, 'utf8'));
+  assert.deepEqual(info, {
+    'volume-type': 'directvol',
+    device: v.device,
+    fstype: 'xfs',
+    metadata: { csiDriver: 'disk.csi.passvol.io', fsGroup: '2000', volumeId: v.volumeId },
+    options: ['rw', 'nosuid', 'nodev'],
+  });
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+
+  // Idempotent publish; a second target is refused.
+  await f.csi.node.NodePublishVolume!({ volume_id: v.volumeId, publish_context: v.publishContext, staging_target_path: v.staging, target_path: target, volume_capability: v.cap, volume_context: v.volumeContext });
+  const msg = await failsWith(
+    f.csi.node.NodePublishVolume!({ volume_id: v.volumeId, publish_context: v.publishContext, staging_target_path: v.staging, target_path: targetFor(f, 'pod-b', 'pv-pass-1'), volume_capability: v.cap, volume_context: v.volumeContext }),
+    GRPC.FAILED_PRECONDITION,
+  );
+  assert.match(msg, /already passed through at .*pod-a/);
+
+  // Unpublish removes the record and the target; the data stays.
+  await f.csi.node.NodeUnpublishVolume!({ volume_id: v.volumeId, target_path: target });
+  await f.csi.node.NodeUnpublishVolume!({ volume_id: v.volumeId, target_path: target });
+  assert.equal(existsSync(file), false);
+  assert.equal(existsSync(target), false);
+  await f.csi.node.NodeUnstageVolume!({ volume_id: v.volumeId, staging_target_path: v.staging });
+  assert.equal(execFileSync('blkid', ['-p', '-s', 'TYPE', '-o', 'value', v.device], { encoding: 'utf8' }).trim(), 'xfs');
+});
+
+test('a multi-writer access mode is refused for passthrough, saying which modes work', { skip: needsRoot }, async () => {
+  const f = await csiFixture();
+  const cap = mountCap('SINGLE_NODE_MULTI_WRITER');
+  const v = await provisionAndStage(f, 'pv-pass-multi', { parameters: { passthrough: 'true' }, cap });
+  const msg = await failsWith(
+    f.csi.node.NodePublishVolume!({ volume_id: v.volumeId, publish_context: v.publishContext, staging_target_path: v.staging, target_path: targetFor(f, 'p', 'm'), volume_capability: cap, volume_context: v.volumeContext }),
+    GRPC.FAILED_PRECONDITION,
+  );
+  assert.match(msg, /SINGLE_NODE_MULTI_WRITER cannot be passed through.*SINGLE_NODE_WRITER/);
+  assert.deepEqual(await new RecordStore(f.l.directVolumes).list(), []);
+});
+
+test('a disk staged on the host is unmounted there before it is passed through', { skip: needsRoot }, async () => {
+  const f = await csiFixture();
+  const v = await provisionAndStage(f, 'pv-hostfirst');
+  assert.equal(mounted(v.device), true, 'host path staged it');
+  const context = { ...v.volumeContext, 'passvol.io/passthrough': 'true' };
+  await f.csi.node.NodePublishVolume!({ volume_id: v.volumeId, publish_context: v.publishContext, staging_target_path: v.staging, target_path: targetFor(f, 'p', 'h'), volume_capability: v.cap, volume_context: context });
+  assert.equal(mounted(v.device), false);
+});
+
+test('stats and expansion of a passed-through volume go to the sandbox monitor socket', { skip: needsRoot }, async () => {
+  const f = await csiFixture();
+  const v = await provisionAndStage(f, 'pv-pass-stats', { parameters: { passthrough: 'true' } });
+  const target = targetFor(f, 'pod-s', 'pv-pass-stats');
+  await f.csi.node.NodePublishVolume!({ volume_id: v.volumeId, publish_context: v.publishContext, staging_target_path: v.staging, target_path: target, volume_capability: v.cap, volume_context: v.volumeContext });
+
+  // Before a sandbox mounts it: usage from the superblock of the unmounted filesystem.
+  const before = (await f.csi.node.NodeGetVolumeStats!({ volume_id: v.volumeId, volume_path: target })) as { usage: { total: number; unit: string }[]; volume_condition: { message: string } };
+  assert.match(before.volume_condition.message, /no sandbox has mounted it yet/);
+  assert.ok(before.usage[0]!.total > 20 * 2 ** 20 && before.usage[0]!.total <= 32 * 2 ** 20, `superblock total ${before.usage[0]!.total}`);
+
+  // A sandbox takes the volume: stats and resize go to its monitor socket.
+  await new RecordStore(f.l.directVolumes).recordSandbox(target, 'sandbox-9');
+  const srv = await startUnixHttpServer(join(f.l.goShims, 'sandbox-9', 'shim-monitor.sock'), (r, res) =>
+    res.end(r.method === 'GET' ? '{"usage":[{"available":100,"total":1000,"used":900,"unit":1},{"available":5,"total":10,"used":5,"unit":2}],"volume_condition":{"message":"OK"}}' : ''),
+  );
+  try {
+    const stats = (await f.csi.node.NodeGetVolumeStats!({ volume_id: v.volumeId, volume_path: target })) as { usage: { total: number; used: number; unit: string }[]; volume_condition: { message: string } };
+    assert.deepEqual(stats.usage.map((u) => [u.unit, u.total, u.used]), [['BYTES', 1000, 900], ['INODES', 10, 5]]);
+    assert.match(stats.volume_condition.message, /sandbox sandbox-9: OK/);
+
+    const grown = (await f.csi.controller.ControllerExpandVolume!({ volume_id: v.volumeId, capacity_range: { required_bytes: 64 * 2 ** 20 } })) as { capacity_bytes: number; node_expansion_required: boolean };
+    assert.equal(grown.capacity_bytes, 64 * 2 ** 20);
+    const node = (await f.csi.node.NodeExpandVolume!({ volume_id: v.volumeId, volume_path: target, capacity_range: { required_bytes: 64 * 2 ** 20 } })) as { capacity_bytes: number };
+    assert.equal(node.capacity_bytes, 64 * 2 ** 20, 'the loop device sees the new size');
+    const post = srv.seen.find((r) => r.method === 'POST');
+    assert.deepEqual(JSON.parse(post?.body ?? '{}'), { VolumePath: v.device, Size: 64 * 2 ** 20 });
+  } finally {
+    await srv.close();
+  }
+});
