@@ -12,7 +12,7 @@ function sanity(kind: string, ...flags: string[]): void {
   const out = `${r.stdout}${r.stderr}`;
   const summary = /(\d+) Passed \| (\d+) Failed/.exec(out);
   assert.ok(summary, `csi-sanity printed no summary:\n${out.slice(-4000)}`);
-  assert.equal(Number(summary[2]), 0, `csi-sanity failures:\n${out.slice(-8000)}`);
+  assert.equal(Number(summary[2]), 0, `csi-sanity failures:\n${out.match(/\[FAIL\].*/g)?.join("\n")}\n${out.slice(-3000)}`);
   assert.equal(r.status, 0, out.slice(-4000));
   assert.ok(Number(summary[1]) >= 70, `only ${summary[1]} specs passed`);
 }

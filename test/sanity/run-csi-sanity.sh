@@ -7,9 +7,11 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 sanity="$repo/.tools/bin/csi-sanity"
 [ -x "$sanity" ] || { echo "csi-sanity is not installed: run scripts/install-go-tools.sh" >&2; exit 1; }
 work=$(mktemp -d /tmp/passvol-sanity-XXXXXX)
+# Extra driver flags (for example the NAS export mapping), space separated.
+read -r -a driver_flags <<<"${PASSVOL_SANITY_DRIVER_FLAGS:-}"
 mkdir -p "$work/kubelet"
 node --import tsx "$repo/src/cli/main.ts" csi serve --driver "$kind" --endpoint "unix://$work/csi.sock" --node-id sanity-node \
-  --kubelet-root "$work/kubelet" --direct-volume-root "$work/direct-volumes" --disk-pool-dir "$work/pool" --no-kubernetes --log-level "${PASSVOL_SANITY_LOG_LEVEL:-info}" \
+  --kubelet-root "$work/kubelet" --direct-volume-root "$work/direct-volumes" --disk-pool-dir "$work/pool" --no-kubernetes --log-level "${PASSVOL_SANITY_LOG_LEVEL:-info}" "${driver_flags[@]}" \
   >"$work/driver.log" 2>&1 &
 driver=$!
 cleanup() {

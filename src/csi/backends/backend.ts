@@ -3,6 +3,7 @@
 // a node (node side). Adding a kind of volume is one new backend plus one line in backends/index.ts.
 import type { AccessMode, CsiTopology, Params } from '../csi-types.js';
 import type { VolumeAccess } from '../capabilities.js';
+import type { FsUsage } from '../host/mounter.js';
 
 export type ControllerCapability =
   | 'CREATE_DELETE_VOLUME'
@@ -63,6 +64,8 @@ export interface ControllerBackend {
   readonly controllerCapabilities: readonly ControllerCapability[];
   readonly supportedModes: readonly AccessMode[];
   readonly supportedFsTypes: readonly string[];
+  /** The fs_type assumed when a mount capability names none. */
+  readonly defaultFsType: string;
   readonly blockSupported: boolean;
   /** Refuses bad StorageClass parameters (InvalidArgument naming the key). */
   validateParameters(parameters: Params): void;
@@ -70,7 +73,7 @@ export interface ControllerBackend {
   /** Deletes the volume's data (or archives/retains it by policy). Missing is not an error. */
   deleteVolume(volumeId: string): Promise<void>;
   getVolume(volumeId: string): Promise<VolumeInfo | undefined>;
-  listVolumes(): Promise<VolumeInfo[]>;
+  listVolumes?(): Promise<VolumeInfo[]>;
   publish?(volumeId: string, nodeId: string, readonly: boolean): Promise<Params>;
   unpublish?(volumeId: string, nodeId: string): Promise<void>;
   expand?(volumeId: string, requiredBytes: number): Promise<{ capacityBytes: number; nodeExpansionRequired: boolean }>;
@@ -91,10 +94,15 @@ export interface NodeBackend {
   /** Which passthrough pod annotation applies to this kind of volume. */
   readonly podPassthroughAnnotation: string;
   readonly supportedModes: readonly AccessMode[];
+  readonly supportedFsTypes: readonly string[];
+  readonly defaultFsType: string;
+  readonly blockSupported: boolean;
   maxVolumesPerNode(): number;
   topology(): CsiTopology | undefined;
   /** Finds the volume on this node; NotFound when it is not (or no longer) there. */
   resolveSource(volumeId: string, publishContext: Params, volumeContext: Params): Promise<NodeVolumeSource>;
+  /** Usage of a volume no one on this node has mounted (a NAS seen through its export), if known. */
+  usage?(volumeId: string, volumeContext: Params): Promise<FsUsage | undefined>;
   /** Whether the volume exists at all (NotFound for stats of an unknown id). */
   volumeExists?(volumeId: string): Promise<boolean>;
   /** After the CO expanded the volume: make this node see the new size (e.g. refresh a loop device). */

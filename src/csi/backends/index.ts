@@ -5,6 +5,8 @@ import type { DriverConfig } from '../driver-config.js';
 import type { ControllerBackend, NodeBackend } from './backend.js';
 import { DiskBackend } from './disk/disk-backend.js';
 import { LoopPoolProvider } from './disk/loop-pool-provider.js';
+import { NasControllerBackend, NasNodeBackend } from './nas/nas-backend.js';
+import { createExportResolver } from './nas/nas-exports.js';
 
 export interface Backends {
   controller: ControllerBackend;
@@ -21,5 +23,6 @@ export async function createBackends(config: DriverConfig, exec: Exec): Promise<
     const backend = new DiskBackend({ provider, nodeId: config.nodeId, maxVolumesPerNode: config.maxVolumesPerNode });
     return { controller: backend, node: backend, readyPaths: [config.diskPoolDir] };
   }
-  throw new Error('the NAS backend is not built yet');
+  const exports = createExportResolver({ localPaths: config.nasLocalPaths, exec });
+  return { controller: new NasControllerBackend({ exports }), node: new NasNodeBackend(exports), readyPaths: [] };
 }

@@ -59,7 +59,7 @@ export class ControllerServer {
   async ControllerPublishVolume(request: unknown): Promise<object> {
     this.requireCapability('PUBLISH_UNPUBLISH_VOLUME', 'ControllerPublishVolume');
     const r = parseRequest(PublishRequest, request);
-    const access = readCapability(r.volume_capability as CsiVolumeCapability, 'ext4');
+    const access = readCapability(r.volume_capability as CsiVolumeCapability, this.backend.defaultFsType);
     const why = unsupportedReason(access, this.backend.supportedModes, [...this.backend.supportedFsTypes], this.backend.blockSupported);
     if (why) throw invalidArgument(why);
     return this.ctx.locks.with(r.volume_id, async () => {
@@ -78,7 +78,7 @@ export class ControllerServer {
 
   async ValidateVolumeCapabilities(request: unknown): Promise<object> {
     const r = parseRequest(ValidateRequest, request);
-    const caps = r.volume_capabilities.map((c) => readCapability(c as CsiVolumeCapability, 'ext4'));
+    const caps = r.volume_capabilities.map((c) => readCapability(c as CsiVolumeCapability, this.backend.defaultFsType));
     const volume = await this.existing(r.volume_id);
     const why = caps.map((a) => unsupportedReason(a, this.backend.supportedModes, [...this.backend.supportedFsTypes], this.backend.blockSupported)).find(Boolean);
     if (why) return { confirmed: null, message: why };
@@ -88,7 +88,7 @@ export class ControllerServer {
   async ListVolumes(request: unknown): Promise<object> {
     this.requireCapability('LIST_VOLUMES', 'ListVolumes');
     const r = parseRequest(ListRequest, request);
-    const { entries, next_token } = page(await this.backend.listVolumes(), r.starting_token, r.max_entries);
+    const { entries, next_token } = page(await this.backend.listVolumes!(), r.starting_token, r.max_entries);
     return {
       entries: entries.map((v) => ({ volume: toCsiVolume(v), status: { published_node_ids: v.publishedNodes ?? [], volume_condition: v.condition ?? null } })),
       next_token,

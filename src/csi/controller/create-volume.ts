@@ -39,7 +39,7 @@ function splitParameters(all: Params): { parameters: Params; claim: ClaimFacts }
 export async function createVolume(ctx: ControllerContext, request: unknown): Promise<{ volume: object }> {
   const r = parseRequest(CreateRequest, request);
   const { backend } = ctx;
-  const accesses = r.volume_capabilities.map((c) => readCapability(c as CsiVolumeCapability, 'ext4'));
+  const accesses = r.volume_capabilities.map((c) => readCapability(c as CsiVolumeCapability, backend.defaultFsType));
   for (const a of accesses) {
     const why = unsupportedReason(a, backend.supportedModes, [...backend.supportedFsTypes], backend.blockSupported);
     if (why) throw invalidArgument(why);

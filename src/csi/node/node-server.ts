@@ -44,8 +44,9 @@ export class NodeServer {
   constructor(private readonly ctx: NodeContext) {}
 
   private access(cap: unknown): VolumeAccess {
-    const access = readCapability(cap as CsiVolumeCapability, 'ext4');
-    const why = unsupportedReason(access, this.ctx.backend.supportedModes, ['ext4', 'xfs', 'nfs', 'nfs4'], true);
+    const b = this.ctx.backend;
+    const access = readCapability(cap as CsiVolumeCapability, b.defaultFsType);
+    const why = unsupportedReason(access, b.supportedModes, b.supportedFsTypes, b.blockSupported);
     if (why) throw new PassvolError('PV_ERR_INVALID_ARGUMENT', why);
     return access;
   }

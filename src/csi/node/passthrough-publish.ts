@@ -21,6 +21,7 @@ export interface PassthroughPublish {
 
 export async function publishPassthrough(ctx: NodeContext, p: PassthroughPublish): Promise<void> {
   if (p.source.kind === 'block') await guardDisk(ctx, p, p.source.devicePath);
+  else if (p.access.mode === 'SINGLE_NODE_SINGLE_WRITER') await refuseSecondTarget(ctx, p, 'it is single-writer (ReadWriteOncePod)');
   if (await isMountPoint(p.targetPath)) {
     throw failedPrecondition(`target ${p.targetPath} is already mounted on the host; unpublish it before publishing it for a sandbox`);
   }
@@ -56,12 +57,7 @@ async function guardDisk(ctx: NodeContext, p: PassthroughPublish, device: string
       `access mode ${p.access.mode} cannot be passed through: a passed-through disk serves one sandbox; use ${PASSTHROUGH_DISK_MODES.join(', ')} (ReadWriteOncePod or ReadWriteOnce)`,
     );
   }
-  for (const entry of await ctx.records.list()) {
-    const other = entry.record;
-    if (other && other.volumePath !== p.targetPath && other.mountInfo.metadata?.[RECORD_METADATA.volumeId] === p.volumeId) {
-      throw failedPrecondition(`volume ${p.volumeId} is already passed through at ${other.volumePath}; a passed-through disk is published to one target only`);
-    }
-  }
+  await refuseSecondTarget(ctx, p, 'a passed-through disk is published to one target only');
   if (p.stagingPath && (await isMountPoint(p.stagingPath))) {
     ctx.log.info({ volumeId: p.volumeId, stagingPath: p.stagingPath }, 'unmounting the staging mount: a passed-through disk must not stay mounted on the host');
     await ctx.mounter.unmount(p.stagingPath);
@@ -69,5 +65,14 @@ async function guardDisk(ctx: NodeContext, p: PassthroughPublish, device: string
   const held = await mountsOfDevice(device);
   if (held.length > 0) {
     throw failedPrecondition(`device ${device} is mounted on the host at ${held.map((m) => m.mountPoint).join(', ')}; it cannot also go to a sandbox`);
+  }
+}
+
+async function refuseSecondTarget(ctx: NodeContext, p: PassthroughPublish, why: string): Promise<void> {
+  for (const entry of await ctx.records.list()) {
+    const other = entry.record;
+    if (other && other.volumePath !== p.targetPath && other.mountInfo.metadata?.[RECORD_METADATA.volumeId] === p.volumeId) {
+      throw failedPrecondition(`volume ${p.volumeId} is already passed through at ${other.volumePath}; ${why}`);
+    }
   }
 }

@@ -45,7 +45,9 @@ export async function volumeStats(ctx: NodeContext, volumeId: string, volumePath
     if (record.mountInfo['volume-type'] !== 'nfs') {
       return toCsi(await offlineUsage(ctx.exec, device, fstype), 'passed through; no sandbox has mounted it yet (usage read from the superblock)');
     }
-    return { usage: [], volume_condition: { abnormal: false, message: 'passed through; no sandbox has mounted it yet' } };
+    const usage = await ctx.backend.usage?.(volumeId, {});
+    const message = 'passed through; no sandbox has mounted it yet';
+    return usage ? toCsi(usage, `${message} (usage of the whole export)`) : { usage: [], volume_condition: { abnormal: false, message } };
   }
   if (st.isFile() || st.isBlockDevice()) {
     const entry = (await readMountTable()).find((m) => m.mountPoint === volumePath);

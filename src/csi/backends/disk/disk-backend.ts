@@ -43,6 +43,7 @@ export class DiskBackend implements ControllerBackend, NodeBackend {
   readonly nodeCapabilities = NODE_CAPS;
   readonly supportedModes: readonly AccessMode[] = SINGLE_NODE_MODES;
   readonly supportedFsTypes = ['ext4', 'xfs'] as const;
+  readonly defaultFsType = 'ext4';
   readonly blockSupported = true;
   readonly podPassthroughAnnotation = 'storage.alibabacloud.com/enable_ebs_passthrough';
 
