@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // Entry point of the built command (npm run build writes dist/).
-import '../dist/cli/main.js';
+await import('../dist/cli/main.js');

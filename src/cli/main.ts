@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { directVolumeCommand } from './commands/direct-volume.js';
 import { demoCommand } from './commands/demo.js';
 import { csiCommand } from './commands/csi.js';
+import { benchCommand } from './commands/bench.js';
 import { reportAndExit } from './cli-error.js';
 import { invalidArgument } from '../common/errors.js';
 
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
   program.addCommand(directVolumeCommand());
   program.addCommand(demoCommand());
   program.addCommand(csiCommand());
+  program.addCommand(benchCommand());
   return program;
 }
 

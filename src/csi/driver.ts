@@ -27,10 +27,10 @@ export interface RunningDriver {
   stop(): Promise<void>;
 }
 
-function clusterFacts(config: DriverConfig, log: Logger): ClusterFacts {
+async function clusterFacts(config: DriverConfig, log: Logger): Promise<ClusterFacts> {
   if (config.noKubernetes) return new NoClusterFacts('the driver runs without an API server (--no-kubernetes)');
   try {
-    return KubernetesClusterFacts.load(config.kubeconfig);
+    return await KubernetesClusterFacts.load(config.kubeconfig);
   } catch (e) {
     log.warn({ err: (e as Error).message }, 'no API server configuration: pod annotations and runtimeClassName cannot be read');
     return new NoClusterFacts(`no API server configuration: ${(e as Error).message}`);
@@ -42,7 +42,7 @@ export async function startDriver(config: DriverConfig, deps: { exec?: Exec; log
   const exec = deps.exec ?? systemExec;
   const metrics = new CsiMetrics();
   const locks = new VolumeLocks();
-  const cluster = clusterFacts(config, log);
+  const cluster = await clusterFacts(config, log);
   const backends = await createBackends(config, exec);
   const { Identity, Controller, Node } = loadCsiPackage();
   const server = new grpc.Server();

@@ -5,7 +5,7 @@
 // renames the directory out of the root before deleting it. The staging folder sits in the root (same
 // filesystem, so renames are atomic) rather than in the record directory, because Kata readers take any
 // entry other than mountInfo.json there as the sandbox id.
-import { lstat, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PassvolError, errnoCode, failedPrecondition, notFound } from '../common/errors.js';
@@ -254,7 +254,9 @@ export class RecordStore {
   /** A fresh record: build the whole directory in staging, then rename it into place. */
   private async createRecordDir(dir: string, raw: string): Promise<boolean> {
     const tmp = this.stagingPath('new');
-    await mkdirDurably(tmp, DIR_MODE);
+    // Only the rename into the root must be durable: the temp dir's own entry in staging need not be.
+    await mkdir(tmp, { mode: DIR_MODE });
+    await chmod(tmp, DIR_MODE);
     await writeNewFileDurably(join(tmp, MOUNT_INFO_FILE), raw, FILE_MODE);
     await fsyncDir(tmp);
     try {

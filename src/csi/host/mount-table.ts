@@ -40,10 +40,10 @@ export async function isMountPoint(path: string): Promise<boolean> {
 }
 
 /** Where a block device is mounted on the host (matched by device number, so any alias path counts). */
-export async function mountsOfDevice(devicePath: string): Promise<MountEntry[]> {
+export async function mountsOfDevice(devicePath: string, table?: MountEntry[]): Promise<MountEntry[]> {
   const st = await stat(devicePath);
   const mm = `${Math.floor(st.rdev / 256) & 0xfff}:${(st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00)}`;
-  return (await readMountTable()).filter((m) => m.majorMinor === mm);
+  return (table ?? (await readMountTable())).filter((m) => m.majorMinor === mm);
 }
 
 /** Where a device node itself is bind-mounted (raw block volumes): those mounts sit on devtmpfs. */

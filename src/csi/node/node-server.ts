@@ -12,6 +12,7 @@ import { checkPath } from '../request-paths.js';
 import { prepareFilesystem, mountStaging, publishOnHost } from './host-publish.js';
 import type { NodeContext } from './node-context.js';
 import { publishPassthrough } from './passthrough-publish.js';
+import { PublishIndex } from './publish-index.js';
 import { volumeStats } from './volume-stats.js';
 import { expandOnNode } from './volume-expand.js';
 
@@ -144,6 +145,7 @@ export class NodeServer {
       const record = await this.ctx.records.find(target).catch(() => undefined);
       if (record?.sandboxId) this.ctx.log.warn({ volumeId: r.volume_id, sandbox: record.sandboxId }, 'unpublishing a volume a sandbox still holds');
       await this.ctx.records.remove(target);
+      await new PublishIndex(this.ctx.records).release(r.volume_id, target);
       await this.ctx.mounter.unmount(target);
       await rm(target, { recursive: false, force: true }).catch(async () => this.ctx.mounter.removeDir(target));
       return {};

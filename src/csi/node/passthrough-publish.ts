@@ -6,7 +6,8 @@ import type { MountInfo } from '../../directvolume/index.js';
 import type { NodeVolumeSource } from '../backends/backend.js';
 import type { VolumeAccess } from '../capabilities.js';
 import { PASSTHROUGH_DISK_MODES } from '../csi-types.js';
-import { isMountPoint, mountsOfDevice } from '../host/mount-table.js';
+import { mountsOfDevice, readMountTable, type MountEntry } from '../host/mount-table.js';
+import { PublishIndex } from './publish-index.js';
 import { RECORD_METADATA, type NodeContext } from './node-context.js';
 import { guestMountOptions } from './guest-mount-options.js';
 
@@ -20,9 +21,10 @@ export interface PassthroughPublish {
 }
 
 export async function publishPassthrough(ctx: NodeContext, p: PassthroughPublish): Promise<void> {
-  if (p.source.kind === 'block') await guardDisk(ctx, p, p.source.devicePath);
-  else if (p.access.mode === 'SINGLE_NODE_SINGLE_WRITER') await refuseSecondTarget(ctx, p, 'it is single-writer (ReadWriteOncePod)');
-  if (await isMountPoint(p.targetPath)) {
+  const mounts = await readMountTable();
+  if (p.source.kind === 'block') await guardDisk(ctx, p, p.source.devicePath, mounts);
+  else if (p.access.mode === 'SINGLE_NODE_SINGLE_WRITER') await claimOnly(ctx, p, 'it is single-writer (ReadWriteOncePod)');
+  if (mounts.some((m) => m.mountPoint === p.targetPath)) {
     throw failedPrecondition(`target ${p.targetPath} is already mounted on the host; unpublish it before publishing it for a sandbox`);
   }
   await mkdir(p.targetPath, { recursive: true, mode: 0o750 });
@@ -51,28 +53,26 @@ function mountInfoFor(ctx: NodeContext, p: PassthroughPublish): MountInfo {
 }
 
 /** One pod, one target, and no host mount: a disk is never mounted on the host and in a guest at once. */
-async function guardDisk(ctx: NodeContext, p: PassthroughPublish, device: string): Promise<void> {
+async function guardDisk(ctx: NodeContext, p: PassthroughPublish, device: string, table: MountEntry[]): Promise<void> {
+  let mounts = table;
   if (!PASSTHROUGH_DISK_MODES.includes(p.access.mode)) {
     throw failedPrecondition(
       `access mode ${p.access.mode} cannot be passed through: a passed-through disk serves one sandbox; use ${PASSTHROUGH_DISK_MODES.join(', ')} (ReadWriteOncePod or ReadWriteOnce)`,
     );
   }
-  await refuseSecondTarget(ctx, p, 'a passed-through disk is published to one target only');
-  if (p.stagingPath && (await isMountPoint(p.stagingPath))) {
+  await claimOnly(ctx, p, 'a passed-through disk is published to one target only');
+  if (p.stagingPath && mounts.some((m) => m.mountPoint === p.stagingPath)) {
     ctx.log.info({ volumeId: p.volumeId, stagingPath: p.stagingPath }, 'unmounting the staging mount: a passed-through disk must not stay mounted on the host');
     await ctx.mounter.unmount(p.stagingPath);
+    mounts = await readMountTable();
   }
-  const held = await mountsOfDevice(device);
+  const held = await mountsOfDevice(device, mounts);
   if (held.length > 0) {
     throw failedPrecondition(`device ${device} is mounted on the host at ${held.map((m) => m.mountPoint).join(', ')}; it cannot also go to a sandbox`);
   }
 }
 
-async function refuseSecondTarget(ctx: NodeContext, p: PassthroughPublish, why: string): Promise<void> {
-  for (const entry of await ctx.records.list()) {
-    const other = entry.record;
-    if (other && other.volumePath !== p.targetPath && other.mountInfo.metadata?.[RECORD_METADATA.volumeId] === p.volumeId) {
-      throw failedPrecondition(`volume ${p.volumeId} is already passed through at ${other.volumePath}; ${why}`);
-    }
-  }
+async function claimOnly(ctx: NodeContext, p: PassthroughPublish, why: string): Promise<void> {
+  const holder = await new PublishIndex(ctx.records).claim(p.volumeId, p.targetPath);
+  if (holder !== undefined) throw failedPrecondition(`volume ${p.volumeId} is already passed through at ${holder}; ${why}`);
 }

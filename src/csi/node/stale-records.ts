@@ -1,6 +1,9 @@
 // At start-up the node side rebuilds its view from disk: records this driver wrote whose target path or
 // device is gone belong to publishes that will never be unpublished, and are removed.
-import { stat } from 'node:fs/promises';
+import { readdir, readlink, stat, unlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { INDEX_DIR } from './publish-index.js';
 import { RECORD_METADATA, type NodeContext } from './node-context.js';
 
 export async function removeStaleRecords(ctx: NodeContext): Promise<string[]> {
@@ -21,5 +24,17 @@ export async function removeStaleRecords(ctx: NodeContext): Promise<string[]> {
     removed.push(r.volumePath);
     ctx.log.info({ volumePath: r.volumePath, volumeId: r.mountInfo.metadata?.[RECORD_METADATA.volumeId], why }, 'removed stale direct-volume record');
   }
+  await sweepIndex(ctx);
   return removed;
+}
+
+/** Claims whose target holds no record of that volume are leftovers of a crash or of a removed record. */
+async function sweepIndex(ctx: NodeContext): Promise<void> {
+  const dir = join(ctx.records.root, INDEX_DIR);
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const target = await readlink(join(dir, name)).catch(() => undefined);
+    const record = target ? await ctx.records.find(target).catch(() => undefined) : undefined;
+    const id = record?.mountInfo.metadata?.[RECORD_METADATA.volumeId];
+    if (id === undefined || createHash('sha256').update(id).digest('hex') !== name) await unlink(join(dir, name)).catch(() => undefined);
+  }
 }

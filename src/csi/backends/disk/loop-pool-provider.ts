@@ -1,7 +1,7 @@
 // The embedded "cloud": disks are sparse files in a pool folder, attached to this node as loop devices.
 // Everything it knows is on disk (one JSON file per disk and per snapshot, written atomically), so a
 // restart after kill -9 finds the same pool. Ids derive from names, which makes create idempotent.
-import { copyFile, constants as fsConstants, mkdir, open, readdir, rename, rm, statfs, truncate } from 'node:fs/promises';
+import { copyFile, constants as fsConstants, mkdir, open, readFile, readdir, rename, rm, statfs, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -283,6 +283,9 @@ export class LoopPoolProvider implements DiskProvider {
   /** Used by the node side to verify a device really is this volume's. */
   async verifyDevice(id: string, devicePath: string): Promise<boolean> {
     this.checkId(id);
+    const name = devicePath.replace(/^\/dev\//, '');
+    const backing = /^loop\d+$/.test(name) ? await readFile(`/sys/block/${name}/loop/backing_file`, 'utf8').catch(() => undefined) : undefined;
+    if (backing !== undefined) return backing.trim() === this.imagePath(id);
     return (await this.loops.devicesOf(this.imagePath(id))).includes(devicePath);
   }
 }

@@ -1,0 +1,40 @@
+// The CSI publish benchmark as a table and a chart.
+import { cpus } from 'node:os';
+import { machineLine } from './bench-report.js';
+import type { CsiBenchResult } from './csi-publish-bench.js';
+import { round } from './stats.js';
+import { barChart } from './svg-bar-chart.js';
+
+export function csiPublishMarkdown(r: CsiBenchResult): string {
+  const row = (k: 'passthrough' | 'host') => {
+    const p = r.paths[k];
+    return `| ${k} | ${round(p.publishMs.median)} | ${round(p.publishMs.p99)} | ${round(p.unpublishMs.median)} | ${round(p.unpublishMs.p99)} | ${Math.round(p.opsPerSecond)} |`;
+  };
+  const pass = r.paths.passthrough.publishMs;
+  return `## NodePublish / NodeUnpublish, ${r.callers} concurrent callers on different volumes
+
+${r.rounds} rounds of ${r.callers} publishes then ${r.callers} unpublishes per path, the two paths interleaved round by
+round; ${r.paths.passthrough.publishMs.n} samples per call and path. ${cpus().length} CPUs. ${machineLine()}.
+Records on a tmpfs, as under /run/kata-containers in production; disk images and host mounts on the local disk.
+The driver runs as its own process (the built \`dist/\`), the callers share the 2 CPUs with it.
+
+| path | publish median ms | publish p99 ms | unpublish median ms | unpublish p99 ms | ops/s |
+|---|---|---|---|---|---|
+${row('passthrough')}
+${row('host')}
+
+Passthrough publish median ${round(pass.median)} ms (target < 2 ms), p99 ${round(pass.p99)} ms (target < 10 ms).
+Host-path publish is ${round(r.paths.host.publishMs.median / pass.median, 1)}× slower at the median (it runs \`mount\`).
+Driver RSS: ${round(r.driverRssMiB.idle, 1)} MiB idle, ${round(r.driverRssMiB.peak, 1)} MiB peak (target < 100 MB).
+`;
+}
+
+export function csiPublishSvg(r: CsiBenchResult): string {
+  const groups = (['publishMs', 'unpublishMs'] as const).flatMap((op) =>
+    (['median', 'p99'] as const).map((q) => ({
+      label: `${op === 'publishMs' ? 'NodePublish' : 'NodeUnpublish'} ${q}`,
+      bars: (['passthrough', 'host'] as const).map((k) => ({ series: k, value: r.paths[k][op][q] })),
+    })),
+  );
+  return barChart(`CSI node calls, ${r.callers} concurrent callers (ms, lower is better)`, 'ms', groups);
+}

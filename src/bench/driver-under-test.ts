@@ -1,0 +1,43 @@
+// A CSI driver process started for a benchmark, in a scratch node layout, with its RSS sampled.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface DriverUnderTest {
+  root: string;
+  kubelet: string;
+  socket: string;
+  child: ChildProcess;
+  rssKiB(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Runs `passvol csi serve` with the same entry point as this process (tsx source or built dist). */
+export async function startBenchDriver(root: string, extra: string[] = []): Promise<DriverUnderTest> {
+  const kubelet = join(root, 'kubelet');
+  mkdirSync(kubelet, { recursive: true });
+  // Records live under /run in production (Kata's root), a tmpfs: mount one so fsync costs what it costs there.
+  const records = join(root, 'direct-volumes');
+  mkdirSync(records, { recursive: true });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m,mode=0700', 'passvol-bench', records]);
+  const socket = join(root, 'csi.sock');
+  const args = [...process.execArgv, process.argv[1] as string, 'csi', 'serve', '--driver', 'disk', '--endpoint', `unix://${socket}`, '--node-id', 'bench-node',
+    '--kubelet-root', kubelet, '--direct-volume-root', records, '--disk-pool-dir', join(root, 'pool'), '--no-kubernetes', '--log-level', 'warn', ...extra];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let i = 0; i < 300 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!existsSync(socket)) throw new Error('benchmark driver did not start');
+  return {
+    root,
+    kubelet,
+    socket,
+    child,
+    rssKiB: async () => Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0),
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

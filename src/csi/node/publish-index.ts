@@ -1,0 +1,53 @@
+// Which target holds a volume that may be published to one target only: a symlink per volume in the
+// record root (`.passvol-index/<sha256(volume id)>` -> target path). Checking is one readlink instead of
+// reading every record, and creating it with symlink() is atomic, so two racing publishes cannot both win.
+import { mkdir, readlink, symlink, unlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { errnoCode } from '../../common/errors.js';
+import type { RecordStore } from '../../directvolume/index.js';
+import { RECORD_METADATA } from './node-context.js';
+
+export const INDEX_DIR = '.passvol-index';
+
+export class PublishIndex {
+  constructor(private readonly records: RecordStore) {}
+
+  private entry(volumeId: string): string {
+    return join(this.records.root, INDEX_DIR, createHash('sha256').update(volumeId).digest('hex'));
+  }
+
+  /**
+   * Claims the volume for the target. Returns the other target holding it, or undefined when the claim
+   * succeeded. A claim whose target has no record of this volume any more (a crash between claim and
+   * record) is stale and taken over.
+   */
+  async claim(volumeId: string, target: string): Promise<string | undefined> {
+    const path = this.entry(volumeId);
+    await mkdir(join(this.records.root, INDEX_DIR), { recursive: true, mode: 0o700 });
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await symlink(target, path);
+        return undefined;
+      } catch (e) {
+        if (errnoCode(e) !== 'EEXIST') throw e;
+      }
+      const holder = await readlink(path).catch(() => undefined);
+      if (holder === undefined) continue;
+      if (holder === target) return undefined;
+      const record = await this.records.find(holder).catch(() => undefined);
+      if (record?.mountInfo.metadata?.[RECORD_METADATA.volumeId] === volumeId) return holder;
+      await unlink(path).catch(() => undefined);
+    }
+    return undefined;
+  }
+
+  /** Drops the claim if this target holds it. */
+  async release(volumeId: string, target: string): Promise<void> {
+    const path = this.entry(volumeId);
+    if ((await readlink(path).catch(() => undefined)) !== target) return;
+    await unlink(path).catch((e: unknown) => {
+      if (errnoCode(e) !== 'ENOENT') throw e;
+    });
+  }
+}
