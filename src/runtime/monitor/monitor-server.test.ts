@@ -1,0 +1,56 @@
+// The monitor server against the passvol client and Kata's wire shapes, over a real unix socket. The
+// sandbox behind it is a stand-in here; the end-to-end tests drive a real VM.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { notFound } from '../../common/errors.js';
+import { MonitorClient } from '../../directvolume/index.js';
+import { startMonitorServer, stopMonitorServer, type DirectVolumeOps } from './monitor-server.js';
+
+const resized: [string, number][] = [];
+const ops: DirectVolumeOps = {
+  async stats(device) {
+    if (device !== '/dev/loop7') throw notFound(`no volume with device ${device} in this sandbox`);
+    return { bytes: { total: 1000, used: 100, available: 900 }, inodes: { total: 64, used: 0, available: 64 } };
+  },
+  async resize(device, size) {
+    resized.push([device, size]);
+  },
+};
+
+test('stats and resize speak Kata JSON; bad input gets 400 with the reason', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'passvol-monitor-'));
+  after(() => rm(dir, { recursive: true, force: true }));
+  const sock = join(dir, 'sb-1', 'shim-monitor.sock');
+  const server = await startMonitorServer(sock, ops, pino({ level: 'silent' }));
+  try {
+    const client = new MonitorClient({ goShimRoot: dir, rsShimRoot: join(dir, 'none') });
+    assert.equal(
+      await client.stats('sb-1', '/dev/loop7'),
+      '{"usage":[{"available":900,"total":1000,"used":100,"unit":1},{"available":64,"total":64,"unit":2}],"volume_condition":{"message":"OK"}}',
+    );
+    await client.resize('sb-1', '/dev/loop7', 2 ** 30);
+    assert.deepEqual(resized, [['/dev/loop7', 2 ** 30]]);
+    const raw = (method: string, path: string, body?: string) =>
+      new Promise<[number, string]>((resolve, reject) => {
+        const req = request({ socketPath: sock, method, path }, (res) => {
+          let b = '';
+          res.on('data', (c: Buffer) => (b += c));
+          res.on('end', () => resolve([res.statusCode ?? 0, b]));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    assert.deepEqual(await raw('GET', '/direct-volume/stats'), [400, 'Required parameter path not found']);
+    assert.equal((await raw('POST', '/direct-volume/resize', '{"VolumePath":"/dev/loop7","Size":-1}'))[0], 400);
+    assert.equal((await raw('POST', '/direct-volume/resize', 'nope'))[0], 400);
+    assert.deepEqual(await raw('GET', '/direct-volume/stats?path=%2Fdev%2Fother'), [404, 'no volume with device /dev/other in this sandbox']);
+    assert.equal((await raw('GET', '/nothing'))[0], 404);
+  } finally {
+    await stopMonitorServer(server, sock);
+  }
+});

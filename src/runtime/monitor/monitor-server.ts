@@ -1,0 +1,90 @@
+// The sandbox's monitor socket, compatible with Kata's shim management API: `passvol direct-volume
+// stats|resize`, Kata's own CLI and the CSI driver reach the guest through it. Resize is real here: block
+// resize in the hypervisor, then an online grow in the guest, answered once the container sees the size.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { toPassvolError } from '../../common/errors.js';
+import type { Logger } from '../../common/logger.js';
+import { RESIZE_URL_PATH, ResizeRequestSchema, STATS_URL_PATH, formatVolumeStats } from '../../directvolume/index.js';
+
+export interface Usage {
+  total: number;
+  used: number;
+  available: number;
+}
+
+/** What the monitor needs from a sandbox: its passed-through volumes, addressed by the record's device. */
+export interface DirectVolumeOps {
+  stats(device: string): Promise<{ bytes: Usage; inodes: Usage }>;
+  resize(device: string, sizeBytes: number): Promise<void>;
+}
+
+const MAX_BODY = 64 * 1024;
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => {
+      body += c;
+      if (body.length > MAX_BODY) reject(new Error('request body too large'));
+    });
+    req.on('end', () => resolve(body));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, body: string): void {
+  res.statusCode = status;
+  res.setHeader('content-type', status === 200 ? 'application/json' : 'text/plain');
+  res.end(body);
+}
+
+export async function startMonitorServer(socketPath: string, ops: DirectVolumeOps, log: Logger): Promise<Server> {
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://sandbox');
+    void (async () => {
+      try {
+        if (url.pathname === STATS_URL_PATH && req.method === 'GET') {
+          const device = url.searchParams.get('path');
+          if (!device) return send(res, 400, 'Required parameter path not found');
+          const s = await ops.stats(device);
+          return send(res, 200, formatVolumeStats(s.bytes, s.inodes));
+        }
+        if (url.pathname === RESIZE_URL_PATH && req.method === 'POST') {
+          let json: unknown;
+          try {
+            json = JSON.parse(await readBody(req));
+          } catch {
+            return send(res, 400, 'body must be JSON: {"VolumePath":"<device>","Size":<bytes>}');
+          }
+          const body = ResizeRequestSchema.safeParse(json);
+          if (!body.success) return send(res, 400, body.error.issues.map((i) => i.message).join('; '));
+          log.info({ device: body.data.VolumePath, bytes: body.data.Size }, 'online resize requested');
+          await ops.resize(body.data.VolumePath, body.data.Size);
+          return send(res, 200, '');
+        }
+        return send(res, 404, `no such endpoint: ${req.method} ${url.pathname}`);
+      } catch (e) {
+        const err = toPassvolError(e);
+        log.warn({ path: url.pathname, err: err.message }, 'monitor request failed');
+        return send(res, err.httpStatus === 404 ? 404 : err.httpStatus === 400 ? 400 : 500, err.message);
+      }
+    })();
+  });
+  await mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
+  await rm(socketPath, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, resolve);
+  });
+  await chmod(socketPath, 0o600);
+  return server;
+}
+
+export async function stopMonitorServer(server: Server, socketPath: string): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await rm(socketPath, { force: true });
+}
