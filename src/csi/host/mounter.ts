@@ -2,7 +2,7 @@
 import { mkdir, rmdir, statfs } from 'node:fs/promises';
 import { PassvolError, errnoCode, failedPrecondition } from '../../common/errors.js';
 import type { Exec } from '../../common/exec.js';
-import { isMountPoint } from './mount-table.js';
+import { isMountPoint } from '../../common/mount-table.js';
 
 export const SUPPORTED_FSTYPES = ['ext4', 'xfs', 'ext3'] as const;
 

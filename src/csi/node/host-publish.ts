@@ -7,7 +7,7 @@ import { VOLUME_CONTEXT, type NodeVolumeSource } from '../backends/backend.js';
 import type { VolumeAccess } from '../capabilities.js';
 import type { Params } from '../csi-types.js';
 import { applyFsGroup } from '../host/fs-group.js';
-import { bindMountsOfDeviceNode, isMountPoint, mountsOfDevice } from '../host/mount-table.js';
+import { bindMountsOfDeviceNode, isMountPoint, mountsOfDevice } from '../../common/mount-table.js';
 import { mkfsArgs } from '../backends/disk/disk-parameters.js';
 import type { NodeContext } from './node-context.js';
 

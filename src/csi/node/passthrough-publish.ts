@@ -6,7 +6,7 @@ import type { MountInfo } from '../../directvolume/index.js';
 import type { NodeVolumeSource } from '../backends/backend.js';
 import type { VolumeAccess } from '../capabilities.js';
 import { PASSTHROUGH_DISK_MODES } from '../csi-types.js';
-import { mountsOfDevice, readMountTable, type MountEntry } from '../host/mount-table.js';
+import { mountsOfDevice, readMountTable, type MountEntry } from '../../common/mount-table.js';
 import { PublishIndex } from './publish-index.js';
 import { RECORD_METADATA, type NodeContext } from './node-context.js';
 import { guestMountOptions } from './guest-mount-options.js';

@@ -3,7 +3,7 @@
 // needs the device grown, and the guest grows the filesystem when it mounts it.
 import { stat } from 'node:fs/promises';
 import { notFound } from '../../common/errors.js';
-import { readMountTable } from '../host/mount-table.js';
+import { readMountTable } from '../../common/mount-table.js';
 import type { NodeContext } from './node-context.js';
 
 export async function expandOnNode(ctx: NodeContext, volumeId: string, volumePath: string, requiredBytes: number): Promise<number> {

@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { VolumeStatsSchema } from '../../directvolume/index.js';
 import { notFound } from '../../common/errors.js';
 import type { FsUsage } from '../host/mounter.js';
-import { isMountPoint, readMountTable } from '../host/mount-table.js';
+import { isMountPoint, readMountTable } from '../../common/mount-table.js';
 import { offlineUsage } from '../host/offline-usage.js';
 import type { NodeContext } from './node-context.js';
 

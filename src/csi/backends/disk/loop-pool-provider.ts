@@ -11,7 +11,7 @@ import { fsyncDir } from '../../../common/durable-fs.js';
 import type { Exec } from '../../../common/exec.js';
 import type { Disk, DiskProvider, DiskSnapshot, DiskSource } from './disk-provider.js';
 import { LoopDevices } from './loop-device.js';
-import { mountsOfDevice } from '../../host/mount-table.js';
+import { mountsOfDevice } from '../../../common/mount-table.js';
 
 const DiskSchema = z.object({
   id: z.string(),

@@ -1,0 +1,41 @@
+// How a guest reaches an NFS server named in a record. The guest network is QEMU user networking with
+// restrict=on: the guest reaches nothing but the forwards we declare. Each distinct server gets a guest-side
+// address (10.0.2.100, .101, ...) whose NFS (2049) and MOUNT (20048) ports QEMU connects, from the host,
+// to that server. On the host this is ordinary client traffic (loopback for the embedded server).
+import { invalidArgument } from '../../common/errors.js';
+
+export const NFS_PORT = 2049;
+export const MOUNT_PORT = 20048;
+/** The guest's own address on QEMU's user network. */
+export const GUEST_ADDRESS = '10.0.2.15';
+const FIRST_FORWARD = 100;
+
+export interface NfsForward {
+  server: string;
+  guestAddress: string;
+}
+
+/** "server:/path" -> parts; IPv6 servers are written in brackets. */
+export function splitNfsDevice(device: string): { server: string; path: string } {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\/.*)$/.exec(device);
+  if (!m) throw invalidArgument(`NFS device "${device}" is not server:/absolute/path`);
+  return { server: (m[1] as string).replace(/^\[|\]$/g, ''), path: m[2] as string };
+}
+
+export function planForwards(servers: readonly string[]): NfsForward[] {
+  const unique = [...new Set(servers)];
+  if (unique.length > 50) throw invalidArgument('a sandbox can reach at most 50 NFS servers');
+  return unique.map((server, i) => ({ server, guestAddress: `10.0.2.${FIRST_FORWARD + i}` }));
+}
+
+/**
+ * Mount options for the guest: the record's options, with the address, ports and protocol pinned to the
+ * forward (no rpcbind or DNS in the guest, and only TCP is forwarded).
+ */
+export function guestNfsOptions(recordOptions: readonly string[], fstype: string, forward: NfsForward): string[] {
+  const pinned = new Set(['addr', 'port', 'mountport', 'mountproto', 'proto', 'clientaddr', 'mountaddr']);
+  const kept = recordOptions.flatMap((o) => o.split(',')).map((o) => o.trim()).filter((o) => o && !pinned.has(o.split('=')[0] as string));
+  const common = [`addr=${forward.guestAddress}`, 'proto=tcp', `port=${NFS_PORT}`];
+  if (fstype === 'nfs4') return [...kept, ...common, `clientaddr=${GUEST_ADDRESS}`];
+  return [...kept.filter((o) => o !== 'lock'), ...common, `mountport=${MOUNT_PORT}`, 'mountproto=tcp', ...(kept.includes('nolock') ? [] : ['nolock'])];
+}
