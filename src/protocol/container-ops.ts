@@ -1,0 +1,69 @@
+// Ops on containers and their processes.
+import { z } from 'zod';
+import { AbsolutePath, Base64, EnvEntry, ObjectId, PosixId, Signal } from './primitives.js';
+
+export const ProcessSpec = z
+  .object({
+    args: z.array(z.string().max(128 * 1024)).min(1).max(4096),
+    env: z.array(EnvEntry).max(4096).default([]),
+    /** Working directory inside the container. */
+    cwd: AbsolutePath.default('/'),
+    uid: PosixId,
+    gid: PosixId,
+  })
+  .strict();
+export type ProcessSpec = z.infer<typeof ProcessSpec>;
+
+export const ContainerMount = z
+  .object({
+    /** A guest path (a volume the agent mounted, under /run/passvol/). */
+    source: AbsolutePath,
+    /** Absolute path inside the container. */
+    destination: AbsolutePath,
+    readonly: z.boolean().default(false),
+    /** Only private propagation is offered: the container's mount namespace is private. */
+    propagation: z.enum(['private', 'rprivate']).optional(),
+  })
+  .strict();
+export type ContainerMount = z.infer<typeof ContainerMount>;
+
+export const CreateContainerArgs = z
+  .object({
+    containerId: ObjectId,
+    /** Guest path of the container's root filesystem, already mounted (under /run/passvol/). */
+    rootfs: AbsolutePath,
+    mounts: z.array(ContainerMount).max(256).default([]),
+    /** The container's init process, started by startProcess without a `process`. */
+    process: ProcessSpec,
+  })
+  .strict();
+
+export const StartProcessArgs = z
+  .object({
+    containerId: ObjectId,
+    execId: ObjectId,
+    /** Omitted: start the container's init process. Given: exec another process in the container. */
+    process: ProcessSpec.optional(),
+  })
+  .strict();
+export const StartProcessResult = z.object({ pid: z.number().int().positive() });
+
+const ProcessRef = { containerId: ObjectId, execId: ObjectId };
+
+export const SignalArgs = z.object({ ...ProcessRef, signal: Signal }).strict();
+export const WaitArgs = z.object(ProcessRef).strict();
+export const WaitResult = z.object({
+  /** The exit status; 128 + signal number when a signal ended the process. */
+  exitCode: z.number().int().min(0).max(255),
+  signal: z.string().optional(),
+});
+export const WriteStdinArgs = z.object({ ...ProcessRef, data: Base64 }).strict();
+export const WriteStdinResult = z.object({ bytes: z.number().int().nonnegative() });
+export const CloseStdinArgs = z.object(ProcessRef).strict();
+export const DeleteContainerArgs = z
+  .object({
+    containerId: ObjectId,
+    /** Kill processes still running (SIGKILL) instead of refusing with FAILED_PRECONDITION. */
+    force: z.boolean().optional(),
+  })
+  .strict();

@@ -1,0 +1,62 @@
+// A passed-through disk: bound to the sandbox in its record, freed on the host, hot-plugged as virtio-blk
+// with a serial, mounted by the guest agent with the record's fstype, options and fsGroup. Every step is
+// undone if a later one fails, so a failed attach leaves nothing bound, plugged or mounted.
+import { failedPrecondition } from '../../common/errors.js';
+import { GUEST_VOLUME_ROOT, type AttachedVolume, type SandboxVolume, type VolumeContext } from './sandbox-volume.js';
+import type { PlannedMount } from './volume-plan.js';
+import { readonlyMount } from './volume-plan.js';
+
+const GUEST_OPTION_BLOCKLIST = new Set(['bind', 'rbind', 'defaults']);
+
+export const directBlock: SandboxVolume = {
+  kind: 'direct-block',
+  matches: (p) => p.kind === 'direct-block',
+  async attach(plan: PlannedMount, ctx: VolumeContext): Promise<AttachedVolume> {
+    if (plan.kind !== 'direct-block') throw new Error('directBlock.attach on a mount that is not a direct disk');
+    const { record } = plan;
+    const { device, fstype } = record.mountInfo;
+    if (!device.startsWith('/')) throw failedPrecondition(`record ${record.volumePath} names device "${device}", not a block device path`);
+    const name = ctx.nextName();
+    const undo: (() => Promise<void>)[] = [];
+    const rollback = async () => {
+      for (const u of undo.reverse()) await u().catch((e: Error) => ctx.log.warn({ err: e.message, volume: record.volumePath }, 'rollback step failed'));
+    };
+    try {
+      await ctx.binding.bind(record.volumePath, ctx.sandboxId);
+      undo.push(() => ctx.binding.release(record.volumePath, ctx.sandboxId));
+      await ctx.binding.freeOnHost(device);
+      const readonly = readonlyMount(plan.mount) || (record.mountInfo.options ?? []).includes('ro');
+      const serial = `pv-${name}`;
+      await ctx.vm.hotplugBlock({ id: name, path: device, serial, readonly });
+      undo.push(() => ctx.vm.unplugBlock(name));
+      const target = `${GUEST_VOLUME_ROOT}/${name}`;
+      const fsGroup = record.mountInfo.metadata?.fsGroup;
+      const policy = record.mountInfo.metadata?.fsGroupChangePolicy;
+      await ctx.agent.call('mount', {
+        source: { kind: 'block', serial },
+        target,
+        fstype,
+        options: (record.mountInfo.options ?? []).filter((o) => !GUEST_OPTION_BLOCKLIST.has(o)),
+        ...(fsGroup ? { fsGroup: Number(fsGroup) } : {}),
+        ...(policy === 'Always' || policy === 'OnRootMismatch' ? { fsGroupChangePolicy: policy } : {}),
+        // The disk may have grown while no sandbox used it: the guest grows the filesystem at mount.
+        growToDevice: !readonly,
+      });
+      return {
+        kind: 'direct-block',
+        guestPath: target,
+        volumePath: record.volumePath,
+        device,
+        hotplugId: name,
+        fstype,
+        detach: async () => {
+          await ctx.agent.call('unmount', { target });
+          await rollback();
+        },
+      };
+    } catch (e) {
+      await rollback();
+      throw e;
+    }
+  },
+};

@@ -1,0 +1,48 @@
+// A kind of volume a sandbox can attach: passed-through disk, passed-through NFS export, or a host folder
+// shared over virtio-fs/9p. Each kind is one module; index.ts lists them.
+import type { Logger } from '../../common/logger.js';
+import type { AgentClient } from '../agent-client.js';
+import type { NfsForward } from './nfs-forwarding.js';
+import type { PlannedMount } from './volume-plan.js';
+import type { VolumeBinding } from './volume-binding.js';
+
+/** The part of the VM a volume needs: block hot-plug, unplug and resize. */
+export interface BlockHotplug {
+  hotplugBlock(o: { id: string; path: string; serial: string; readonly: boolean }): Promise<void>;
+  unplugBlock(id: string): Promise<void>;
+  resizeBlock(id: string, bytes: number): Promise<void>;
+}
+
+export interface VolumeContext {
+  sandboxId: string;
+  agent: AgentClient;
+  vm: BlockHotplug;
+  binding: VolumeBinding;
+  forwards: readonly NfsForward[];
+  /** Guest mount point of each shared host folder (mounted at boot). */
+  shares: ReadonlyMap<string, string>;
+  log: Logger;
+  /** A short unique name for hot-plug ids, serials and guest paths. */
+  nextName(): string;
+}
+
+export interface AttachedVolume {
+  kind: 'direct-block' | 'direct-nfs' | 'shared';
+  /** Where the volume is in the guest, to bind into containers. */
+  guestPath: string;
+  /** For direct volumes: the record's volume path and device, and the hot-plug id of a disk. */
+  volumePath?: string;
+  device?: string;
+  hotplugId?: string;
+  fstype?: string;
+  detach(): Promise<void>;
+}
+
+export interface SandboxVolume {
+  readonly kind: AttachedVolume['kind'];
+  matches(plan: PlannedMount): boolean;
+  attach(plan: PlannedMount, ctx: VolumeContext): Promise<AttachedVolume>;
+}
+
+/** Guest folder where the runtime asks the agent to mount volumes. */
+export const GUEST_VOLUME_ROOT = '/run/passvol/volumes';
