@@ -1,7 +1,7 @@
 // `passvol demo`: the walk-through a newcomer runs first. Exits non-zero when any check fails.
 import { Command } from 'commander';
 import { DemoReport } from '../../demo/demo-report.js';
-import { directVolumeWalkthrough } from '../../demo/direct-volume-walkthrough.js';
+import { runDemo } from '../../demo/run-demo.js';
 
 export function demoCommand(): Command {
   return new Command('demo')
@@ -10,7 +10,7 @@ export function demoCommand(): Command {
     .option('--work-dir <dir>', 'keep the demo files here instead of a removed scratch folder')
     .action(async (o: { json?: boolean; workDir?: string }) => {
       const report = new DemoReport(o.json ?? false);
-      await directVolumeWalkthrough(report, o.workDir);
+      await runDemo(report, { ...(o.workDir ? { workDir: o.workDir } : {}) });
       report.summary();
       if (report.failed > 0) process.exitCode = 1;
     });
