@@ -4,6 +4,7 @@ import { directVolumeCommand } from './commands/direct-volume.js';
 import { demoCommand } from './commands/demo.js';
 import { csiCommand } from './commands/csi.js';
 import { benchCommand } from './commands/bench.js';
+import { gcCommand } from './commands/gc.js';
 import { reportAndExit } from './cli-error.js';
 import { invalidArgument } from '../common/errors.js';
 
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   program.addCommand(demoCommand());
   program.addCommand(csiCommand());
   program.addCommand(benchCommand());
+  program.addCommand(gcCommand());
   return program;
 }
 
