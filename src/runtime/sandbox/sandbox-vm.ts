@@ -1,0 +1,37 @@
+// What a sandbox needs from its VM, and what it asks for when starting one. The QEMU implementation
+// lives in runtime/qemu/; tests and other hypervisors implement the same port.
+import type { BlockHotplug } from '../volumes/sandbox-volume.js';
+import type { NfsForward } from '../volumes/nfs-forwarding.js';
+
+export interface GuestImagePaths {
+  kernel: string;
+  initrd: string;
+  agentDisk: string;
+}
+
+export interface SandboxVmSpec {
+  id: string;
+  stateDir: string;
+  image: GuestImagePaths;
+  memoryMiB: number;
+  cpus: number;
+  /** Host folders shared with the guest: tag -> host folder. */
+  shares: { tag: string; hostDir: string }[];
+  shareKind: 'virtiofs' | '9p';
+  nfsForwards: readonly NfsForward[];
+}
+
+export interface SandboxVm extends BlockHotplug {
+  readonly pid: number;
+  /** The unix socket QEMU serves for the agent's virtio-serial port. */
+  readonly agentSocket: string;
+  /** The share kind actually used (virtio-fs falls back to 9p when virtiofsd cannot run). */
+  readonly shareKind: 'virtiofs' | '9p';
+  /** Which acceleration runs the guest: 'kvm' or 'tcg'. */
+  readonly accel: string;
+  stop(): Promise<void>;
+  /** Resolves when the VM process exits, for any reason. */
+  exited: Promise<void>;
+}
+
+export type LaunchVm = (spec: SandboxVmSpec) => Promise<SandboxVm>;

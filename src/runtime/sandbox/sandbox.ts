@@ -1,0 +1,272 @@
+// One sandbox: a VM, its agent, the volumes attached to it, one container, and its monitor socket.
+// create() boots and prepares everything (the seeds' steps 4-7), start() runs the container process,
+// destroy() undoes it all in reverse. Every step is recorded in state.json so `passvol gc` can finish a
+// teardown a crash interrupted.
+import type { Server } from 'node:http';
+import { dirname } from 'node:path';
+import { rm, stat } from 'node:fs/promises';
+import { PassvolError, notFound } from '../../common/errors.js';
+import type { Exec } from '../../common/exec.js';
+import type { Logger } from '../../common/logger.js';
+import { monitorSocketPath, type RecordStore } from '../../directvolume/index.js';
+import type { AgentEvent } from '../../protocol/index.js';
+import { AgentClient } from '../agent-client.js';
+import { startMonitorServer, stopMonitorServer, type DirectVolumeOps } from '../monitor/monitor-server.js';
+import type { Bundle } from '../oci/bundle.js';
+import { planForwards, splitNfsDevice } from '../volumes/nfs-forwarding.js';
+import { volumeKindFor } from '../volumes/index.js';
+import type { AttachedVolume, VolumeContext } from '../volumes/sandbox-volume.js';
+import { VolumeBinding } from '../volumes/volume-binding.js';
+import { planMounts, type PlannedMount } from '../volumes/volume-plan.js';
+import type { SandboxDirs, SandboxState } from './sandbox-dir.js';
+import type { GuestImagePaths, LaunchVm, SandboxVm } from './sandbox-vm.js';
+
+export interface SandboxDeps {
+  records: RecordStore;
+  dirs: SandboxDirs;
+  launchVm: LaunchVm;
+  exec: Exec;
+  log: Logger;
+  image: GuestImagePaths;
+  goShimRoot: string;
+  memoryMiB?: number;
+  cpus?: number;
+  shareKind?: 'virtiofs' | '9p';
+  /** How long the guest may take to boot and answer (TCG is slow). */
+  agentTimeoutMs?: number;
+}
+
+const SHARE_ROOT = '/run/passvol/shares';
+const CONTAINER_ID = 'main';
+
+export interface SandboxTimings {
+  bootMs: number;
+  volumeMs: Record<string, number>;
+}
+
+export class Sandbox {
+  readonly timings: SandboxTimings = { bootMs: 0, volumeMs: {} };
+  private readonly attached: AttachedVolume[] = [];
+  private monitor: Server | undefined;
+  private agent: AgentClient | undefined;
+  private vm: SandboxVm | undefined;
+  private state: SandboxState;
+  private seq = 0;
+
+  private constructor(
+    readonly id: string,
+    readonly bundle: Bundle,
+    private readonly deps: SandboxDeps,
+  ) {
+    this.state = { id, bundle: bundle.dir, status: 'creating', runtimePid: process.pid, createdAt: new Date().toISOString(), boundVolumes: [] };
+  }
+
+  get monitorSocket(): string {
+    return monitorSocketPath(this.deps.goShimRoot, this.id);
+  }
+
+  get accel(): string {
+    return this.vm?.accel ?? 'none';
+  }
+
+  get shareKind(): string {
+    return this.vm?.shareKind ?? 'none';
+  }
+
+  /** Boots the VM, attaches every volume, creates the container. On failure, undoes what it did. */
+  static async create(id: string, bundle: Bundle, deps: SandboxDeps): Promise<Sandbox> {
+    const sb = new Sandbox(id, bundle, deps);
+    await deps.dirs.create(id);
+    try {
+      await sb.boot();
+      return sb;
+    } catch (e) {
+      await sb.destroy().catch((d: Error) => deps.log.warn({ err: d.message }, 'cleanup after a failed create'));
+      throw e;
+    }
+  }
+
+  private async save(): Promise<void> {
+    await this.deps.dirs.write(this.state);
+  }
+
+  private async boot(): Promise<void> {
+    const { deps, bundle } = this;
+    const log = deps.log.child({ sandbox: this.id });
+    await this.save();
+    const plans = await planMounts(bundle.spec.mounts, deps.records);
+    const shares = await this.sharesFor(plans);
+    const forwards = planForwards(plans.filter((p) => p.kind === 'direct-nfs').map((p) => (p.kind === 'direct-nfs' ? splitNfsDevice(p.record.mountInfo.device).server : '')));
+    const started = Date.now();
+    this.vm = await deps.launchVm({
+      id: this.id,
+      stateDir: deps.dirs.dir(this.id),
+      image: deps.image,
+      memoryMiB: deps.memoryMiB ?? 512,
+      cpus: deps.cpus ?? 1,
+      shares: shares.map((s) => ({ tag: s.tag, hostDir: s.hostDir })),
+      shareKind: deps.shareKind ?? 'virtiofs',
+      nfsForwards: forwards,
+    });
+    this.state.vmPid = this.vm.pid;
+    await this.save();
+    this.agent = await AgentClient.connect(this.vm.agentSocket, log.child({ part: 'agent' }), 10_000);
+    this.agent.on('event', (e) => this.onEvent(e));
+    await this.agent.waitReady(deps.agentTimeoutMs ?? 60_000);
+    this.timings.bootMs = Date.now() - started;
+    log.info({ ms: this.timings.bootMs, accel: this.vm.accel }, 'guest agent ready');
+
+    const shareMounts = new Map<string, string>();
+    for (const s of shares) {
+      const target = `${SHARE_ROOT}/${s.tag}`;
+      await this.agent.call('mount', { source: { kind: this.vm.shareKind, tag: s.tag }, target, fstype: this.vm.shareKind, options: [] });
+      for (const hostPath of s.hostPaths) shareMounts.set(hostPath, target);
+    }
+    const ctx: VolumeContext = {
+      sandboxId: this.id,
+      agent: this.agent,
+      vm: this.vm,
+      binding: new VolumeBinding(deps.records, deps.dirs, deps.exec, log),
+      forwards,
+      shares: shareMounts,
+      log,
+      nextName: () => `v${++this.seq}`,
+    };
+    const containerMounts = [];
+    for (const plan of plans) {
+      if (plan.kind === 'guest') continue;
+      const kind = volumeKindFor(plan);
+      if (!kind) continue;
+      const t = Date.now();
+      const v = await kind.attach(plan, ctx);
+      this.attached.push(v);
+      if (v.volumePath) {
+        this.timings.volumeMs[plan.mount.destination] = Date.now() - t;
+        this.state.boundVolumes.push({ volumePath: v.volumePath, device: v.device ?? '', kind: v.kind === 'direct-nfs' ? 'nfs' : 'block', ...(v.hotplugId ? { hotplugId: v.hotplugId } : {}) });
+        await this.save();
+      }
+      containerMounts.push({ source: v.guestPath, destination: plan.mount.destination, readonly: plan.mount.options.includes('ro') });
+    }
+    const p = bundle.spec.process;
+    await this.agent.call('createContainer', {
+      containerId: CONTAINER_ID,
+      rootfs: shareMounts.get(bundle.rootfs) as string,
+      mounts: containerMounts,
+      process: { args: p.args, env: p.env, cwd: p.cwd, uid: p.user.uid, gid: p.user.gid },
+    });
+    this.monitor = await startMonitorServer(this.monitorSocket, this.volumeOps(), log);
+    this.state.monitorSocket = this.monitorSocket;
+    this.state.status = 'created';
+    await this.save();
+  }
+
+  /** One share per host folder: the rootfs, each shared folder, and the folder of each shared file. */
+  private async sharesFor(plans: PlannedMount[]): Promise<{ tag: string; hostDir: string; hostPaths: string[] }[]> {
+    const byDir = new Map<string, string[]>([[this.bundle.rootfs, [this.bundle.rootfs]]]);
+    for (const p of plans) {
+      if (p.kind !== 'shared') continue;
+      const st = await stat(p.hostPath).catch(() => undefined);
+      if (!st) throw notFound(`mount source ${p.hostPath} does not exist on the host`);
+      const dir = st.isDirectory() ? p.hostPath : dirname(p.hostPath);
+      byDir.set(dir, [...(byDir.get(dir) ?? []), p.hostPath]);
+    }
+    return [...byDir.entries()].map(([hostDir, hostPaths], i) => ({ tag: i === 0 ? 'rootfs' : `share${i}`, hostDir, hostPaths: i === 0 ? hostPaths : [hostDir, ...hostPaths] }));
+  }
+
+  private output: ((e: AgentEvent) => void) | undefined;
+  private onEvent(e: AgentEvent): void {
+    if (e.event === 'log') this.deps.log.debug({ sandbox: this.id, guest: e.msg, ...e.fields }, 'guest log');
+    else this.output?.(e);
+  }
+
+  /** Starts the container process; its output goes to `onOutput`. */
+  async start(onOutput: (stream: 'stdout' | 'stderr', data: Buffer) => void): Promise<number> {
+    if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
+    this.output = (e) => {
+      if (e.event === 'stdout' || e.event === 'stderr') onOutput(e.event, Buffer.from(e.data, 'base64'));
+    };
+    const { pid } = await this.agent.call('startProcess', { containerId: CONTAINER_ID, execId: CONTAINER_ID });
+    this.state.status = 'running';
+    await this.save();
+    return pid;
+  }
+
+  /** Waits for the container process to exit and returns its exit code. */
+  async wait(): Promise<number> {
+    if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
+    const r = await this.agent.call('wait', { containerId: CONTAINER_ID, execId: CONTAINER_ID }, 24 * 3600_000);
+    this.state.status = 'stopped';
+    this.state.exitCode = r.exitCode;
+    await this.save();
+    return r.exitCode;
+  }
+
+  async kill(signal: string): Promise<void> {
+    await this.agent?.call('signal', { containerId: CONTAINER_ID, execId: CONTAINER_ID, signal: signal as never });
+  }
+
+  /** Runs a command inside the container (like `exec`), returning its exit code and output. */
+  async exec(args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
+    const execId = `x${++this.seq}`;
+    let stdout = '';
+    let stderr = '';
+    const listener = (e: AgentEvent) => {
+      if ((e.event === 'stdout' || e.event === 'stderr') && e.execId === execId) {
+        if (e.event === 'stdout') stdout += Buffer.from(e.data, 'base64').toString();
+        else stderr += Buffer.from(e.data, 'base64').toString();
+      }
+    };
+    this.agent.on('event', listener);
+    try {
+      const p = this.bundle.spec.process;
+      await this.agent.call('startProcess', { containerId: CONTAINER_ID, execId, process: { args, env: p.env, cwd: '/', uid: p.user.uid, gid: p.user.gid } });
+      const r = await this.agent.call('wait', { containerId: CONTAINER_ID, execId }, 600_000);
+      // Output events may trail the exit by a moment.
+      await new Promise((res) => setTimeout(res, 50));
+      return { exitCode: r.exitCode, stdout, stderr };
+    } finally {
+      this.agent.off('event', listener);
+    }
+  }
+
+  private volumeByDevice(device: string): AttachedVolume {
+    const v = this.attached.find((a) => a.device === device && a.kind !== 'shared');
+    if (!v) throw notFound(`no volume with device ${device} in sandbox ${this.id}`);
+    return v;
+  }
+
+  volumeOps(): DirectVolumeOps {
+    return {
+      stats: async (device) => {
+        const v = this.volumeByDevice(device);
+        return (await this.agent!.call('statfs', { path: v.guestPath })) as { bytes: { total: number; used: number; available: number }; inodes: { total: number; used: number; available: number } };
+      },
+      resize: async (device, size) => {
+        const v = this.volumeByDevice(device);
+        if (v.kind !== 'direct-block' || !v.hotplugId) throw new PassvolError('PV_ERR_UNIMPLEMENTED', `volume ${device} is not a disk; only disks are resized`);
+        await this.vm!.resizeBlock(v.hotplugId, size);
+        await this.agent!.call('growFilesystem', { path: v.guestPath, minDeviceBytes: size, waitMs: 30_000 }, 120_000);
+      },
+    };
+  }
+
+  /** Unmounts and unplugs every volume, stops the VM and the monitor, releases bindings. Idempotent. */
+  async destroy(): Promise<void> {
+    const log = this.deps.log.child({ sandbox: this.id });
+    if (this.monitor) {
+      await stopMonitorServer(this.monitor, this.monitorSocket).catch(() => undefined);
+      this.monitor = undefined;
+    }
+    if (this.agent) await this.agent.call('deleteContainer', { containerId: CONTAINER_ID }, 30_000).catch(() => undefined);
+    for (const v of this.attached.splice(0).reverse()) {
+      await v.detach().catch((e: Error) => log.warn({ err: e.message, volume: v.volumePath ?? v.guestPath }, 'detach failed; the VM stop will release it'));
+    }
+    this.agent?.close();
+    if (this.vm) await this.vm.stop();
+    for (const b of this.state.boundVolumes) await this.deps.records.releaseSandbox(b.volumePath, this.id).catch(() => undefined);
+    await this.deps.dirs.remove(this.id);
+    // The monitor socket's folder (<shim root>/<id>/) is the sandbox's own.
+    await rm(dirname(this.monitorSocket), { recursive: true, force: true });
+  }
+}
