@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 # Debian packages: tools the driver, the runtime and the tests call.
 DEB_PACKAGES=(
   util-linux e2fsprogs xfsprogs kmod
+  # a static busybox: the guest userland, and container rootfs in tests
+  busybox-static
   # the embedded NAS: a user-space NFS server, and user-space NFS tools the tests read it back with
   nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils
 )

@@ -1,0 +1,24 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LAUNCH_SCRIPT, LAUNCHER_ENV, execCommand, initCommand } from './container-launcher.js';
+
+const id = { cwdHost: '/r/work', uid: 1000, gid: 2000, args: ['/bin/sh', '-c', 'echo "$HOME"'] };
+
+test('init: new mount + PID namespaces, the script, a clean environment, then chroot and uid/gid', () => {
+  const cmd = initCommand('/bin/busybox', '/r', '/r/proc', ['HOME=/root', 'IFS=x'], id);
+  assert.equal(cmd.file, '/bin/busybox');
+  assert.deepEqual(cmd.env, LAUNCHER_ENV, 'the container environment never reaches the launcher shell');
+  assert.deepEqual(cmd.args.slice(0, 6), ['unshare', '-m', '-p', '-f', '--propagation', 'private']);
+  const s = cmd.args.indexOf(LAUNCH_SCRIPT);
+  assert.deepEqual(cmd.args.slice(s - 3, s + 5), ['/bin/busybox', 'sh', '-c', LAUNCH_SCRIPT, 'passvol-launch', '/r', '/r/proc', '/bin/busybox']);
+  assert.deepEqual(cmd.args.slice(s + 5), [
+    '/bin/busybox', 'env', '-i', '--', 'HOME=/root', 'IFS=x',
+    '/bin/busybox', 'nsenter', '-r/r', '-w/r/work', '-G', '2000', '-S', '1000', '-F', '--', '/bin/sh', '-c', 'echo "$HOME"',
+  ]);
+});
+
+test('exec: joins the init by pid; arguments pass as argv, never through a shell', () => {
+  const cmd = execCommand('/bin/busybox', 4242, ['A=1', 'B=x=y'], id);
+  assert.deepEqual(cmd.env, { A: '1', B: 'x=y' });
+  assert.deepEqual(cmd.args, ['nsenter', '-t', '4242', '-m', '-p', '-r', '-w/r/work', '-G', '2000', '-S', '1000', '--', '/bin/sh', '-c', 'echo "$HOME"']);
+});

@@ -1,0 +1,108 @@
+// Builds the command lines that start container processes, using busybox applets only (the guest's
+// userland; on a test host, busybox-static):
+//
+//   init:  busybox unshare -m -p -f --propagation private  busybox sh -c LAUNCH_SCRIPT ...
+//          -> in a new mount and PID namespace: mount /proc in the rootfs, detach every mount that is
+//             neither the rootfs' ancestor nor inside it (so the container never pins another volume),
+//             then  busybox env -i -- ENV...  busybox nsenter -r<rootfs> -w<cwd> -G gid -S uid -F -- ARGS
+//             which chroots, clears supplementary groups, drops to uid/gid and execs ARGS as PID 1.
+//   exec:  busybox nsenter -t <init pid> -m -p -r -w<cwd> -G gid -S uid -- ARGS
+//          -> joins the init's mount and PID namespaces and root (nsenter forks to enter the PID namespace).
+//
+// In both cases the real process is the only child of the process the agent spawned, which waits for it
+// and exits with its status (or dies of its signal); `findChildPid` finds it so signals reach it directly.
+import { readFile, readdir } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** POSIX sh, run by busybox in the container's fresh namespaces. $1 rootfs, $2 proc dir; then the command. */
+export const LAUNCH_SCRIPT = `R=$1; P=$2; BB=$3; shift 3
+M=$("$BB" cat /proc/self/mountinfo) || exit 125
+"$BB" mount -t proc -o nosuid,nodev,noexec proc "$P" || exit 125
+while read -r _id _parent _dev _root mp _rest; do
+  [ "$mp" = / ] && continue
+  case "$R" in "$mp"/*) continue;; esac
+  case "$mp" in "$R"|"$R"/*) continue;; esac
+  "$BB" umount -l "$mp" 2>/dev/null
+done <<PASSVOL_MOUNTS
+$M
+PASSVOL_MOUNTS
+exec "$@"`;
+
+/** The environment the launcher itself runs with; the container's own is applied by `env -i`. */
+export const LAUNCHER_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } as const;
+
+export interface LaunchIdentity {
+  /** Host path of the working directory, already resolved inside the rootfs. */
+  readonly cwdHost: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly args: readonly string[];
+}
+
+export interface Command {
+  readonly file: string;
+  readonly args: string[];
+  readonly env: Record<string, string>;
+}
+
+function envRecord(entries: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of entries) {
+    const eq = entry.indexOf('=');
+    env[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  return env;
+}
+
+function nsenterIdentity(id: LaunchIdentity): string[] {
+  return [`-w${id.cwdHost}`, '-G', String(id.gid), '-S', String(id.uid)];
+}
+
+export function initCommand(busybox: string, rootfsHost: string, procHost: string, env: readonly string[], id: LaunchIdentity): Command {
+  return {
+    file: busybox,
+    args: [
+      'unshare', '-m', '-p', '-f', '--propagation', 'private',
+      busybox, 'sh', '-c', LAUNCH_SCRIPT, 'passvol-launch', rootfsHost, procHost, busybox,
+      busybox, 'env', '-i', '--', ...env,
+      busybox, 'nsenter', `-r${rootfsHost}`, ...nsenterIdentity(id), '-F', '--', ...id.args,
+    ],
+    env: { ...LAUNCHER_ENV },
+  };
+}
+
+export function execCommand(busybox: string, initPid: number, env: readonly string[], id: LaunchIdentity): Command {
+  return {
+    file: busybox,
+    args: ['nsenter', '-t', String(initPid), '-m', '-p', '-r', ...nsenterIdentity(id), '--', ...id.args],
+    env: envRecord(env),
+  };
+}
+
+async function childrenOf(pid: number): Promise<number[]> {
+  try {
+    const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
+    return text.split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // Kernels without CONFIG_PROC_CHILDREN: scan every process's parent.
+    const found: number[] = [];
+    for (const name of await readdir('/proc').catch(() => [] as string[])) {
+      if (!/^\d+$/.test(name)) continue;
+      const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) found.push(Number(name));
+    }
+    return found;
+  }
+}
+
+/** The launcher's child (the container process), waiting up to `waitMs` for the fork to happen. */
+export async function findChildPid(launcherPid: number, isRunning: () => boolean, waitMs = 2000): Promise<number | undefined> {
+  const deadline = Date.now() + waitMs;
+  while (isRunning() && Date.now() < deadline) {
+    const [child] = await childrenOf(launcherPid);
+    if (child !== undefined) return child;
+    await sleep(2);
+  }
+  return undefined;
+}

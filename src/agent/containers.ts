@@ -1,0 +1,204 @@
+// Containers in the guest. A container is a rootfs directory (already mounted by the runtime, under
+// /run/passvol/), a fresh /dev (container-dev.ts), the volumes bind-mounted into it (in the agent's namespace, with nosuid,nodev and ro as
+// asked; destinations resolved inside the rootfs so an image's symlinks cannot redirect them), and processes
+// run by container-launcher.ts in a private mount namespace and a PID namespace of their own.
+import { mkdir, stat } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { AgentError, type ContainerMount, type ProcessSpec } from '../protocol/index.js';
+import { prepareContainerDev } from './container-dev.js';
+import { execCommand, initCommand } from './container-launcher.js';
+import { ContainerProcess, type ExitStatus } from './container-process.js';
+import type { EventSink } from './event-sink.js';
+import { checkContainerPath, checkGuestPath, type PathMapper } from './guest-paths.js';
+import type { RunCommand } from './run-command.js';
+import { ensureInRoot, resolveInRoot } from './secure-join.js';
+
+const DELETE_WAIT_MS = 10_000;
+const START_WAIT_MS = 5000;
+
+/** The working directory's host path, resolved inside the rootfs; the init's is created if missing (as runc does). */
+async function workingDir(rootfsHost: string, cwd: string, create: boolean): Promise<string> {
+  const host = await resolveInRoot(rootfsHost, cwd);
+  if (create) await mkdir(host, { recursive: true, mode: 0o755 });
+  return host;
+}
+
+interface Container {
+  readonly id: string;
+  readonly rootfsHost: string;
+  readonly procHost: string;
+  readonly init: ProcessSpec;
+  /** Host paths of the volumes bound in (their sources), for unmount's "in use" check. */
+  readonly sources: string[];
+  /** Mount points the agent made, in the order made. */
+  readonly binds: string[];
+  readonly processes: Map<string, ContainerProcess>;
+  initExecId?: string;
+  /** True once the init process has been seen inside the rootfs (exec joins it only then). */
+  initInside?: boolean;
+}
+
+export interface ContainerDeps {
+  readonly paths: PathMapper;
+  readonly run: RunCommand;
+  readonly busybox: string;
+  readonly events: EventSink;
+  readonly log: Logger;
+}
+
+export class ContainerRegistry {
+  private readonly containers = new Map<string, Container>();
+
+  constructor(private readonly deps: ContainerDeps) {}
+
+  private get(containerId: string): Container {
+    const c = this.containers.get(containerId);
+    if (!c) throw new AgentError('NOT_FOUND', `no container "${containerId}"; create it first`);
+    return c;
+  }
+
+  private process(containerId: string, execId: string): ContainerProcess {
+    const p = this.get(containerId).processes.get(execId);
+    if (!p) throw new AgentError('NOT_FOUND', `container "${containerId}" has no process "${execId}"`);
+    return p;
+  }
+
+  /** Ids of containers that have a volume bound from `hostPath` or below it. */
+  usersOf(hostPath: string): string[] {
+    return [...this.containers.values()]
+      .filter((c) => c.sources.some((s) => s === hostPath || s.startsWith(`${hostPath}/`)))
+      .map((c) => c.id);
+  }
+
+  ids(): string[] {
+    return [...this.containers.keys()];
+  }
+
+  async create(args: { containerId: string; rootfs: string; mounts: ContainerMount[]; process: ProcessSpec }): Promise<void> {
+    const { containerId } = args;
+    if (this.containers.has(containerId)) throw new AgentError('ALREADY_EXISTS', `container "${containerId}" already exists`);
+    // Every argument is checked before anything on disk is looked at or changed.
+    const rootfsHost = this.deps.paths.toHost(checkGuestPath(args.rootfs, 'rootfs'));
+    const checked = args.mounts.map((m) => ({
+      ...m,
+      sourceHost: this.deps.paths.toHost(checkGuestPath(m.source, 'mount source')),
+      destination: checkContainerPath(m.destination, 'mount destination'),
+    }));
+    const rootStat = await stat(rootfsHost).catch(() => undefined);
+    if (!rootStat?.isDirectory()) throw new AgentError('NOT_FOUND', `rootfs ${args.rootfs} is not a directory in the guest; mount it first`);
+    const planned = await Promise.all(
+      checked.map(async (m) => {
+        const { sourceHost } = m;
+        const st = await stat(sourceHost).catch(() => undefined);
+        if (!st) throw new AgentError('NOT_FOUND', `mount source ${m.source} does not exist in the guest; mount the volume first`);
+        return { ...m, isDir: st.isDirectory() };
+      }),
+    );
+    const container: Container = {
+      id: containerId,
+      rootfsHost,
+      procHost: await ensureInRoot(rootfsHost, '/proc', 'dir'),
+      init: args.process,
+      sources: planned.map((m) => m.sourceHost),
+      binds: [],
+      processes: new Map(),
+    };
+    // Registered before the first await on mounts, so a concurrent create of the same id is refused.
+    this.containers.set(containerId, container);
+    try {
+      await prepareContainerDev(this.deps.run, rootfsHost, container.binds);
+      for (const m of planned) {
+        const target = await ensureInRoot(rootfsHost, m.destination, m.isDir ? 'dir' : 'file');
+        await this.deps.run('mount', ['-o', 'bind', m.sourceHost, target]);
+        container.binds.push(target);
+        const flags = ['remount', 'bind', 'nosuid', 'nodev', ...(m.readonly ? ['ro'] : [])].join(',');
+        await this.deps.run('mount', ['-o', flags, target]);
+      }
+    } catch (e) {
+      await this.unbind(container).catch((err: unknown) => this.deps.log.error({ err, containerId }, 'cleanup after a failed create'));
+      this.containers.delete(containerId);
+      throw e;
+    }
+    this.deps.log.info({ containerId, rootfs: args.rootfs, mounts: planned.length }, 'container created');
+  }
+
+  async start(containerId: string, execId: string, spec: ProcessSpec | undefined): Promise<number> {
+    const c = this.get(containerId);
+    if (c.processes.has(execId)) throw new AgentError('ALREADY_EXISTS', `container "${containerId}" already has a process "${execId}"`);
+    const log = this.deps.log.child({ containerId, execId });
+    let proc: ContainerProcess;
+    if (spec === undefined) {
+      if (c.initExecId !== undefined) throw new AgentError('ALREADY_EXISTS', `container "${containerId}" was already started (as "${c.initExecId}")`);
+      const cwdHost = await workingDir(c.rootfsHost, c.init.cwd, true);
+      const cmd = initCommand(this.deps.busybox, c.rootfsHost, c.procHost, c.init.env, { ...c.init, cwdHost });
+      c.initExecId = execId;
+      proc = new ContainerProcess(containerId, execId, cmd, this.deps.events, log);
+    } else {
+      const init = c.initExecId === undefined ? undefined : c.processes.get(c.initExecId);
+      if (!init?.isRunning || init.realPid === undefined || !c.initInside) {
+        throw new AgentError('FAILED_PRECONDITION', `container "${containerId}" is not running; start its init process first`);
+      }
+      const cwdHost = await workingDir(c.rootfsHost, spec.cwd, false);
+      proc = new ContainerProcess(containerId, execId, execCommand(this.deps.busybox, init.realPid, spec.env, { ...spec, cwdHost }), this.deps.events, log);
+    }
+    c.processes.set(execId, proc);
+    try {
+      const pid = await proc.started();
+      // An exec joins the init's namespaces and root, so the init counts as started only once it is inside
+      // the rootfs; otherwise an exec could join the launcher while it still has the agent's root.
+      if (spec === undefined) c.initInside = await proc.rootIs(c.rootfsHost, START_WAIT_MS);
+      log.info({ pid }, 'process started');
+      return pid;
+    } catch (e) {
+      proc.kill();
+      c.processes.delete(execId);
+      if (spec === undefined) c.initExecId = undefined;
+      throw e;
+    }
+  }
+
+  signal(containerId: string, execId: string, signal: string | number): void {
+    this.process(containerId, execId).signal(signal);
+  }
+
+  wait(containerId: string, execId: string): Promise<ExitStatus> {
+    return this.process(containerId, execId).exited;
+  }
+
+  writeStdin(containerId: string, execId: string, data: Buffer): Promise<number> {
+    return this.process(containerId, execId).writeStdin(data);
+  }
+
+  closeStdin(containerId: string, execId: string): void {
+    this.process(containerId, execId).closeStdin();
+  }
+
+  async delete(containerId: string, force: boolean): Promise<void> {
+    const c = this.get(containerId);
+    const running = [...c.processes.values()].filter((p) => p.isRunning);
+    if (running.length > 0 && !force) {
+      throw new AgentError(
+        'FAILED_PRECONDITION',
+        `container "${containerId}" still runs ${running.map((p) => p.execId).join(', ')}; signal them and wait, or delete with force`,
+      );
+    }
+    for (const p of running) p.kill();
+    const all = Promise.all(running.map((p) => p.exited));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), DELETE_WAIT_MS)));
+    const outcome = await Promise.race([all, timeout]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') throw new AgentError('INTERNAL', `processes of container "${containerId}" did not exit within ${DELETE_WAIT_MS} ms of SIGKILL`);
+    await this.unbind(c);
+    this.containers.delete(containerId);
+    this.deps.log.info({ containerId }, 'container deleted');
+  }
+
+  private async unbind(c: Container): Promise<void> {
+    while (c.binds.length > 0) {
+      const target = c.binds[c.binds.length - 1] as string;
+      await this.deps.run('umount', [target], { failureCode: 'FAILED_PRECONDITION' });
+      c.binds.pop();
+    }
+  }
+}

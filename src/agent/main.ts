@@ -1,0 +1,94 @@
+// The guest agent's entry point, bundled by esbuild into one file (node: builtins, protocol/, zod, pino).
+// In the guest it runs with no flags and talks to the runtime on the virtio-serial port `passvol.agent`;
+// see config.ts for the flags tests use.
+import { accessSync, constants } from 'node:fs';
+import { delimiter, isAbsolute, join } from 'node:path';
+import type { Server } from 'node:net';
+import { SysfsBlockDevices } from './block-devices.js';
+import { parseConfig, USAGE, type AgentConfig } from './config.js';
+import { Connection } from './connection.js';
+import { ConnectionHub } from './connection-hub.js';
+import { ContainerRegistry } from './containers.js';
+import type { AgentContext } from './context.js';
+import { createDispatcher } from './dispatcher.js';
+import { PathMapper } from './guest-paths.js';
+import { KeyedLock } from './keyed-lock.js';
+import { createAgentLogger } from './logger.js';
+import { runCommand } from './run-command.js';
+import { listenUnix } from './unix-socket.js';
+import { FdDuplex, findVirtioPort, openReadWrite } from './virtio-port.js';
+
+const PORT_WAIT_MS = 30_000;
+const SHUTDOWN_FLUSH_MS = 2000;
+
+function findOnPath(name: string): string | undefined {
+  if (isAbsolute(name)) return name;
+  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(delimiter)) {
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return join(dir, name);
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+let config: AgentConfig;
+try {
+  config = parseConfig(process.argv.slice(2));
+} catch (e) {
+  process.stderr.write(`passvol-agent: ${(e as Error).message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+const log = createAgentLogger(config.logLevel);
+process.on('uncaughtException', (err) => log.fatal({ err }, 'uncaught exception (the agent keeps serving)'));
+process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+
+const busybox = findOnPath(config.busybox);
+if (!busybox) log.warn({ busybox: config.busybox }, 'busybox not found: containers cannot be started');
+
+const hub = new ConnectionHub();
+const paths = new PathMapper(config.root);
+let server: Server | undefined;
+
+async function stop(code: number): Promise<never> {
+  log.info('agent stopping');
+  server?.close();
+  const flushed = hub.endAll();
+  await Promise.race([flushed, new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS))]);
+  process.exit(code);
+}
+
+const ctx: AgentContext = {
+  config,
+  log,
+  paths,
+  devices: new SysfsBlockDevices(config.sysBlock, config.devDir),
+  run: runCommand,
+  containers: new ContainerRegistry({ paths, run: runCommand, busybox: busybox ?? config.busybox, events: hub, log: log.child({ part: 'containers' }) }),
+  events: hub,
+  locks: new KeyedLock(),
+  mounted: new Set(),
+  startedAt: Date.now(),
+  requestShutdown: () => setImmediate(() => void stop(0)),
+};
+const dispatch = createDispatcher(ctx);
+
+function serve(stream: ConstructorParameters<typeof Connection>[0]): void {
+  const connection = new Connection(stream, dispatch, log, (c) => hub.remove(c));
+  hub.add(connection);
+}
+
+if (config.socket) {
+  server = await listenUnix(config.socket, (socket) => serve(socket));
+  log.info({ socket: config.socket, root: config.root || '/', startupMs: Math.round(performance.now()) }, 'agent ready');
+} else {
+  const port = await findVirtioPort(config.virtioPortsDir, config.portName, config.devDir, PORT_WAIT_MS);
+  serve(new FdDuplex(await openReadWrite(port)));
+  log.info({ port, startupMs: Math.round(performance.now()) }, 'agent ready');
+}
+
+process.on('SIGTERM', () => void stop(0));
+process.on('SIGINT', () => void stop(0));

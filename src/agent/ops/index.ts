@@ -1,0 +1,34 @@
+// The op registry: one handler per op of the protocol's request table (the compiler checks it is complete).
+import type { OpName } from '../../protocol/index.js';
+import { closeStdin } from './close-stdin.js';
+import { createContainer } from './create-container.js';
+import { deleteContainer } from './delete-container.js';
+import { guestInfo } from './guest-info.js';
+import { ping } from './ping.js';
+import { shutdown } from './shutdown.js';
+import { signal } from './signal.js';
+import { startProcess } from './start-process.js';
+import { wait } from './wait.js';
+import { writeStdin } from './write-stdin.js';
+import { growFilesystem } from './grow-filesystem.js';
+import type { Handler } from './handler.js';
+import { mount } from './mount.js';
+import { statfs } from './statfs.js';
+import { unmount } from './unmount.js';
+
+export const HANDLERS: { readonly [O in OpName]: Handler<O> } = {
+  ping,
+  mount,
+  unmount,
+  createContainer,
+  startProcess,
+  signal,
+  wait,
+  writeStdin,
+  closeStdin,
+  deleteContainer,
+  statfs,
+  growFilesystem,
+  guestInfo,
+  shutdown,
+};

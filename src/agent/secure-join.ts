@@ -1,0 +1,55 @@
+// Resolves a path inside a container's root the way the container will see it: symlinks are followed but
+// can never lead out of the root (an absolute link restarts at the root, ".." stops at the root). Used for
+// mount destinations and working directories, which come from an image the agent does not trust.
+import { lstat, readlink, mkdir, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AgentError } from '../protocol/index.js';
+
+const MAX_LINKS = 40;
+
+function isNotFound(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && 'code' in e && (e.code === 'ENOENT' || e.code === 'ENOTDIR');
+}
+
+/** Returns the host path of `path` inside `root` with every symlink resolved within `root`. */
+export async function resolveInRoot(root: string, path: string): Promise<string> {
+  const pending = path.split('/').filter((s) => s !== '' && s !== '.');
+  const resolved: string[] = [];
+  let links = 0;
+  while (pending.length > 0) {
+    const part = pending.shift() as string;
+    if (part === '..') {
+      resolved.pop();
+      continue;
+    }
+    const candidate = join(root, ...resolved, part);
+    let isLink = false;
+    try {
+      isLink = (await lstat(candidate)).isSymbolicLink();
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+    if (!isLink) {
+      resolved.push(part);
+      continue;
+    }
+    if (++links > MAX_LINKS) throw new AgentError('INVALID_ARGUMENT', `too many symlinks resolving "${path}" in the container`);
+    const target = await readlink(candidate);
+    if (target.startsWith('/')) resolved.length = 0;
+    pending.unshift(...target.split('/').filter((s) => s !== '' && s !== '.'));
+  }
+  return join(root, ...resolved);
+}
+
+/** Resolves `path` in `root` and creates it (a directory, or an empty file) if it is missing. */
+export async function ensureInRoot(root: string, path: string, kind: 'dir' | 'file'): Promise<string> {
+  const host = await resolveInRoot(root, path);
+  if (host === root) throw new AgentError('INVALID_ARGUMENT', `"${path}" resolves to the container's root`);
+  if (kind === 'dir') {
+    await mkdir(host, { recursive: true, mode: 0o755 });
+  } else {
+    await mkdir(join(host, '..'), { recursive: true, mode: 0o755 });
+    await (await open(host, 'a', 0o644)).close();
+  }
+  return host;
+}

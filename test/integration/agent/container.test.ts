@@ -1,0 +1,154 @@
+// Containers through the real agent: a busybox rootfs, a volume bound in read-write and read-only, the init
+// process run as uid/gid 1000 in its own mount and PID namespaces, output relayed as events, exec, stdin,
+// signals, and the rules for deleting containers and unmounting volumes they use.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { constants, closeSync, openSync } from 'node:fs';
+import { readFile, readlink, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  makeBusyboxRootfs,
+  makeLoopDisk,
+  needsBusybox,
+  needsRoot,
+  startAgent,
+  type AgentUnderTest,
+  type LoopDisk,
+} from './agent-harness.js';
+
+const skip = needsRoot || needsBusybox;
+let agent: AgentUnderTest;
+let data: LoopDisk;
+const VOLUME = '/run/passvol/volumes/data';
+
+before(async () => {
+  if (skip) return;
+  agent = await startAgent();
+  data = await makeLoopDisk(agent, { name: 'vdb', serial: 'pv-data', sizeMiB: 64, fstype: 'ext4' });
+  // fsGroup 1000 makes the volume writable for the container's gid 1000, as Kubernetes would.
+  await agent.client.request('mount', { source: { kind: 'block', serial: data.serial }, target: VOLUME, fstype: 'ext4', fsGroup: 1000 });
+});
+after(() => agent?.stop());
+
+const exitOf = (c: string, e: string) => () =>
+  agent.client.events.find((ev) => ev.event === 'exit' && ev.containerId === c && ev.execId === e);
+
+test('a container writes into its volume as uid 1000, sees ext4 there, and its output and exit code come back', { skip }, async () => {
+  const rootfs = '/run/passvol/containers/c1/rootfs';
+  await makeBusyboxRootfs(agent, rootfs);
+  const script = [
+    'echo "hello from $(id -u):$(id -g) groups=$(id -G)"',
+    'echo written > /data/out',
+    'grep " /data " /proc/mounts',
+    'touch /ro/x 2>/dev/null && echo ro-writable || echo ro-refused',
+    'echo "pid=$$ maxpid=$(ls /proc | grep "^[0-9]" | sort -n | tail -1)"',
+    'echo "cwd=$(pwd)"',
+    'echo to-stderr >&2',
+    'exit 3',
+  ].join('; ');
+  await agent.client.request('createContainer', {
+    containerId: 'c1',
+    rootfs,
+    mounts: [
+      { source: VOLUME, destination: '/data', readonly: false },
+      { source: VOLUME, destination: '/ro', readonly: true },
+    ],
+    process: { args: ['/bin/sh', '-c', script], env: ['PATH=/bin', 'GREETING=hi'], cwd: '/work', uid: 1000, gid: 1000 },
+  });
+  const { pid } = await agent.client.request('startProcess', { containerId: 'c1', execId: 'c1' });
+  assert.ok(pid > 0);
+  const status = await agent.client.request('wait', { containerId: 'c1', execId: 'c1' });
+  assert.deepEqual(status, { exitCode: 3 });
+  const out = agent.client.output('c1', 'c1');
+  assert.match(out, /^hello from 1000:1000 groups=1000$/m);
+  assert.match(out, /^\S+ \/data ext4 rw,nosuid,nodev/m);
+  assert.match(out, /^ro-refused$/m);
+  // PID 1 of its own PID namespace: it sees only the pids its own forks got, never the host's.
+  const maxpid = Number(/^pid=1 maxpid=(\d+)$/m.exec(out)?.[1]);
+  assert.ok(maxpid > 1 && maxpid < 500 && (agent.child.pid ?? 0) > maxpid, out);
+  assert.match(out, /^cwd=\/work$/m);
+  assert.equal(agent.client.output('c1', 'c1', 'stderr'), 'to-stderr\n');
+  assert.deepEqual(await agent.client.waitFor(exitOf('c1', 'c1')), { v: 1, event: 'exit', containerId: 'c1', execId: 'c1', exitCode: 3 });
+
+  const written = join(agent.root, VOLUME, 'out');
+  assert.equal(await readFile(written, 'utf8'), 'written\n');
+  assert.equal((await stat(written)).uid, 1000);
+
+  const busy = await agent.client.failure('unmount', { target: VOLUME });
+  assert.equal(busy.code, 'FAILED_PRECONDITION');
+  assert.match(busy.message, /c1/);
+  await agent.client.request('deleteContainer', { containerId: 'c1' });
+  const again = await agent.client.failure('deleteContainer', { containerId: 'c1' });
+  assert.equal(again.code, 'NOT_FOUND');
+});
+
+test('exec, stdin, signals and delete on a running container; other volumes are not pinned by it', { skip }, async () => {
+  const other = await makeLoopDisk(agent, { name: 'vdc', serial: 'pv-other', sizeMiB: 64, fstype: 'ext4' });
+  const otherTarget = '/run/passvol/volumes/other';
+  await agent.client.request('mount', { source: { kind: 'block', serial: other.serial }, target: otherTarget, fstype: 'ext4' });
+
+  const rootfs = '/run/passvol/containers/c2/rootfs';
+  const rootfsHost = await makeBusyboxRootfs(agent, rootfs);
+  await agent.client.request('createContainer', {
+    containerId: 'c2',
+    rootfs,
+    mounts: [{ source: VOLUME, destination: '/data', readonly: false }],
+    process: { args: ['/bin/sh', '-c', 'trap "echo got-term; exit 42" TERM; echo ready; while true; do sleep 0.05; done'], uid: 1000, gid: 1000 },
+  });
+  const { pid } = await agent.client.request('startProcess', { containerId: 'c2', execId: 'init' });
+  await agent.client.waitFor(() => (agent.client.output('c2', 'init').includes('ready') ? true : undefined));
+  // The pid is the container process itself, inside the rootfs, not its launcher.
+  assert.equal(await readlink(`/proc/${pid}/root`), rootfsHost);
+  assert.match(await readFile(`/proc/${pid}/status`, 'utf8'), /^Uid:\s+1000\s/m);
+
+  // The volume mounted before the container started is not held by the container's mount namespace.
+  await agent.client.request('unmount', { target: otherTarget });
+  const fd = openSync(other.loop, constants.O_RDONLY | constants.O_EXCL);
+  closeSync(fd);
+
+  // exec: joins the container, sees its processes only, reads stdin.
+  await agent.client.request('startProcess', {
+    containerId: 'c2',
+    execId: 'cat',
+    process: { args: ['/bin/sh', '-c', 'ps -o pid,args | grep -c "sleep\\|sh -c" >/dev/null; echo "pids=$(ls /proc | grep "^[0-9]" | tr "\\n" " ")"; exec cat'], cwd: '/data', uid: 1000, gid: 1000 },
+  });
+  assert.deepEqual(await agent.client.request('writeStdin', { containerId: 'c2', execId: 'cat', data: Buffer.from('echo me\n').toString('base64') }), { bytes: 8 });
+  await agent.client.request('closeStdin', { containerId: 'c2', execId: 'cat' });
+  assert.deepEqual(await agent.client.request('wait', { containerId: 'c2', execId: 'cat' }), { exitCode: 0 });
+  const catOut = agent.client.output('c2', 'cat');
+  assert.match(catOut, /^pids=1 .*$/m, 'the exec sees the container init as pid 1');
+  assert.match(catOut, /^echo me$/m);
+  const closed = await agent.client.failure('writeStdin', { containerId: 'c2', execId: 'cat', data: 'eA==' });
+  assert.equal(closed.code, 'FAILED_PRECONDITION');
+
+  const running = await agent.client.failure('deleteContainer', { containerId: 'c2' });
+  assert.equal(running.code, 'FAILED_PRECONDITION');
+  assert.match(running.message, /init/);
+  const dup = await agent.client.failure('startProcess', { containerId: 'c2', execId: 'init' });
+  assert.equal(dup.code, 'ALREADY_EXISTS');
+
+  await agent.client.request('signal', { containerId: 'c2', execId: 'init', signal: 'SIGTERM' });
+  assert.deepEqual(await agent.client.request('wait', { containerId: 'c2', execId: 'init' }), { exitCode: 42 });
+  assert.match(agent.client.output('c2', 'init'), /got-term/);
+  const gone = await agent.client.failure('signal', { containerId: 'c2', execId: 'init', signal: 'SIGKILL' });
+  assert.equal(gone.code, 'FAILED_PRECONDITION');
+  await agent.client.request('deleteContainer', { containerId: 'c2' });
+});
+
+test('delete with force kills what still runs; SIGKILL is reported as 137', { skip }, async () => {
+  const rootfs = '/run/passvol/containers/c3/rootfs';
+  await makeBusyboxRootfs(agent, rootfs);
+  await agent.client.request('createContainer', { containerId: 'c3', rootfs, process: { args: ['/bin/sleep', '1000'], uid: 0, gid: 0 } });
+  const early = await agent.client.failure('startProcess', { containerId: 'c3', execId: 'early', process: { args: ['/bin/true'], uid: 0, gid: 0 } });
+  assert.equal(early.code, 'FAILED_PRECONDITION', 'no exec before the init runs inside the rootfs');
+  await agent.client.request('startProcess', { containerId: 'c3', execId: 'init' });
+  await agent.client.request('startProcess', { containerId: 'c3', execId: 'true', process: { args: ['/bin/true'], uid: 0, gid: 0, env: ['A=1'], cwd: '/' } });
+  assert.deepEqual(await agent.client.request('wait', { containerId: 'c3', execId: 'true' }), { exitCode: 0 });
+  await agent.client.request('deleteContainer', { containerId: 'c3', force: true });
+  const ev = await agent.client.waitFor(exitOf('c3', 'init'));
+  assert.equal(ev.event === 'exit' && ev.exitCode, 137);
+  assert.equal(ev.event === 'exit' && ev.signal, 'SIGKILL');
+  // After delete the volume is free again.
+  await agent.client.request('unmount', { target: VOLUME });
+  await agent.client.request('mount', { source: { kind: 'block', serial: data.serial }, target: VOLUME, fstype: 'ext4' });
+});
