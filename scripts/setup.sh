@@ -9,6 +9,8 @@ DEB_PACKAGES=(
   util-linux e2fsprogs xfsprogs kmod
   # a static busybox: the guest userland, and container rootfs in tests
   busybox-static
+  # sandboxes: QEMU (with virtiofsd and the qboot firmware), and what the guest image is built with
+  qemu-system-x86 qemu-utils cpio
   # the embedded NAS: a user-space NFS server, and user-space NFS tools the tests read it back with
   nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils
 )
@@ -45,6 +47,10 @@ npm run -s build
 if [ -f scripts/install-go-tools.sh ]; then
   bash scripts/install-go-tools.sh
 fi
+# The guest image (kernel from Debian's package, initramfs, agent disk), cached by content.
+step "guest image"
+node bin/passvol.js image build >/dev/null
+
 # Kata's own direct-volume code, built from the Go module proxy, for the byte-compatibility test.
 bash scripts/build-kata-compat.sh
 step "done"

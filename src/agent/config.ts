@@ -17,7 +17,8 @@ const Config = z.object({
   socket: AbsoluteDir.optional(),
   portName: z.string().regex(/^[A-Za-z0-9_.-]+$/).default(DEFAULT_PORT_NAME),
   virtioPortsDir: AbsoluteDir.default('/sys/class/virtio-ports'),
-  root: AbsoluteDir.default(''),
+  // No prefix in the guest. (A default of '' would be checked against AbsoluteDir and refused.)
+  root: AbsoluteDir.optional().transform((r) => r ?? ''),
   sysBlock: AbsoluteDir.default('/sys/block'),
   devDir: AbsoluteDir.default('/dev'),
   busybox: z.string().min(1).default('busybox'),

@@ -5,6 +5,8 @@ import { demoCommand } from './commands/demo.js';
 import { csiCommand } from './commands/csi.js';
 import { benchCommand } from './commands/bench.js';
 import { gcCommand } from './commands/gc.js';
+import { imageCommand } from './commands/image.js';
+import { runCommand } from './commands/run.js';
 import { reportAndExit } from './cli-error.js';
 import { invalidArgument } from '../common/errors.js';
 
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
   program.addCommand(csiCommand());
   program.addCommand(benchCommand());
   program.addCommand(gcCommand());
+  program.addCommand(imageCommand());
+  program.addCommand(runCommand());
   return program;
 }
 

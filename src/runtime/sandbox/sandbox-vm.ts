@@ -3,10 +3,14 @@
 import type { BlockHotplug } from '../volumes/sandbox-volume.js';
 import type { NfsForward } from '../volumes/nfs-forwarding.js';
 
+/** The guest image as the runtime boots it (the CLI reads it from the image's manifest). */
 export interface GuestImagePaths {
   kernel: string;
   initrd: string;
   agentDisk: string;
+  agentDiskSerial: string;
+  agentPortName: string;
+  cmdline: string;
 }
 
 export interface SandboxVmSpec {

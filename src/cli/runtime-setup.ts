@@ -1,0 +1,38 @@
+// What every runtime command builds from its flags: stores, the guest image, the hypervisor.
+import { join } from 'node:path';
+import { systemExec } from '../common/exec.js';
+import type { Logger } from '../common/logger.js';
+import { DEFAULT_GO_SHIM_ROOT, RecordStore, resolveDirectVolumeRoot } from '../directvolume/index.js';
+import { resolveBuildOptions } from '../guest-image/build-options.js';
+import { readManifest } from '../guest-image/manifest.js';
+import { QemuHypervisor } from '../runtime/qemu/qemu-vm.js';
+import { qemuLauncher } from '../runtime/sandbox/qemu-sandbox-vm.js';
+import { DEFAULT_RUNTIME_ROOT, SandboxDirs } from '../runtime/sandbox/sandbox-dir.js';
+import type { SandboxDeps } from '../runtime/sandbox/sandbox.js';
+
+export interface RuntimeFlags {
+  root?: string;
+  runtimeRoot?: string;
+  goShimRoot?: string;
+  image?: string;
+  share?: 'virtiofs' | '9p';
+  memory?: string;
+  cpus?: string;
+}
+
+export async function runtimeDeps(o: RuntimeFlags, log: Logger): Promise<SandboxDeps> {
+  const manifestPath = o.image ?? join(resolveBuildOptions({}).imageRoot, 'manifest.json');
+  const m = await readManifest(manifestPath);
+  return {
+    records: new RecordStore(resolveDirectVolumeRoot(o.root)),
+    dirs: new SandboxDirs(o.runtimeRoot ?? DEFAULT_RUNTIME_ROOT),
+    launchVm: qemuLauncher(new QemuHypervisor({ log }), log),
+    exec: systemExec,
+    log,
+    image: { kernel: m.kernel.path, initrd: m.initramfs.path, agentDisk: m.agentDisk.path, agentDiskSerial: m.agentDisk.serial, agentPortName: m.agentPort, cmdline: m.cmdline },
+    goShimRoot: o.goShimRoot ?? process.env.PASSVOL_GO_SHIM_ROOT ?? DEFAULT_GO_SHIM_ROOT,
+    ...(o.share ? { shareKind: o.share } : {}),
+    ...(o.memory ? { memoryMiB: Number(o.memory) } : {}),
+    ...(o.cpus ? { cpus: Number(o.cpus) } : {}),
+  };
+}

@@ -1,0 +1,91 @@
+// Stage "agent-disk": a read-only ext4 image with node, its libraries and the agent bundle, made by
+// `mkfs.ext4 -d` (nothing is mounted on the host). Fixed UUID, hash seed and times make it reproducible:
+// E2FSPROGS_FAKE_TIME pins the superblock and inode times, the staged files' mtimes are set to the same.
+import { chmod, copyFile, lstat, mkdir, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import type { Exec } from '../common/exec.js';
+import { AGENT_DISK_SERIAL, FIXED_MTIME, GUEST_AGENT } from './guest-layout.js';
+import { sha256File, sha256Hex } from './hash.js';
+import type { RuntimeFile } from './node-runtime.js';
+import type { OnProgress } from './progress.js';
+import { runCachedStage, type StageResult } from './stage-cache.js';
+
+const RECIPE = 1;
+export const AGENT_DISK_FILE = 'agent.ext4';
+/** Any fixed UUID will do; this one is passvol's. */
+const FS_UUID = '6a1c0d4e-5b3f-4c2a-9e8d-7f6a5b4c3d2e';
+
+const AgentDiskMeta = z.object({ file: z.string(), sha256: z.string(), bytes: z.number(), contentBytes: z.number() });
+export type AgentDiskMeta = z.infer<typeof AgentDiskMeta>;
+
+/** Room for the content plus ext4 metadata, in whole MiB (4 MiB steps). */
+export function diskSizeFor(contentBytes: number, fileCount: number): number {
+  const MiB = 1024 * 1024;
+  const raw = contentBytes * 1.05 + fileCount * 8192 + 8 * MiB;
+  return Math.ceil(raw / (4 * MiB)) * 4 * MiB;
+}
+
+export async function agentDiskStage(o: {
+  root: string;
+  exec: Exec;
+  runtime: readonly RuntimeFile[];
+  bundle: Buffer;
+  onProgress?: OnProgress;
+}): Promise<StageResult<AgentDiskMeta>> {
+  const runtimeInputs = await Promise.all(o.runtime.map(async (f) => ({ guestPath: f.guestPath, mode: f.mode, sha256: await sha256File(f.source) })));
+  return runCachedStage({
+    root: o.root,
+    stage: 'agent-disk',
+    inputs: { recipe: RECIPE, runtime: runtimeInputs, agent: sha256Hex(o.bundle), mtime: FIXED_MTIME, uuid: FS_UUID },
+    meta: AgentDiskMeta,
+    onProgress: o.onProgress,
+    describe: (m) => `${(m.bytes / 1e6).toFixed(0)} MB image, ${(m.contentBytes / 1e6).toFixed(1)} MB of files`,
+    build: async (dir) => {
+      const tree = join(dir, 'tree');
+      for (const f of o.runtime) {
+        const to = join(tree, f.guestPath);
+        await mkdir(dirname(to), { recursive: true });
+        await copyFile(f.source, to);
+        await chmod(to, f.mode);
+      }
+      const agentPath = join(tree, GUEST_AGENT);
+      await mkdir(dirname(agentPath), { recursive: true });
+      await writeFile(agentPath, o.bundle, { mode: 0o644 });
+      const { bytes: contentBytes, files } = await pinTimes(tree);
+      const image = join(dir, AGENT_DISK_FILE);
+      const size = diskSizeFor(contentBytes, files);
+      await writeFile(image, '');
+      await o.exec.run('truncate', ['-s', String(size), image]);
+      await o.exec.run('env', [
+        `E2FSPROGS_FAKE_TIME=${FIXED_MTIME}`,
+        'mkfs.ext4', '-q', '-F', '-b', '4096', '-m', '0', '-O', '^has_journal',
+        '-U', FS_UUID, '-E', `hash_seed=${FS_UUID},root_owner=0:0`, '-L', AGENT_DISK_SERIAL,
+        '-d', tree, image,
+      ], { timeoutMs: 300_000 });
+      await rm(tree, { recursive: true, force: true });
+      return { file: AGENT_DISK_FILE, sha256: await sha256File(image), bytes: (await stat(image)).size, contentBytes };
+    },
+  });
+}
+
+/** Sets every mtime/atime under `dir` to FIXED_MTIME; returns the bytes and number of files. */
+async function pinTimes(dir: string): Promise<{ bytes: number; files: number }> {
+  let bytes = 0;
+  let files = 0;
+  for (const name of await readdir(dir)) {
+    const p = join(dir, name);
+    const st = await lstat(p);
+    if (st.isDirectory()) {
+      const sub = await pinTimes(p);
+      bytes += sub.bytes;
+      files += sub.files + 1;
+    } else {
+      bytes += st.size;
+      files += 1;
+    }
+    await utimes(p, FIXED_MTIME, FIXED_MTIME);
+  }
+  await utimes(dir, FIXED_MTIME, FIXED_MTIME);
+  return { bytes, files };
+}

@@ -1,0 +1,20 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { renderInitScript } from './init-script.js';
+
+test('/init mounts the API filesystems, finds the agent disk by serial, and respawns the agent', () => {
+  const s = renderInitScript();
+  assert.ok(s.startsWith('#!/bin/sh\n'));
+  assert.match(s, /mount -t devtmpfs/);
+  assert.match(s, /load_modules boot\n/);
+  assert.match(s, /load_modules late; touch \/run\/passvol-init\/modules-ready/);
+  assert.match(s, /= "passvol-agent" \]/);
+  assert.match(s, /mount -t ext4 -o ro,nosuid,nodev "\$dev" \/passvol/);
+  assert.match(s, /while :; do[\s\S]*\/usr\/bin\/node \/agent\/agent\.mjs[\s\S]*done/);
+  assert.throws(() => renderInitScript({ agentSerial: 'bad serial; rm -rf /' }));
+});
+
+test('/init is valid shell', () => {
+  execFileSync('sh', ['-n'], { input: renderInitScript() });
+});

@@ -1,0 +1,45 @@
+// Node for the guest: the host's node binary plus the shared libraries `ldd` lists and the dynamic loader,
+// each placed at the path the loader will look for (the initramfs links those folders to the agent disk).
+import { realpath } from 'node:fs/promises';
+import { failedPrecondition } from '../common/errors.js';
+import type { Exec } from '../common/exec.js';
+
+export interface RuntimeFile {
+  /** Where the bytes are on the host (symlinks resolved). */
+  source: string;
+  /** Absolute path in the guest. */
+  guestPath: string;
+  mode: number;
+}
+
+/** Paths ldd reports, in order: `name => /path (0x..)` and `/path/ld-linux.so (0x..)`; vdso has none. */
+export function parseLdd(output: string): string[] {
+  const paths: string[] = [];
+  for (const line of output.split('\n')) {
+    const arrow = /=>\s*(\/\S+)/.exec(line);
+    const bare = /^\s*(\/\S+)\s+\(0x[0-9a-f]+\)/.exec(line);
+    const path = arrow?.[1] ?? bare?.[1];
+    if (line.includes('not found')) throw failedPrecondition(`ldd: a library node needs is missing: ${line.trim()}`);
+    if (path && !paths.includes(path)) paths.push(path);
+  }
+  return paths;
+}
+
+/** Folders the initramfs maps onto the agent disk; a library anywhere else would not be found. */
+export const GUEST_LIBRARY_ROOTS = ['/lib/x86_64-linux-gnu/', '/lib64/', '/usr/'] as const;
+
+export function checkGuestPath(path: string): string {
+  if (!GUEST_LIBRARY_ROOTS.some((root) => path.startsWith(root)) || path.split('/').includes('..')) {
+    throw failedPrecondition(`node needs ${path}, outside the folders the guest maps to the agent disk (${GUEST_LIBRARY_ROOTS.join(', ')})`);
+  }
+  return path;
+}
+
+export async function collectNodeRuntime(exec: Exec, nodePath: string): Promise<RuntimeFile[]> {
+  const ldd = await exec.run('ldd', [nodePath]);
+  const libs = parseLdd(ldd.stdout);
+  if (!libs.some((l) => /\/ld-linux[^/]*\.so/.test(l))) throw failedPrecondition(`ldd ${nodePath} named no dynamic loader`);
+  const files: RuntimeFile[] = [{ source: await realpath(nodePath), guestPath: '/usr/bin/node', mode: 0o755 }];
+  for (const lib of libs) files.push({ source: await realpath(lib), guestPath: checkGuestPath(lib), mode: 0o755 });
+  return files;
+}

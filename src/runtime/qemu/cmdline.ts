@@ -1,0 +1,135 @@
+// VmSpec -> QEMU argv, as a pure function. The machine is q35 booting the kernel directly, with qboot
+// as firmware when present (see hypervisor.ts for the measurements behind that). Values that go into
+// QEMU's comma-separated options have their commas doubled; block nodes use the JSON syntax instead.
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { invalidArgument } from '../../common/errors.js';
+import type { VmSpec } from '../hypervisor.js';
+
+export const QBOOT_ROM = '/usr/share/qemu/qboot.rom';
+export const AGENT_DISK_ID = 'agent-disk';
+export const SERIAL_BUS = 'vser0';
+export const HOTPLUG_PORT_PREFIX = 'hp';
+const FIRST_HOTPLUG_ADDR = 0x10;
+
+const AbsPath = z.string().refine((p) => isAbsolute(p) && !p.includes('\0'), 'must be an absolute path');
+const Tag = z.string().regex(/^[A-Za-z0-9_.-]{1,31}$/, 'tags are 1-31 characters of [A-Za-z0-9_.-]');
+const Ipv4 = z.string().regex(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/).refine((s) => s.split('.').every((n) => Number(n) <= 255), 'not an IPv4 address');
+const Port = z.number().int().min(1).max(65535);
+
+export const VmSpecSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
+    kernel: AbsPath,
+    initrd: AbsPath,
+    cmdline: z.string().max(2048).refine((s) => !s.includes('\n'), 'one line'),
+    memoryMiB: z.number().int().min(128).max(1024 * 1024),
+    cpus: z.number().int().min(1).max(255),
+    agentDisk: AbsPath,
+    agentDiskSerial: z.string().regex(/^[A-Za-z0-9._-]{1,20}$/).optional(),
+    agentPort: z.object({ name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), socketPath: AbsPath }).strict(),
+    shares: z
+      .array(z.object({ kind: z.enum(['virtiofs', '9p']), tag: Tag, hostDir: AbsPath, cache: z.enum(['auto', 'always', 'none']).optional() }).strict())
+      .optional()
+      .refine((s) => !s || new Set(s.map((x) => x.tag)).size === s.length, 'share tags must be unique'),
+    nfsForwards: z
+      .array(
+        z
+          .object({
+            // 10.0.2.2/.3/.15 are QEMU's gateway, DNS and the guest itself.
+            guestAddress: Ipv4.refine((a) => a.startsWith('10.0.2.') && !['10.0.2.2', '10.0.2.3', '10.0.2.15'].includes(a), 'a free address in 10.0.2.0/24'),
+            host: Ipv4,
+            ports: z.array(z.union([Port, z.object({ guest: Port, host: Port }).strict()])).min(1),
+          })
+          .strict(),
+      )
+      .optional(),
+    stateDir: AbsPath,
+    accel: z.enum(['auto', 'kvm', 'tcg']).optional(),
+    hotplugSlots: z.number().int().min(0).max(16).optional(),
+  })
+  .strict();
+
+/** Checks a spec from the runtime before any of it reaches a command line. */
+export function parseVmSpec(spec: unknown): VmSpec {
+  const r = VmSpecSchema.safeParse(spec);
+  if (!r.success) throw invalidArgument(`VM spec: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return r.data;
+}
+
+export interface QemuLaunchPlan {
+  spec: VmSpec;
+  accelArgs: readonly string[];
+  /** Firmware image (qboot); undefined means QEMU's default SeaBIOS. */
+  firmware?: string;
+  qmpSocket: string;
+  consoleLog: string;
+  pidFile: string;
+  /** virtiofsd socket for each virtio-fs share tag. */
+  virtiofsSockets: ReadonlyMap<string, string>;
+}
+
+/** Doubles commas: QEMU's escape inside a comma-separated option value. */
+export const optValue = (s: string): string => s.replaceAll(',', ',,');
+
+export const hotplugPortIds = (slots: number): string[] => Array.from({ length: slots }, (_, i) => `${HOTPLUG_PORT_PREFIX}${i}`);
+
+export function buildQemuArgs(plan: QemuLaunchPlan): string[] {
+  const { spec } = plan;
+  const shares = spec.shares ?? [];
+  const sharedMemory = shares.some((s) => s.kind === 'virtiofs'); // vhost-user needs guest RAM in a shared memfd
+  const machine = ['q35', 'sata=off', 'smbus=off', 'usb=off', 'vmport=off', 'graphics=off', ...(sharedMemory ? ['memory-backend=mem'] : [])];
+  const args: string[] = [
+    '-name', `${optValue(spec.name)},debug-threads=on`,
+    '-machine', machine.join(','),
+    ...plan.accelArgs,
+    '-m', `${spec.memoryMiB}M`,
+    ...(sharedMemory ? ['-object', `memory-backend-memfd,id=mem,size=${spec.memoryMiB}M,share=on`] : []),
+    '-smp', String(spec.cpus),
+    ...(plan.firmware ? ['-bios', plan.firmware] : []),
+    '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+    '-msg', 'timestamp=on',
+    '-kernel', spec.kernel,
+    '-initrd', spec.initrd,
+    '-append', spec.cmdline,
+    '-chardev', `file,id=console,path=${optValue(plan.consoleLog)}`,
+    '-serial', 'chardev:console',
+    '-chardev', `socket,id=qmp,path=${optValue(plan.qmpSocket)},server=on,wait=off`,
+    '-mon', 'chardev=qmp,mode=control',
+    '-pidfile', plan.pidFile,
+    // The agent disk first on the bus, read-only, so /dev/vda is always it.
+    '-blockdev', JSON.stringify({ driver: 'file', filename: spec.agentDisk, 'node-name': 'agent-file', 'read-only': true }),
+    '-blockdev', JSON.stringify({ driver: 'raw', file: 'agent-file', 'node-name': AGENT_DISK_ID, 'read-only': true }),
+    '-device', `virtio-blk-pci,id=${AGENT_DISK_ID},drive=${AGENT_DISK_ID},serial=${spec.agentDiskSerial ?? 'passvol-agent'},bus=pcie.0,addr=0x2`,
+    '-device', `virtio-serial-pci,id=${SERIAL_BUS},bus=pcie.0,addr=0x3`,
+    '-chardev', `socket,id=agent,path=${optValue(spec.agentPort.socketPath)},server=on,wait=off`,
+    '-device', `virtserialport,id=agent-port,bus=${SERIAL_BUS}.0,chardev=agent,name=${spec.agentPort.name}`,
+  ];
+  shares.forEach((share, i) => {
+    if (share.kind === '9p') {
+      args.push('-fsdev', `local,id=fs${i},path=${optValue(share.hostDir)},security_model=none`);
+      args.push('-device', `virtio-9p-pci,id=share${i},fsdev=fs${i},mount_tag=${share.tag},bus=pcie.0`);
+    } else {
+      const socket = plan.virtiofsSockets.get(share.tag);
+      if (!socket) throw invalidArgument(`no virtiofsd socket for share ${share.tag}`);
+      args.push('-chardev', `socket,id=vfs${i},path=${optValue(socket)}`);
+      args.push('-device', `vhost-user-fs-pci,id=share${i},chardev=vfs${i},tag=${share.tag},queue-size=1024,bus=pcie.0`);
+    }
+  });
+  const forwards = (spec.nfsForwards ?? []).flatMap((f) =>
+    f.ports.map((p) => {
+      const [guest, host] = typeof p === 'number' ? [p, p] : [p.guest, p.host];
+      return `guestfwd=tcp:${f.guestAddress}:${guest}-tcp:${f.host}:${host}`;
+    }),
+  );
+  if (forwards.length > 0) {
+    // restrict=on: the guest reaches nothing but these forwards.
+    args.push('-netdev', ['user', 'id=n0', 'restrict=on', ...forwards].join(','));
+    args.push('-device', 'virtio-net-pci,id=net0,netdev=n0,bus=pcie.0,mac=52:54:00:70:76:01');
+  }
+  hotplugPortIds(spec.hotplugSlots ?? 8).forEach((id, i) => {
+    // io-reserve=0: virtio-pci devices need no I/O ports, and q35 has too few to give each port 4 KiB.
+    args.push('-device', `pcie-root-port,id=${id},bus=pcie.0,chassis=1,slot=${i + 1},addr=0x${(FIRST_HOTPLUG_ADDR + i).toString(16)},io-reserve=0`);
+  });
+  return args;
+}
