@@ -35,11 +35,27 @@ export function checkGuestPath(path: string): string {
   return path;
 }
 
+/**
+ * Host tools the agent runs in the guest, beyond busybox: online growth of ext4 and xfs. They come from
+ * the host's e2fsprogs and xfsprogs, with their libraries, like node.
+ */
+export const GUEST_TOOLS = [
+  { host: '/usr/sbin/resize2fs', guest: '/usr/sbin/resize2fs' },
+  { host: '/usr/sbin/xfs_growfs', guest: '/usr/sbin/xfs_growfs' },
+] as const;
+
+async function withLibraries(exec: Exec, files: RuntimeFile[], binary: string, guestPath: string): Promise<void> {
+  const libs = parseLdd((await exec.run('ldd', [binary])).stdout);
+  if (!libs.some((l) => /\/ld-linux[^/]*\.so/.test(l))) throw failedPrecondition(`ldd ${binary} named no dynamic loader`);
+  files.push({ source: await realpath(binary), guestPath, mode: 0o755 });
+  for (const lib of libs) {
+    if (!files.some((f) => f.guestPath === lib)) files.push({ source: await realpath(lib), guestPath: checkGuestPath(lib), mode: 0o755 });
+  }
+}
+
 export async function collectNodeRuntime(exec: Exec, nodePath: string): Promise<RuntimeFile[]> {
-  const ldd = await exec.run('ldd', [nodePath]);
-  const libs = parseLdd(ldd.stdout);
-  if (!libs.some((l) => /\/ld-linux[^/]*\.so/.test(l))) throw failedPrecondition(`ldd ${nodePath} named no dynamic loader`);
-  const files: RuntimeFile[] = [{ source: await realpath(nodePath), guestPath: '/usr/bin/node', mode: 0o755 }];
-  for (const lib of libs) files.push({ source: await realpath(lib), guestPath: checkGuestPath(lib), mode: 0o755 });
+  const files: RuntimeFile[] = [];
+  await withLibraries(exec, files, nodePath, '/usr/bin/node');
+  for (const tool of GUEST_TOOLS) await withLibraries(exec, files, tool.host, tool.guest);
   return files;
 }
