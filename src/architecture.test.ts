@@ -15,7 +15,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   agent: ['protocol'],
   csi: ['common', 'directvolume'],
   runtime: ['common', 'directvolume', 'protocol'],
-  'guest-image': ['common'],
+  'guest-image': ['common', 'protocol'],
   bench: ['common', 'directvolume', 'csi', 'runtime', 'protocol'],
   cli: ['common', 'directvolume', 'csi', 'runtime', 'protocol', 'guest-image', 'bench', 'demo'],
   demo: ['common', 'directvolume', 'csi', 'runtime', 'protocol'],

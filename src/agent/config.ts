@@ -4,9 +4,10 @@
 import { parseArgs } from 'node:util';
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { AGENT_PORT_NAME } from '../protocol/index.js';
 
 export const AGENT_VERSION = '0.1.0';
-export const DEFAULT_PORT_NAME = 'passvol.agent';
+export const DEFAULT_PORT_NAME = AGENT_PORT_NAME;
 
 const AbsoluteDir = z
   .string()

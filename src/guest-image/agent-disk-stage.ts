@@ -11,7 +11,7 @@ import type { RuntimeFile } from './node-runtime.js';
 import type { OnProgress } from './progress.js';
 import { runCachedStage, type StageResult } from './stage-cache.js';
 
-const RECIPE = 1;
+const RECIPE = 2;
 export const AGENT_DISK_FILE = 'agent.ext4';
 /** Any fixed UUID will do; this one is passvol's. */
 const FS_UUID = '6a1c0d4e-5b3f-4c2a-9e8d-7f6a5b4c3d2e';
@@ -52,7 +52,7 @@ export async function agentDiskStage(o: {
       const agentPath = join(tree, GUEST_AGENT);
       await mkdir(dirname(agentPath), { recursive: true });
       await writeFile(agentPath, o.bundle, { mode: 0o644 });
-      const { bytes: contentBytes, files } = await pinTimes(tree);
+      const { bytes: contentBytes, files, paths } = await pinTimes(tree);
       const image = join(dir, AGENT_DISK_FILE);
       const size = diskSizeFor(contentBytes, files);
       await writeFile(image, '');
@@ -63,29 +63,33 @@ export async function agentDiskStage(o: {
         '-U', FS_UUID, '-E', `hash_seed=${FS_UUID},root_owner=0:0`, '-L', AGENT_DISK_SERIAL,
         '-d', tree, image,
       ], { timeoutMs: 300_000 });
+      // mkfs -d copies each file's ctime, which no syscall can set on the staged tree: pin it afterwards.
+      const pin = ['/', '/lost+found', ...paths].map((p) => `set_inode_field ${p} ctime @${FIXED_MTIME}`).join('\n') + '\n';
+      await o.exec.run('env', [`E2FSPROGS_FAKE_TIME=${FIXED_MTIME}`, 'debugfs', '-w', '-f', '-', image], { input: pin });
       await rm(tree, { recursive: true, force: true });
       return { file: AGENT_DISK_FILE, sha256: await sha256File(image), bytes: (await stat(image)).size, contentBytes };
     },
   });
 }
 
-/** Sets every mtime/atime under `dir` to FIXED_MTIME; returns the bytes and number of files. */
-async function pinTimes(dir: string): Promise<{ bytes: number; files: number }> {
+/** Sets every mtime/atime under `dir` to FIXED_MTIME; returns the bytes, the file count and the image paths. */
+async function pinTimes(dir: string, prefix = ''): Promise<{ bytes: number; files: number; paths: string[] }> {
   let bytes = 0;
-  let files = 0;
-  for (const name of await readdir(dir)) {
+  const paths: string[] = [];
+  for (const name of (await readdir(dir)).sort()) {
+    if (/\s/.test(name)) throw new Error(`unexpected whitespace in agent disk path ${prefix}/${name}`);
     const p = join(dir, name);
     const st = await lstat(p);
+    paths.push(`${prefix}/${name}`);
     if (st.isDirectory()) {
-      const sub = await pinTimes(p);
+      const sub = await pinTimes(p, `${prefix}/${name}`);
       bytes += sub.bytes;
-      files += sub.files + 1;
+      paths.push(...sub.paths);
     } else {
       bytes += st.size;
-      files += 1;
     }
     await utimes(p, FIXED_MTIME, FIXED_MTIME);
   }
   await utimes(dir, FIXED_MTIME, FIXED_MTIME);
-  return { bytes, files };
+  return { bytes, files: paths.length, paths };
 }

@@ -1,16 +1,13 @@
 // Names the host and the guest agree on. The runtime attaches the agent disk and the agent port with
 // these; the init script finds them by these.
+export { AGENT_PORT_NAME, MODULES_READY_MARK } from '../protocol/index.js';
 
 /** virtio-blk serial of the read-only agent disk (the first disk on the bus). */
 export const AGENT_DISK_SERIAL = 'passvol-agent';
-/** virtio-serial port name the agent opens (/sys/class/virtio-ports/vportNpM/name). */
-export const AGENT_PORT_NAME = 'passvol.agent';
 /** Where init mounts the agent disk; /usr, /lib64, /lib/x86_64-linux-gnu and /agent point into it. */
 export const AGENT_MOUNT = '/passvol';
 export const GUEST_NODE = '/usr/bin/node';
 export const GUEST_AGENT = '/agent/agent.mjs';
-/** Created by init once every late module is loaded (xfs, nfs, 9p, virtio-fs, virtio-net). */
-export const MODULES_READY_MARK = '/run/passvol-init/modules-ready';
 /**
  * `loglevel=1`, not `quiet` (reported to hang microvm); `panic=1` with QEMU's -no-reboot ends the VM. The
  * rest skips work that costs boot time under emulation, as Kata's guest command line does: clocksource

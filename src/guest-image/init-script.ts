@@ -39,7 +39,14 @@ load_modules() {
 }
 load_modules boot
 # The rest (xfs, nfs, 9p, virtio-fs, virtio-net) is not needed to start the agent: load it niced, beside it.
-( renice -n 10 -p $$ > /dev/null 2>&1; load_modules late; touch ${MODULES_READY_MARK}; log "late modules in at $(cut -d' ' -f1 /proc/uptime) s" ) &
+# The guest network, when the sandbox has one (QEMU user networking, restrict=on: it reaches only the NFS
+# forwards the runtime declared), gets QEMU's fixed guest address; no DHCP, no DNS.
+net_up() {
+  ip link set lo up
+  [ -e /sys/class/net/eth0 ] || return 0
+  ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up && log "network 10.0.2.15/24 on eth0"
+}
+( renice -n 10 -p $$ > /dev/null 2>&1; load_modules late; net_up; touch ${MODULES_READY_MARK}; log "late modules in at $(cut -d' ' -f1 /proc/uptime) s" ) &
 
 find_agent_disk() {
   for s in /sys/block/vd*/serial; do

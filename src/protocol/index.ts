@@ -3,3 +3,4 @@ export * from './codec.js';
 export * from './errors.js';
 export * from './messages.js';
 export * from './request-table.js';
+export * from './guest-contract.js';

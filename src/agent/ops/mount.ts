@@ -9,6 +9,7 @@ import { growFilesystem } from '../filesystem-grow.js';
 import { mountAt, type MountEntry } from '../mount-table.js';
 import { planMount, remoteDevice } from '../mount-policy.js';
 import { ensureGuestDir } from './guest-dirs.js';
+import { waitForFilesystem } from '../filesystem-support.js';
 import { mountKey, type Handler } from './handler.js';
 
 function failureCode(kind: MountSource['kind'], stderr: string): AgentErrorCode {
@@ -41,6 +42,8 @@ export const mount: Handler<'mount'> = (args, ctx) => {
       throw new AgentError('ALREADY_EXISTS', `${plan.target} already has ${existing.source} (${existing.fstype}) mounted; unmount it first`);
     }
     await ensureGuestDir(ctx.paths, plan.target);
+    // Off the host (--root unset) the kernel module may still be loading; tests on a host skip the wait.
+    if (ctx.config.root === '') await waitForFilesystem(plan.fstype, 30_000);
     try {
       await ctx.run('mount', ['-t', plan.fstype, '-o', plan.options.join(','), source, hostTarget], { timeoutMs: 120_000 });
     } catch (e) {
