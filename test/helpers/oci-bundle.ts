@@ -1,0 +1,31 @@
+// A minimal OCI bundle: a busybox rootfs (from Debian's busybox-static) and a config.json.
+import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const APPLETS = ['sh', 'echo', 'cat', 'mount', 'df', 'ls', 'sleep', 'grep', 'stat', 'sync', 'tar', 'rm', 'mkdir', 'true', 'head', 'tail', 'awk', 'wc'];
+
+export interface BundleMount {
+  destination: string;
+  source: string;
+  readonly?: boolean;
+}
+
+export function writeBundle(dir: string, args: string[], mounts: BundleMount[]): string {
+  const rootfs = join(dir, 'rootfs');
+  for (const d of ['bin', 'proc', 'dev', 'tmp', ...mounts.map((m) => m.destination.slice(1))]) mkdirSync(join(rootfs, d), { recursive: true });
+  copyFileSync('/bin/busybox', join(rootfs, 'bin/busybox'));
+  for (const a of APPLETS) symlinkSync('busybox', join(rootfs, 'bin', a));
+  writeFileSync(
+    join(dir, 'config.json'),
+    JSON.stringify({
+      ociVersion: '1.0.2',
+      process: { args, env: ['PATH=/bin'], cwd: '/', user: { uid: 0, gid: 0 } },
+      root: { path: 'rootfs' },
+      mounts: [
+        { destination: '/proc', type: 'proc', source: 'proc' },
+        ...mounts.map((m) => ({ destination: m.destination, type: 'bind', source: m.source, options: ['rbind', m.readonly ? 'ro' : 'rw'] })),
+      ],
+    }),
+  );
+  return dir;
+}
