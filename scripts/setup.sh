@@ -10,7 +10,7 @@ DEB_PACKAGES=(
   # a static busybox: the guest userland, and container rootfs in tests
   busybox-static
   # sandboxes: QEMU (with virtiofsd and the qboot firmware), and what the guest image is built with
-  qemu-system-x86 qemu-utils cpio
+  qemu-system-x86 qemu-utils cpio xz-utils
   # the embedded NAS: a user-space NFS server, and user-space NFS tools the tests read it back with
   nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils
 )

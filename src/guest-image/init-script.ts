@@ -38,15 +38,17 @@ load_modules() {
   done < "/lib/modules/$1.order"
 }
 load_modules boot
-# The rest (xfs, nfs, 9p, virtio-fs, virtio-net) is not needed to start the agent: load it niced, beside it.
-# The guest network, when the sandbox has one (QEMU user networking, restrict=on: it reaches only the NFS
-# forwards the runtime declared), gets QEMU's fixed guest address; no DHCP, no DNS.
-net_up() {
+# The rest (xfs, nfs, 9p, virtio-fs, virtio-net) is not needed to start the agent: load it beside the
+# agent in a shell of its own, reniced (busybox has no nice; in a ( ) subshell $$ would be init itself).
+# Then the guest network, when the sandbox has one (QEMU user networking, restrict=on: it reaches only the
+# NFS forwards the runtime declared), gets QEMU's fixed guest address; no DHCP, no DNS.
+sh -c 'while read -r m; do [ -n "$m" ] && { insmod "/lib/modules/$m" || echo "passvol-init: insmod $m failed"; }; done < /lib/modules/late.order
   ip link set lo up
-  [ -e /sys/class/net/eth0 ] || return 0
-  ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up && log "network 10.0.2.15/24 on eth0"
-}
-( renice -n 10 -p $$ > /dev/null 2>&1; load_modules late; net_up; touch ${MODULES_READY_MARK}; log "late modules in at $(cut -d' ' -f1 /proc/uptime) s" ) &
+  if [ -e /sys/class/net/eth0 ]; then
+    ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up && echo "passvol-init: network 10.0.2.15/24 on eth0"
+  fi
+  touch ${MODULES_READY_MARK}; echo "passvol-init: late modules in at $(cut -d" " -f1 /proc/uptime) s"' &
+renice -n 10 -p $! > /dev/null
 
 find_agent_disk() {
   for s in /sys/block/vd*/serial; do

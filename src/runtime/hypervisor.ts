@@ -1,19 +1,20 @@
 // The port between the runtime and whatever runs the guest: start a VM from a spec, then hot-plug, resize
 // and unplug disks while it runs. The QEMU implementation is runtime/qemu/qemu-vm.ts (QemuHypervisor).
 //
-// Machine choice for QEMU (measured on this 2-core PVM host, TCG, lean 4.1 MB initramfs, 33 modules):
-//   q35 + qboot firmware, -kernel vmlinux  : /init at 1.5-1.8 s guest time (3 runs ~1.5/1.6/1.8), modules in at 3.1-3.5 s;
-//                                            ACPI PCI hotplug: disk visible 0.14 s after device_add,
-//                                            unplug ~0.6 s; 6 of 6 boots fine (HPET fallback when the
-//                                            TSC calibration fails)
-//   q35 + SeaBIOS                          : ~0.3 s slower than qboot, otherwise the same
-//   microvm,pcie=on + pcie-root-port       : /init at 2.0-2.3 s; hotplug works only with
-//                                            `pcie_ports=native` (its ACPI _OSC grants no native
-//                                            hotplug), unplug waits pciehp's 5 s attention-button delay;
-//                                            1 boot in 6 hung for good ("tsc: Unable to calibrate
-//                                            against PIT", and microvm has no HPET/PM timer to fall back on)
-//   microvm (virtio-mmio)                  : no hotplug at all
+// Machine choice for QEMU 7.2 (measured on this 2-core PVM host under TCG, 4.1 MB initramfs, wall clock
+// from launch; the machine was shared, so figures moved by +-0.5 s between runs):
+//   q35 + qboot (-bios qboot.rom), -kernel vmlinux: /init at 2.3-2.5 s (guest uptime 1.5-1.8 s), 6 of 6 boots
+//       fine: when TSC calibration against the PIT fails under TCG the kernel falls back to the HPET.
+//       ACPI PCI hot-plug into a pcie-root-port: the disk is in /sys/block ~0.1 s after device_add, and
+//       device_del completes (DEVICE_DELETED) in ~0.13 s.
+//   q35 + SeaBIOS: the same, 0.2-0.4 s slower.
+//   microvm,pcie=on + pcie-root-port: /init at ~2.3 s, but hot-plug works only with `pcie_ports=native`
+//       (its ACPI _OSC grants the OS no native hot-plug), device_del then waits out pciehp's 5 s
+//       attention-button delay, and 3 boots of 14 hung for good after "tsc: Unable to calibrate against
+//       PIT" (microvm has no HPET or PM timer to fall back on; likely the "quiet hangs microvm" report).
+//   microvm with virtio-mmio: /init at 2.0-2.4 s, no hot-plug at all.
 // So: q35 with qboot (SeaBIOS when qboot.rom is missing), direct kernel boot, N free pcie-root-ports.
+// Boot to a pinging agent: 3.1-4.3 s with the placeholder agent, ~3.7 s with src/agent (node start ~1 s).
 
 /** The narrow QMP surface callers may use directly (query-block, query-pci, ...). */
 export interface QmpChannel {

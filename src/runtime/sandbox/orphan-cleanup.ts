@@ -1,7 +1,7 @@
 // After a crash of the runtime or of the VM, what is left is found from the sandbox folders: a sandbox
 // whose owning process is gone gets its VM killed, its volume bindings released and its sockets removed.
 // Data is never touched: disks are only unplugged (with the VM) and records keep their mount info.
-import { rm } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../../common/logger.js';
 import type { RecordStore } from '../../directvolume/index.js';
@@ -33,6 +33,8 @@ export async function cleanupOrphans(sandboxes: SandboxDirs, records: RecordStor
       await killAndWait(state.vmPid, log);
       report.killedVm = true;
     }
+    // Helpers of the VM (virtiofsd) outlive a killed QEMU; they are known by the sandbox folder in their argv.
+    for (const pid of await processesMentioning(sandboxes.dir(id))) await killAndWait(pid, log);
     for (const v of state?.boundVolumes ?? []) {
       await records.releaseSandbox(v.volumePath, id).catch((e: Error) => log.warn({ err: e.message, volume: v.volumePath }, 'could not release binding'));
       report.releasedVolumes.push(v.volumePath);
@@ -49,6 +51,16 @@ export async function cleanupOrphans(sandboxes: SandboxDirs, records: RecordStor
     await sandboxes.remove(id);
     log.info(report, 'cleaned up a sandbox whose runtime is gone');
     out.push(report);
+  }
+  return out;
+}
+
+async function processesMentioning(path: string): Promise<number[]> {
+  const out: number[] = [];
+  for (const name of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    const argv = await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '');
+    if (argv.split('\0').some((a) => a.includes(`${path}/`))) out.push(Number(name));
   }
   return out;
 }

@@ -1,0 +1,118 @@
+// What goes wrong in production, and what the runtime does about it: each case gets a clear error and
+// leaves nothing bound, plugged, mounted or running, and no data lost.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { RecordStore } from '../../src/directvolume/index.js';
+import { readBundle } from '../../src/runtime/oci/bundle.js';
+import { Sandbox } from '../../src/runtime/sandbox/sandbox.js';
+import { cleanupOrphans } from '../../src/runtime/sandbox/orphan-cleanup.js';
+import { runtimeDeps } from '../../src/cli/runtime-setup.js';
+import { writeBundle } from '../helpers/oci-bundle.js';
+import { undoMountsAndLoops } from '../helpers/host-cleanup.js';
+
+const skip = process.getuid?.() !== 0 ? 'sandboxes need root (loop devices, QEMU)' : !existsSync('/usr/bin/qemu-system-x86_64') ? 'qemu-system-x86 is not installed: run scripts/setup.sh' : false;
+
+async function setup() {
+  const root = mkdtempSync(join(tmpdir(), 'passvol-e2e-fail-'));
+  after(() => {
+    undoMountsAndLoops(root);
+    rmSync(root, { recursive: true, force: true });
+  });
+  const dv = join(root, 'dv');
+  const records = new RecordStore(dv);
+  const deps = await runtimeDeps({ root: dv, runtimeRoot: join(root, 'sandboxes'), goShimRoot: join(root, 'sbs') }, pino({ level: 'silent' }));
+  const img = join(root, 'disk.img');
+  writeFileSync(img, '');
+  truncateSync(img, 64 * 2 ** 20);
+  const dev = execFileSync('losetup', ['--find', '--show', img], { encoding: 'utf8' }).trim();
+  execFileSync('mkfs.ext4', ['-q', dev]);
+  const target = join(root, 'target');
+  mkdirSync(target);
+  await records.add(target, { 'volume-type': 'directvol', device: dev, fstype: 'ext4', options: ['rw', 'nosuid', 'nodev'] });
+  const bundle = (name: string, args: string[]) => readBundle(writeBundle(join(root, name), args, [{ destination: '/data', source: target }]));
+  const leftovers = () => spawnSync('pgrep', ['-af', root], { encoding: 'utf8' }).stdout.trim();
+  return { root, records, deps, dev, target, bundle, leftovers };
+}
+
+test('a disk mounted and busy on the host is refused; one merely mounted is unmounted first', { skip, timeout: 300_000 }, async () => {
+  const s = await setup();
+  const hostMount = join(s.root, 'hostmount');
+  mkdirSync(hostMount);
+  execFileSync('mount', [s.dev, hostMount]);
+  writeFileSync(join(hostMount, 'from-host.txt'), 'host\n');
+  // Busy: a process works inside the mount, so it cannot be unmounted.
+  const busy = spawn('sleep', ['300'], { cwd: hostMount, stdio: 'ignore' });
+  try {
+    await assert.rejects(Sandbox.create('busy', await s.bundle('b1', ['/bin/true']), s.deps), /mounted at .*hostmount on the host and cannot be unmounted/);
+  } finally {
+    busy.kill('SIGKILL');
+    await new Promise((r) => busy.once('exit', r));
+  }
+  assert.equal(await s.records.sandboxOf(s.target), undefined, 'no binding left');
+  assert.equal(s.leftovers(), '', 'no VM left');
+  // Not busy any more: the runtime unmounts it and the guest sees the host's file.
+  const sb = await Sandbox.create('freed', await s.bundle('b2', ['/bin/cat', '/data/from-host.txt']), s.deps);
+  let out = '';
+  try {
+    await sb.start((_x, d) => (out += d));
+    assert.equal(await sb.wait(), 0);
+  } finally {
+    await sb.destroy();
+  }
+  assert.equal(out, 'host\n');
+  assert.ok(!readFileSync('/proc/self/mounts', 'utf8').includes(` ${hostMount} `), 'the host mount was undone');
+});
+
+test('two sandboxes claiming one volume: the second is refused while the first runs', { skip, timeout: 300_000 }, async () => {
+  const s = await setup();
+  const first = await Sandbox.create('first', await s.bundle('b1', ['/bin/sleep', '300']), s.deps);
+  try {
+    await first.start(() => undefined);
+    await assert.rejects(Sandbox.create('second', await s.bundle('b2', ['/bin/true']), s.deps), /in use by running sandbox first/);
+    assert.equal(await s.records.sandboxOf(s.target), 'first');
+  } finally {
+    await first.kill('SIGKILL').catch(() => undefined);
+    await first.destroy();
+  }
+  assert.equal(s.leftovers(), '');
+});
+
+test('the VM killed mid-run: gc releases the binding, the data written before is intact', { skip, timeout: 300_000 }, async () => {
+  const s = await setup();
+  const sb = await Sandbox.create('doomed', await s.bundle('b1', ['/bin/sh', '-c', 'echo before-crash > /data/kept.txt; sync; sleep 300']), s.deps);
+  await sb.start(() => undefined);
+  for (let i = 0; i < 100 && !(await sb.exec(['/bin/cat', '/data/kept.txt']).catch(() => ({ stdout: '' }))).stdout; i++) await new Promise((r) => setTimeout(r, 100));
+  const state = JSON.parse(readFileSync(join(s.root, 'sandboxes/doomed/state.json'), 'utf8')) as { vmPid: number };
+  process.kill(state.vmPid, 'SIGKILL');
+  await assert.rejects(sb.exec(['/bin/true']), /closed|not answer|unreachable/i);
+  // The runtime process itself "crashed" too: what is left is cleaned by gc, as an operator would run it.
+  const sandboxes = s.deps.dirs;
+  const st = await sandboxes.read('doomed');
+  await sandboxes.write({ ...st!, runtimePid: 999_999_999 });
+  const report = await cleanupOrphans(sandboxes, s.records, pino({ level: 'silent' }));
+  assert.deepEqual(report.map((r) => [r.sandbox, r.releasedVolumes]), [['doomed', [s.target]]]);
+  assert.equal(await s.records.sandboxOf(s.target), undefined);
+  assert.equal(s.leftovers(), '');
+  const check = join(s.root, 'check');
+  mkdirSync(check);
+  execFileSync('mount', [s.dev, check]);
+  try {
+    assert.equal(readFileSync(join(check, 'kept.txt'), 'utf8'), 'before-crash\n');
+  } finally {
+    execFileSync('umount', [check]);
+  }
+});
+
+test('a record naming a device that does not exist is refused before anything starts', { skip, timeout: 120_000 }, async () => {
+  const s = await setup();
+  await s.records.add(s.target, { 'volume-type': 'directvol', device: '/dev/does-not-exist', fstype: 'ext4' });
+  await assert.rejects(Sandbox.create('bad', await s.bundle('b1', ['/bin/true']), s.deps), /device \/dev\/does-not-exist named by the record does not exist/);
+  assert.equal(await s.records.sandboxOf(s.target), undefined);
+  assert.equal(s.leftovers(), '');
+  assert.deepEqual(await s.deps.dirs.list(), []);
+});
