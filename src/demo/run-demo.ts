@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { DemoReport } from './demo-report.js';
-import { startDemoNode } from './demo-environment.js';
+import { startDemoNode, type DemoNode } from './demo-environment.js';
 import { provisionDemoVolumes, type DemoVolumes } from './csi-walkthrough.js';
 import { directVolumeWalkthrough } from './direct-volume-walkthrough.js';
 import { releaseVolume, type DemoVolume } from './demo-volumes.js';
@@ -13,7 +13,7 @@ import { releaseVolume, type DemoVolume } from './demo-volumes.js';
 export interface DemoOptions {
   workDir?: string;
   /** The sandbox part: runs a container using the three volumes (wired in when the runtime is present). */
-  sandbox?: (volumes: DemoVolumes, report: DemoReport) => Promise<void>;
+  sandbox?: (volumes: DemoVolumes, node: DemoNode) => Promise<void>;
 }
 
 export async function runDemo(report: DemoReport, o: DemoOptions): Promise<void> {
@@ -29,7 +29,7 @@ export async function runDemo(report: DemoReport, o: DemoOptions): Promise<void>
       throw e;
     });
     volumes = provisioned.all;
-    if (o.sandbox) await o.sandbox(provisioned, report);
+    if (o.sandbox) await o.sandbox(provisioned, node);
   } finally {
     report.step('Clean up: NodeUnpublish, NodeUnstage, ControllerUnpublish (detach), DeleteVolume, stop the drivers and the NFS server');
     for (const v of volumes.reverse()) await releaseVolume(v).catch((e: Error) => report.info(`cleanup of ${v.label}: ${e.message}`));

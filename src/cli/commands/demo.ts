@@ -1,7 +1,11 @@
 // `passvol demo`: the walk-through a newcomer runs first. Exits non-zero when any check fails.
 import { Command } from 'commander';
 import { DemoReport } from '../../demo/demo-report.js';
+import { join } from 'node:path';
 import { runDemo } from '../../demo/run-demo.js';
+import { sandboxWalkthrough } from '../../demo/sandbox-walkthrough.js';
+import { createLogger } from '../../common/logger.js';
+import { runtimeDeps } from '../runtime-setup.js';
 
 export function demoCommand(): Command {
   return new Command('demo')
@@ -10,7 +14,14 @@ export function demoCommand(): Command {
     .option('--work-dir <dir>', 'keep the demo files here instead of a removed scratch folder')
     .action(async (o: { json?: boolean; workDir?: string }) => {
       const report = new DemoReport(o.json ?? false);
-      await runDemo(report, { ...(o.workDir ? { workDir: o.workDir } : {}) });
+      const log = createLogger({ level: 'error' });
+      await runDemo(report, {
+        ...(o.workDir ? { workDir: o.workDir } : {}),
+        sandbox: async (volumes, node) => {
+          const deps = await runtimeDeps({ root: node.directVolumes, runtimeRoot: join(node.work, 'sandboxes'), goShimRoot: node.goShims }, log);
+          await sandboxWalkthrough(node, volumes, report, deps);
+        },
+      });
       report.summary();
       if (report.failed > 0) process.exitCode = 1;
     });
