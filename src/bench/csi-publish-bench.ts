@@ -1,10 +1,9 @@
 // NodePublish/NodeUnpublish latency of passed-through volumes against host-mounted ones, with many callers
 // on different volumes at once (kubelet starting a node full of pods), and the driver's memory.
+import { undoMountsAndLoops } from '../common/scratch-cleanup.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { csiClient, type CsiClient } from '../csi/csi-client.js';
 import { startBenchDriver } from './driver-under-test.js';
 import { summarize, type Summary } from './stats.js';
@@ -105,17 +104,8 @@ export async function runCsiPublishBench(o: CsiBenchOptions): Promise<CsiBenchRe
   } finally {
     csi.close();
     await driver.stop();
-    undoMounts(root);
+    undoMountsAndLoops(root);
     await rm(root, { recursive: true, force: true });
   }
 }
 
-function undoMounts(root: string): void {
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m.startsWith(`${root}/`)).sort().reverse();
-  for (const m of mounts) execFileSync('umount', ['-l', m]);
-  const loops = execFileSync('losetup', ['--list', '--noheadings', '--output', 'NAME,BACK-FILE'], { encoding: 'utf8' });
-  for (const line of loops.split('\n')) {
-    const [dev, file] = line.trim().split(/\s+/);
-    if (dev && file?.startsWith(`${root}/`)) execFileSync('losetup', ['-d', dev]);
-  }
-}

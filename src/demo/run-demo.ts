@@ -1,9 +1,8 @@
 // `passvol demo`: the whole flow on the embedded defaults, each step explained in one line and checked.
+import { undoMountsAndLoops } from '../common/scratch-cleanup.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import type { DemoReport } from './demo-report.js';
 import { startDemoNode, type DemoNode } from './demo-environment.js';
 import { provisionDemoVolumes, type DemoVolumes } from './csi-walkthrough.js';
@@ -34,18 +33,8 @@ export async function runDemo(report: DemoReport, o: DemoOptions): Promise<void>
     report.step('Clean up: NodeUnpublish, NodeUnstage, ControllerUnpublish (detach), DeleteVolume, stop the drivers and the NFS server');
     for (const v of volumes.reverse()) await releaseVolume(v).catch((e: Error) => report.info(`cleanup of ${v.label}: ${e.message}`));
     await node.stop();
-    undoMounts(work);
+    undoMountsAndLoops(work);
     if (!o.workDir) await rm(work, { recursive: true, force: true });
   }
 }
 
-/** Anything a failed step left mounted or attached under the demo's folder. */
-function undoMounts(root: string): void {
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m.startsWith(`${root}/`)).sort().reverse();
-  for (const m of mounts) execFileSync('umount', ['-l', m]);
-  const loops = execFileSync('losetup', ['--list', '--noheadings', '--output', 'NAME,BACK-FILE'], { encoding: 'utf8' });
-  for (const line of loops.split('\n')) {
-    const [dev, file] = line.trim().split(/\s+/);
-    if (dev && file?.startsWith(`${root}/`)) execFileSync('losetup', ['-d', dev]);
-  }
-}
