@@ -2,7 +2,7 @@
 // (Node 20's --test takes paths, not globs.)
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 
 const TIERS = {
   unit: { dir: 'src', match: /\.test\.ts$/ },
@@ -44,5 +44,27 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+// A test file whose process never exits (a handle left open) would hold the run until CI's own limit and
+// print nothing useful; the budget turns that into a failure that names the files still running.
+const budgetS = Number(process.env.PASSVOL_TEST_BUDGET_S ?? 2400);
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit', detached: true });
+const timer = setTimeout(() => {
+  let still = '';
+  try {
+    still = execFileSync('ps', ['-o', 'pid=,etime=,args=', '--ppid', String(child.pid)], { encoding: 'utf8' });
+  } catch {
+    // ps finds no children: the runner itself is stuck.
+  }
+  console.error(`\n✖ the test run exceeded its budget of ${budgetS} s (PASSVOL_TEST_BUDGET_S); still running:\n${still || '(the runner itself)'}`);
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  process.exit(1);
+}, budgetS * 1000);
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
+child.on('exit', (code, signal) => {
+  clearTimeout(timer);
+  process.exit(code ?? (signal ? 1 : 0));
+});

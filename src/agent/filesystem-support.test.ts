@@ -21,3 +21,18 @@ test('a mount waits for its filesystem module, and stops waiting once init says 
   await waitForFilesystem('btrfs', 5000, paths);
   assert.ok(Date.now() - t1 < 2000, 'gave up when init said every module is loaded');
 });
+
+test('an NFS mount waits for init\'s mark even when the kernel already lists nfs4', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'passvol-fs-'));
+  after(() => rm(dir, { recursive: true, force: true }));
+  const paths = { procFilesystems: join(dir, 'filesystems'), readyMark: join(dir, 'ready') };
+  // nfs.ko is in (both types listed) but nfsv4.ko and the network are not yet.
+  await writeFile(paths.procFilesystems, 'nodev\tnfs\nnodev\tnfs4\n');
+  let done = false;
+  const waiting = waitForFilesystem('nfs4', 10_000, paths).then(() => (done = true));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(done, false, 'still waiting: the protocol module and the network are not ready');
+  await writeFile(paths.readyMark, '');
+  await waiting;
+  assert.equal(done, true);
+});

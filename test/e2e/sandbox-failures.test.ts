@@ -90,6 +90,11 @@ test('the VM killed mid-run: gc releases the binding, the data written before is
   const state = JSON.parse(readFileSync(join(s.root, 'sandboxes/doomed/state.json'), 'utf8')) as { vmPid: number };
   process.kill(state.vmPid, 'SIGKILL');
   await assert.rejects(sb.exec(['/bin/true']), /closed|not answer|unreachable/i);
+  // The live runtime notices: its monitor socket goes (no caller hangs on a dead VM) and the state says stopped.
+  for (let i = 0; i < 200 && existsSync(sb.monitorSocket); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(existsSync(sb.monitorSocket), false, 'the monitor socket of a dead sandbox is gone');
+  for (let i = 0; i < 200 && (await s.deps.dirs.read('doomed'))?.status !== 'stopped'; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal((await s.deps.dirs.read('doomed'))?.status, 'stopped');
   // The runtime process itself "crashed" too: what is left is cleaned by gc, as an operator would run it.
   const sandboxes = s.deps.dirs;
   const st = await sandboxes.read('doomed');

@@ -52,6 +52,7 @@ export class Sandbox {
   private vm: SandboxVm | undefined;
   private state: SandboxState;
   private seq = 0;
+  private destroying = false;
 
   private constructor(
     readonly id: string,
@@ -110,6 +111,7 @@ export class Sandbox {
     });
     this.state.vmPid = this.vm.pid;
     await this.save();
+    void this.vm.exited.then(() => this.onVmExit());
     this.agent = await AgentClient.connect(this.vm.agentSocket, log.child({ part: 'agent' }), 10_000);
     this.agent.on('event', (e) => this.onEvent(e));
     await this.agent.waitReady(deps.agentTimeoutMs ?? 60_000);
@@ -171,6 +173,24 @@ export class Sandbox {
       byDir.set(dir, [...(byDir.get(dir) ?? []), p.hostPath]);
     }
     return [...byDir.entries()].map(([hostDir, hostPaths], i) => ({ tag: i === 0 ? 'rootfs' : `share${i}`, hostDir, hostPaths: i === 0 ? hostPaths : [hostDir, ...hostPaths] }));
+  }
+
+  /**
+   * The VM ended without destroy(): the container is gone with it, so the monitor socket stops answering
+   * (a caller gets "no sandbox" rather than a hung request) and pending agent calls fail. Bindings stay
+   * until destroy() or `passvol gc`: the data on the disks is intact and the next sandbox may take them.
+   */
+  private async onVmExit(): Promise<void> {
+    if (this.destroying) return;
+    this.deps.log.warn({ sandbox: this.id }, 'the sandbox VM exited on its own; the container is gone');
+    this.agent?.close();
+    if (this.monitor) {
+      const monitor = this.monitor;
+      this.monitor = undefined;
+      await stopMonitorServer(monitor, this.monitorSocket).catch(() => undefined);
+    }
+    this.state.status = 'stopped';
+    await this.save().catch(() => undefined);
   }
 
   private output: ((e: AgentEvent) => void) | undefined;
@@ -254,6 +274,7 @@ export class Sandbox {
   /** Unmounts and unplugs every volume, stops the VM and the monitor, releases bindings. Idempotent. */
   async destroy(): Promise<void> {
     const log = this.deps.log.child({ sandbox: this.id });
+    this.destroying = true;
     if (this.monitor) {
       await stopMonitorServer(this.monitor, this.monitorSocket).catch(() => undefined);
       this.monitor = undefined;
