@@ -9,6 +9,7 @@ import { QemuHypervisor } from '../runtime/qemu/qemu-vm.js';
 import { qemuLauncher } from '../runtime/sandbox/qemu-sandbox-vm.js';
 import { DEFAULT_RUNTIME_ROOT, SandboxDirs } from '../runtime/sandbox/sandbox-dir.js';
 import type { SandboxDeps } from '../runtime/sandbox/sandbox.js';
+import type { BlockBackendSettings } from '../runtime/hypervisor.js';
 
 export interface RuntimeFlags {
   root?: string;
@@ -18,6 +19,7 @@ export interface RuntimeFlags {
   share?: 'virtiofs' | '9p';
   memory?: string;
   cpus?: string;
+  blockBackend?: Partial<BlockBackendSettings>;
 }
 
 export async function runtimeDeps(o: RuntimeFlags, log: Logger): Promise<SandboxDeps> {
@@ -34,5 +36,6 @@ export async function runtimeDeps(o: RuntimeFlags, log: Logger): Promise<Sandbox
     ...(o.share ? { shareKind: o.share } : {}),
     ...(o.memory ? { memoryMiB: Number(o.memory) } : {}),
     ...(o.cpus ? { cpus: Number(o.cpus) } : {}),
+    ...(o.blockBackend ? { blockBackend: o.blockBackend } : {}),
   };
 }

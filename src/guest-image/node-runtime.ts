@@ -3,6 +3,7 @@
 import { realpath } from 'node:fs/promises';
 import { failedPrecondition } from '../common/errors.js';
 import type { Exec } from '../common/exec.js';
+import { sharedLibraries } from '../common/shared-libraries.js';
 
 export interface RuntimeFile {
   /** Where the bytes are on the host (symlinks resolved). */
@@ -10,19 +11,6 @@ export interface RuntimeFile {
   /** Absolute path in the guest. */
   guestPath: string;
   mode: number;
-}
-
-/** Paths ldd reports, in order: `name => /path (0x..)` and `/path/ld-linux.so (0x..)`; vdso has none. */
-export function parseLdd(output: string): string[] {
-  const paths: string[] = [];
-  for (const line of output.split('\n')) {
-    const arrow = /=>\s*(\/\S+)/.exec(line);
-    const bare = /^\s*(\/\S+)\s+\(0x[0-9a-f]+\)/.exec(line);
-    const path = arrow?.[1] ?? bare?.[1];
-    if (line.includes('not found')) throw failedPrecondition(`ldd: a library node needs is missing: ${line.trim()}`);
-    if (path && !paths.includes(path)) paths.push(path);
-  }
-  return paths;
 }
 
 /** Folders the initramfs maps onto the agent disk; a library anywhere else would not be found. */
@@ -45,8 +33,7 @@ export const GUEST_TOOLS = [
 ] as const;
 
 async function withLibraries(exec: Exec, files: RuntimeFile[], binary: string, guestPath: string): Promise<void> {
-  const libs = parseLdd((await exec.run('ldd', [binary])).stdout);
-  if (!libs.some((l) => /\/ld-linux[^/]*\.so/.test(l))) throw failedPrecondition(`ldd ${binary} named no dynamic loader`);
+  const libs = await sharedLibraries(exec, binary);
   files.push({ source: await realpath(binary), guestPath, mode: 0o755 });
   for (const lib of libs) {
     if (!files.some((f) => f.guestPath === lib)) files.push({ source: await realpath(lib), guestPath: checkGuestPath(lib), mode: 0o755 });

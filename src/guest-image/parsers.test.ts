@@ -1,11 +1,13 @@
 // Parsers of tool output the image build relies on: apt-cache, modprobe --show-depends, ldd, busybox --list.
+// (ldd's parser lives in common/ because the benchmark's container needs it too.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseKernelDependency, parsePackageVersion, releaseOf } from './apt.js';
 import { parseApplets } from './busybox.js';
 import { mergeLoadOrders, parseShowDepends } from './module-list.js';
 import { plainName } from './modules-stage.js';
-import { checkGuestPath, parseLdd } from './node-runtime.js';
+import { parseLdd } from '../common/shared-libraries.js';
+import { checkGuestPath } from './node-runtime.js';
 
 test('apt-cache: the kernel the meta package depends on, and its version', () => {
   const depends = 'linux-image-amd64\n  Depends: linux-image-6.1.0-56-amd64\n  Recommends: apparmor\n';

@@ -36,7 +36,18 @@ async function setup() {
   await records.add(target, { 'volume-type': 'directvol', device: dev, fstype: 'ext4', options: ['rw', 'nosuid', 'nodev'] });
   const bundle = (name: string, args: string[]) => readBundle(writeBundle(join(root, name), args, [{ destination: '/data', source: target }]));
   const leftovers = () => spawnSync('pgrep', ['-af', root], { encoding: 'utf8' }).stdout.trim();
-  return { root, records, deps, dev, target, bundle, leftovers };
+  /** A file of the disk as the host sees it once no sandbox holds it. */
+  const readOnHost = (name: string) => {
+    const check = join(root, 'check');
+    mkdirSync(check, { recursive: true });
+    execFileSync('mount', [dev, check]);
+    try {
+      return readFileSync(join(check, name), 'utf8');
+    } finally {
+      execFileSync('umount', [check]);
+    }
+  };
+  return { root, records, deps, dev, target, bundle, leftovers, readOnHost };
 }
 
 test('a disk mounted and busy on the host is refused; one merely mounted is unmounted first', { skip, timeout: 300_000 }, async () => {
@@ -103,14 +114,7 @@ test('the VM killed mid-run: gc releases the binding, the data written before is
   assert.deepEqual(report.map((r) => [r.sandbox, r.releasedVolumes]), [['doomed', [s.target]]]);
   assert.equal(await s.records.sandboxOf(s.target), undefined);
   assert.equal(s.leftovers(), '');
-  const check = join(s.root, 'check');
-  mkdirSync(check);
-  execFileSync('mount', [s.dev, check]);
-  try {
-    assert.equal(readFileSync(join(check, 'kept.txt'), 'utf8'), 'before-crash\n');
-  } finally {
-    execFileSync('umount', [check]);
-  }
+  assert.equal(s.readOnHost('kept.txt'), 'before-crash\n');
 });
 
 test('a record naming a device that does not exist is refused before anything starts', { skip, timeout: 120_000 }, async () => {
@@ -120,4 +124,18 @@ test('a record naming a device that does not exist is refused before anything st
   assert.equal(await s.records.sandboxOf(s.target), undefined);
   assert.equal(s.leftovers(), '');
   assert.deepEqual(await s.deps.dirs.list(), []);
+});
+
+test('destroy while the container still runs: it is stopped and the disk unmounted in the guest first, so unsynced data is kept', { skip, timeout: 300_000 }, async () => {
+  const s = await setup();
+  const sb = await Sandbox.create('busy-teardown', await s.bundle('b1', ['/bin/sh', '-c', 'echo written-not-synced > /data/late.txt; sleep 300']), s.deps);
+  try {
+    await sb.start(() => undefined);
+    for (let i = 0; i < 100 && !(await sb.exec(['/bin/cat', '/data/late.txt']).catch(() => ({ stdout: '' }))).stdout; i++) await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    await sb.destroy();
+  }
+  assert.equal(await s.records.sandboxOf(s.target), undefined, 'binding released');
+  assert.equal(s.leftovers(), '');
+  assert.equal(s.readOnHost('late.txt'), 'written-not-synced\n');
 });

@@ -1,5 +1,15 @@
 // `passvol bench <what>`: runs a benchmark and writes JSON, Markdown and SVG results. Never part of tests.
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { systemExec } from '../../common/exec.js';
+import { createLogger } from '../../common/logger.js';
+import { runIoBench } from '../../bench/io-bench.js';
+import { PATH_IDS } from '../../bench/io-environment.js';
+import { ioBenchMarkdown, ioBenchSvg } from '../../bench/io-report.js';
+import { WORKLOAD_IDS } from '../../bench/io-workloads.js';
+import { probeAccelFacts, decideAccel } from '../../runtime/qemu/accel.js';
+import { runtimeDeps } from '../runtime-setup.js';
 import { z } from 'zod';
 import { invalidArgument } from '../../common/errors.js';
 import { writeReport } from '../../bench/bench-report.js';
@@ -7,6 +17,31 @@ import { runCsiPublishBench } from '../../bench/csi-publish-bench.js';
 import { csiPublishMarkdown, csiPublishSvg } from '../../bench/csi-publish-report.js';
 
 const CsiOptions = z.object({ out: z.string().min(1), callers: z.coerce.number().int().min(1).max(256), rounds: z.coerce.number().int().min(1).max(100) });
+
+const list = <T extends string>(known: readonly T[]) =>
+  z
+    .string()
+    .transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(known as unknown as [T, ...T[]])).min(1));
+
+const IoOptions = z.object({
+  out: z.string().min(1),
+  rounds: z.coerce.number().int().min(1).max(20),
+  quick: z.boolean().default(false),
+  paths: list(PATH_IDS),
+  workloads: list(WORKLOAD_IDS as readonly string[]),
+  scratch: z.string().min(1),
+  diskSize: z.coerce.number().int().min(256).max(65536),
+  memory: z.coerce.number().int().min(256).max(16384),
+  cpus: z.coerce.number().int().min(1).max(16),
+  blockCache: z.enum(['direct', 'writeback']),
+  blockAio: z.enum(['native', 'io_uring', 'threads']),
+  iothread: z.boolean().default(false),
+  logLevel: z.string(),
+});
+
+/** The repository's node_modules (the tarball's source), found from this file in src/ or dist/. */
+const nodeModules = () => join(fileURLToPath(new URL('.', import.meta.url)), '../../../node_modules');
 
 export function benchCommand(): Command {
   const bench = new Command('bench').description('measure passvol (writes results files and a chart)');
@@ -23,6 +58,49 @@ export function benchCommand(): Command {
       const result = await runCsiPublishBench({ callers: o.callers, rounds: o.rounds, onProgress: (l) => process.stderr.write(`[bench csi] ${l}\n`) });
       const md = csiPublishMarkdown(result);
       const files = await writeReport(o.out, 'csi-publish', result, md, csiPublishSvg(result));
+      process.stdout.write(`${md}\nwrote ${files.json}, ${files.markdown}, ${files.svg}\n`);
+    });
+  bench
+    .command('io')
+    .description('I/O side by side: host-native, passthrough block, virtio-fs, 9p, passthrough NAS (needs root)')
+    .option('--out <dir>', 'results folder', 'bench/results')
+    .option('--rounds <n>', 'rounds (fresh sandboxes each); medians and ranges over them', '3')
+    .option('--quick', 'short fio jobs, fewer files, a small tarball: a smoke run, not figures to quote')
+    .option('--paths <list>', `paths to measure (${PATH_IDS.join(',')})`, PATH_IDS.join(','))
+    .option('--workloads <list>', `workloads (${WORKLOAD_IDS.join(',')})`, WORKLOAD_IDS.join(','))
+    .option('--scratch <dir>', 'folder for the disk images: the backing storage of every path', '/var/tmp')
+    .option('--disk-size <MiB>', 'size of each of the twin disks', '2048')
+    .option('--memory <MiB>', 'guest memory of each sandbox', '1024')
+    .option('--cpus <n>', 'guest CPUs of each sandbox', '1')
+    .addOption(new Option('--block-cache <mode>', 'how the passed-through disk is opened: O_DIRECT or through the host page cache').choices(['direct', 'writeback']).default('direct'))
+    .addOption(new Option('--block-aio <engine>', 'QEMU aio engine for the passed-through disk').choices(['native', 'io_uring', 'threads']).default('native'))
+    .option('--iothread', 'give the passed-through disk its own QEMU iothread')
+    .option('--log-level <level>', 'runtime log level', 'warn')
+    .action(async (raw) => {
+      const parsed = IoOptions.safeParse(raw);
+      if (!parsed.success) throw invalidArgument(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
+      const o = parsed.data;
+      const log = createLogger({ level: o.logLevel }).child({ part: 'bench' });
+      const blockBackend = { cacheDirect: o.blockCache === 'direct', aio: o.blockAio, iothread: o.iothread };
+      const accel = decideAccel(await probeAccelFacts());
+      const result = await runIoBench({
+        rounds: o.rounds,
+        quick: o.quick,
+        paths: o.paths,
+        workloads: o.workloads,
+        scratchParent: o.scratch,
+        diskMiB: o.diskSize,
+        nodeModules: nodeModules(),
+        exec: systemExec,
+        log,
+        deps: (share, work) =>
+          runtimeDeps({ root: join(work, 'direct-volumes'), runtimeRoot: join(work, 'sandboxes'), goShimRoot: join(work, 'vc-sbs'), share, memory: String(o.memory), cpus: String(o.cpus), blockBackend }, log),
+        describe: { accel: accel.accel, ...(accel.reason ? { 'why not KVM': accel.reason } : {}), 'guest memory MiB': o.memory, 'guest CPUs': o.cpus, 'passthrough disk backend': blockBackend, disks: `twin ${o.diskSize} MiB sparse images in ${o.scratch}, loop devices, ext4` },
+        onProgress: (l) => process.stderr.write(`[bench io] ${l}\n`),
+      });
+      const md = ioBenchMarkdown(result);
+      const name = o.quick ? 'io-quick' : 'io';
+      const files = await writeReport(o.out, name, result, md, ioBenchSvg(result));
       process.stdout.write(`${md}\nwrote ${files.json}, ${files.markdown}, ${files.svg}\n`);
     });
   return bench;

@@ -70,7 +70,7 @@ test('virtio-fs brings a shared memfd backend; 9p a local fsdev', () => {
 test('NFS forwards become restricted user networking with guestfwd rules', () => {
   const args = buildQemuArgs(plan({ nfsForwards: [{ guestAddress: '10.0.2.100', host: '127.0.0.1', ports: [2049, { guest: 20048, host: 30048 }] }] }));
   assert.deepEqual(values(args, '-netdev'), [
-    'user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:2049-tcp:127.0.0.1:2049,guestfwd=tcp:10.0.2.100:20048-tcp:127.0.0.1:30048',
+    'user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:2049-tcp:127.0.0.1:2049,,nodelay=on,guestfwd=tcp:10.0.2.100:20048-tcp:127.0.0.1:30048,,nodelay=on',
   ]);
   assert.ok(values(args, '-device').some((d) => d.startsWith('virtio-net-pci,id=net0,netdev=n0')));
 });

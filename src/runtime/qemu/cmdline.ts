@@ -119,7 +119,9 @@ export function buildQemuArgs(plan: QemuLaunchPlan): string[] {
   const forwards = (spec.nfsForwards ?? []).flatMap((f) =>
     f.ports.map((p) => {
       const [guest, host] = typeof p === 'number' ? [p, p] : [p.guest, p.host];
-      return `guestfwd=tcp:${f.guestAddress}:${guest}-tcp:${f.host}:${host}`;
+      // nodelay (the comma doubled inside -netdev): without it Nagle holds each small NFS reply back for
+      // the guest's delayed ACK, ~40 ms per synchronous operation (20 IOPS for a 4k write + fsync).
+      return `guestfwd=tcp:${f.guestAddress}:${guest}-tcp:${f.host}:${host},,nodelay=on`;
     }),
   );
   if (forwards.length > 0) {

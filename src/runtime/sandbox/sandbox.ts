@@ -11,6 +11,7 @@ import type { Logger } from '../../common/logger.js';
 import { monitorSocketPath, type RecordStore } from '../../directvolume/index.js';
 import type { AgentEvent } from '../../protocol/index.js';
 import { AgentClient } from '../agent-client.js';
+import type { BlockBackendSettings } from '../hypervisor.js';
 import { startMonitorServer, stopMonitorServer, type DirectVolumeOps } from '../monitor/monitor-server.js';
 import type { Bundle } from '../oci/bundle.js';
 import { planForwards, splitNfsDevice } from '../volumes/nfs-forwarding.js';
@@ -32,6 +33,8 @@ export interface SandboxDeps {
   memoryMiB?: number;
   cpus?: number;
   shareKind?: 'virtiofs' | '9p';
+  /** How passed-through disks are opened on the host; the defaults suit most hosts. */
+  blockBackend?: Partial<BlockBackendSettings>;
   /** How long the guest may take to boot and answer (TCG is slow). */
   agentTimeoutMs?: number;
 }
@@ -132,6 +135,7 @@ export class Sandbox {
       forwards,
       shares: shareMounts,
       log,
+      ...(deps.blockBackend ? { blockBackend: deps.blockBackend } : {}),
       nextName: () => `v${++this.seq}`,
     };
     const containerMounts = [];
@@ -250,6 +254,12 @@ export class Sandbox {
     }
   }
 
+  /** Guest memory, the agent's own RSS and the load, as the agent reports them. */
+  async guestInfo(): Promise<{ memTotalKiB: number; memAvailableKiB: number; agentRssKiB: number }> {
+    if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
+    return this.agent.call('guestInfo', {});
+  }
+
   private volumeByDevice(device: string): AttachedVolume {
     const v = this.attached.find((a) => a.device === device && a.kind !== 'shared');
     if (!v) throw notFound(`no volume with device ${device} in sandbox ${this.id}`);
@@ -279,10 +289,18 @@ export class Sandbox {
       await stopMonitorServer(this.monitor, this.monitorSocket).catch(() => undefined);
       this.monitor = undefined;
     }
-    if (this.agent) await this.agent.call('deleteContainer', { containerId: CONTAINER_ID }, 30_000).catch(() => undefined);
+    // Teardown ends the container (its processes are killed, as a pod's would be), so that every volume
+    // can be unmounted in the guest (which writes its data back) before its disk is unplugged.
+    if (this.agent) await this.agent.call('deleteContainer', { containerId: CONTAINER_ID, force: true }, 30_000).catch(() => undefined);
+    let detachFailed = false;
     for (const v of this.attached.splice(0).reverse()) {
-      await v.detach().catch((e: Error) => log.warn({ err: e.message, volume: v.volumePath ?? v.guestPath }, 'detach failed; the VM stop will release it'));
+      await v.detach().catch((e: Error) => {
+        detachFailed = true;
+        log.warn({ err: e.message, volume: v.volumePath ?? v.guestPath }, 'detach failed; the guest syncs and unmounts it at shutdown');
+      });
     }
+    // Whatever could not be detached one by one is unmounted and synced by the agent before the VM stops.
+    if (detachFailed && this.agent) await this.agent.call('shutdown', {}, 60_000).catch((e: Error) => log.warn({ err: e.message }, 'guest shutdown failed'));
     this.agent?.close();
     if (this.vm) await this.vm.stop();
     for (const b of this.state.boundVolumes) await this.deps.records.releaseSandbox(b.volumePath, this.id).catch(() => undefined);

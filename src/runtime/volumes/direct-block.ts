@@ -27,7 +27,7 @@ export const directBlock: SandboxVolume = {
       await ctx.binding.freeOnHost(device);
       const readonly = readonlyMount(plan.mount) || (record.mountInfo.options ?? []).includes('ro');
       const serial = `pv-${name}`;
-      await ctx.vm.hotplugBlock({ id: name, path: device, serial, readonly });
+      await ctx.vm.hotplugBlock({ id: name, path: device, serial, readonly, ...(ctx.blockBackend ? { backend: ctx.blockBackend } : {}) });
       undo.push(() => ctx.vm.unplugBlock(name));
       const target = `${GUEST_VOLUME_ROOT}/${name}`;
       const fsGroup = record.mountInfo.metadata?.fsGroup;

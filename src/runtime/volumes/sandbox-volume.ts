@@ -2,13 +2,14 @@
 // shared over virtio-fs/9p. Each kind is one module; index.ts lists them.
 import type { Logger } from '../../common/logger.js';
 import type { AgentClient } from '../agent-client.js';
+import type { BlockBackendSettings } from '../hypervisor.js';
 import type { NfsForward } from './nfs-forwarding.js';
 import type { PlannedMount } from './volume-plan.js';
 import type { VolumeBinding } from './volume-binding.js';
 
 /** The part of the VM a volume needs: block hot-plug, unplug and resize. */
 export interface BlockHotplug {
-  hotplugBlock(o: { id: string; path: string; serial: string; readonly: boolean }): Promise<void>;
+  hotplugBlock(o: { id: string; path: string; serial: string; readonly: boolean; backend?: Partial<BlockBackendSettings> }): Promise<void>;
   unplugBlock(id: string): Promise<void>;
   resizeBlock(id: string, bytes: number): Promise<void>;
 }
@@ -22,6 +23,8 @@ export interface VolumeContext {
   /** Guest mount point of each shared host folder (mounted at boot). */
   shares: ReadonlyMap<string, string>;
   log: Logger;
+  /** How passed-through disks are opened on the host (defaults: runtime/qemu/block-backend.ts). */
+  blockBackend?: Partial<BlockBackendSettings>;
   /** A short unique name for hot-plug ids, serials and guest paths. */
   nextName(): string;
 }
