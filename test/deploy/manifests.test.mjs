@@ -266,10 +266,9 @@ test('controllers: provisioner passes --extra-create-metadata; disk topology, at
     assert.ok(drv.args.includes(`--driver=${driver}`));
     assert.ok(drv.args.includes('--mode=controller'));
     assert.ok(drv.args.includes(`--metrics-address=0.0.0.0:${ports[0]}`));
-    assert.ok(drv.args.includes(`--health-address=0.0.0.0:${ports[1]}`));
     assert.equal(drv.livenessProbe.httpGet.path, '/healthz');
     const probePort = drv.ports.find((p) => p.name === drv.livenessProbe.httpGet.port);
-    assert.equal(String(probePort?.containerPort), ports[1], `${driver}: livenessProbe is not on the health port`);
+    assert.equal(String(probePort?.containerPort), ports[0], `${driver}: livenessProbe is not on the port that serves /healthz (--metrics-address)`);
   }
   const diskProv = container(disk.template.spec, 'csi-provisioner');
   assert.ok(diskProv.args.includes('--feature-gates=Topology=true'));
@@ -393,4 +392,21 @@ test('RBAC: sidecar and node permissions the driver needs', () => {
       find('ServiceAccount', s.name);
     }
   }
+});
+
+test('every flag the manifests give passvol is one `passvol csi serve` knows', () => {
+  const help = execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'csi', 'serve', '--help'], { encoding: 'utf8', cwd: ROOT });
+  const known = new Set([...help.matchAll(/--[a-z][a-z-]*/g)].map((m) => m[0]));
+  const unknown = [];
+  for (const kind of ['Deployment', 'DaemonSet']) {
+    for (const o of rendered().filter((x) => x.kind === kind)) {
+      for (const c of o.spec.template.spec.containers.filter((x) => x.name === 'passvol')) {
+        for (const a of c.args ?? []) {
+          const flag = /^(--[a-z][a-z-]*)/.exec(a)?.[1];
+          if (flag && !known.has(flag)) unknown.push(`${o.metadata.name}: ${flag}`);
+        }
+      }
+    }
+  }
+  assert.deepEqual(unknown, []);
 });

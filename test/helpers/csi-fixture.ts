@@ -44,9 +44,15 @@ export const mountCap = (mode = 'SINGLE_NODE_WRITER', fs_type = 'ext4', extra: o
 export const blockCap = (mode = 'SINGLE_NODE_WRITER') => ({ block: {}, access_mode: { mode } });
 
 /** Create + ControllerPublish + NodeStage, as kubelet and the attacher do before NodePublish. */
-export async function provisionAndStage(f: CsiFixture, name: string, opts: { parameters?: Record<string, string>; cap?: object; bytes?: number } = {}) {
+export async function provisionAndStage(f: CsiFixture, name: string, opts: { parameters?: Record<string, string>; cap?: object; bytes?: number; contentSource?: object } = {}) {
   const cap = opts.cap ?? mountCap();
-  const created = (await f.csi.controller.CreateVolume!({ name, capacity_range: { required_bytes: opts.bytes ?? 32 * MiB }, volume_capabilities: [cap], parameters: opts.parameters ?? {} })) as {
+  const created = (await f.csi.controller.CreateVolume!({
+    name,
+    capacity_range: { required_bytes: opts.bytes ?? 32 * MiB },
+    volume_capabilities: [cap],
+    parameters: opts.parameters ?? {},
+    ...(opts.contentSource ? { volume_content_source: opts.contentSource } : {}),
+  })) as {
     volume: { volume_id: string; volume_context: Record<string, string> };
   };
   const volumeId = created.volume.volume_id;

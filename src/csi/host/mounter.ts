@@ -18,21 +18,36 @@ export interface FsUsage {
 export class Mounter {
   constructor(private readonly exec: Exec) {}
 
-  /** The filesystem on a device, or undefined when it has none (blkid probes the device itself). */
-  async filesystemOf(device: string): Promise<string | undefined> {
-    const r = await this.exec.run('blkid', ['-p', '-s', 'TYPE', '-o', 'value', device], { okCodes: [2] });
-    const type = r.stdout.trim();
-    return r.code === 2 || type === '' ? undefined : type;
+  /**
+   * What a device holds, probed on the device itself (blkid -p): a filesystem type, and a partition
+   * table type (a disk with partitions but no filesystem on the whole disk is not empty).
+   */
+  async probe(device: string): Promise<{ type?: string; partitionTable?: string }> {
+    const r = await this.exec.run('blkid', ['-p', '-o', 'export', device], { okCodes: [2] });
+    if (r.code === 2) return {};
+    const value = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(r.stdout)?.[1]?.trim() || undefined;
+    const type = value('TYPE');
+    const partitionTable = value('PTTYPE');
+    return { ...(type ? { type } : {}), ...(partitionTable ? { partitionTable } : {}) };
   }
 
-  /** Formats only a device with no filesystem; an existing filesystem is never touched. */
+  /** The filesystem on a device, or undefined when it has none. */
+  async filesystemOf(device: string): Promise<string | undefined> {
+    return (await this.probe(device)).type;
+  }
+
+  /** Formats only a device with nothing on it; an existing filesystem or partition table is never touched. */
   async formatIfNew(device: string, fstype: string, mkfsOptions: readonly string[] = []): Promise<{ formatted: boolean; fstype: string }> {
-    const existing = await this.filesystemOf(device);
+    const found = await this.probe(device);
+    const existing = found.type;
     if (existing !== undefined) {
       if (existing !== fstype) {
         throw failedPrecondition(`device ${device} already holds a ${existing} filesystem, not ${fstype}; it is not reformatted (ask for fstype ${existing})`);
       }
       return { formatted: false, fstype: existing };
+    }
+    if (found.partitionTable !== undefined) {
+      throw failedPrecondition(`device ${device} holds a ${found.partitionTable} partition table and no filesystem on the whole disk; it is not formatted (use it as a raw block volume, or wipe it yourself)`);
     }
     const args = fstype === 'xfs' ? ['-q', ...mkfsOptions, device] : ['-q', '-F', ...mkfsOptions, device];
     await this.exec.run(`mkfs.${fstype}`, args, { timeoutMs: 300_000 });

@@ -10,6 +10,7 @@ import { applyFsGroup } from '../host/fs-group.js';
 import { bindMountsOfDeviceNode, isMountPoint, mountsOfDevice } from '../../common/mount-table.js';
 import { mkfsArgs } from '../backends/disk/disk-parameters.js';
 import type { NodeContext } from './node-context.js';
+import { PublishIndex } from './publish-index.js';
 
 const HOST_ONLY_FLAGS = new Set(['bind', 'rbind']);
 
@@ -40,6 +41,13 @@ export interface HostPublish {
 export async function publishOnHost(ctx: NodeContext, p: HostPublish): Promise<void> {
   if (await isMountPoint(p.targetPath)) return;
   const { source } = p;
+  if (source.kind === 'block') {
+    // A disk passed through to a sandbox is mounted in its guest: never mount it on the host as well.
+    const holder = await new PublishIndex(ctx.records).holder(p.volumeId);
+    if (holder !== undefined && holder !== p.targetPath) {
+      throw failedPrecondition(`volume ${p.volumeId} is passed through to a sandbox at ${holder}; a disk is never mounted on the host and in a guest at once: unpublish it there first`);
+    }
+  }
   if (source.kind === 'block' && p.access.mode === 'SINGLE_NODE_SINGLE_WRITER') await refuseSecondTarget(source.devicePath, p);
   if (source.kind === 'block' && p.access.kind === 'block') {
     await mkdir(dirname(p.targetPath), { recursive: true });

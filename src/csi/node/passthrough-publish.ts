@@ -60,6 +60,11 @@ async function guardDisk(ctx: NodeContext, p: PassthroughPublish, device: string
       `access mode ${p.access.mode} cannot be passed through: a passed-through disk serves one sandbox; use ${PASSTHROUGH_DISK_MODES.join(', ')} (ReadWriteOncePod or ReadWriteOnce)`,
     );
   }
+  // Mounted anywhere but our own staging path (a pod using it on the host): refuse before touching anything.
+  const elsewhere = (await mountsOfDevice(device, mounts)).filter((m) => m.mountPoint !== p.stagingPath);
+  if (elsewhere.length > 0) {
+    throw failedPrecondition(`device ${device} is mounted on the host at ${elsewhere.map((m) => m.mountPoint).join(', ')}; it cannot also go to a sandbox`);
+  }
   await claimOnly(ctx, p, 'a passed-through disk is published to one target only');
   if (p.stagingPath && mounts.some((m) => m.mountPoint === p.stagingPath)) {
     ctx.log.info({ volumeId: p.volumeId, stagingPath: p.stagingPath }, 'unmounting the staging mount: a passed-through disk must not stay mounted on the host');

@@ -42,6 +42,14 @@ export class PublishIndex {
     return undefined;
   }
 
+  /** The target a live claim points at (its record names this volume), without claiming anything. */
+  async holder(volumeId: string): Promise<string | undefined> {
+    const holder = await readlink(this.entry(volumeId)).catch(() => undefined);
+    if (holder === undefined) return undefined;
+    const record = await this.records.find(holder).catch(() => undefined);
+    return record?.mountInfo.metadata?.[RECORD_METADATA.volumeId] === volumeId ? holder : undefined;
+  }
+
   /** Drops the claim if this target holds it. */
   async release(volumeId: string, target: string): Promise<void> {
     const path = this.entry(volumeId);

@@ -37,6 +37,7 @@ test('a plain VM: q35 with qboot, direct kernel boot, the agent disk first and r
   assert.deepEqual(values(args, '-cpu'), ['max']);
   assert.deepEqual(values(args, '-kernel'), ['/img/vmlinux']);
   assert.deepEqual(values(args, '-append'), ['console=ttyS0 loglevel=1']);
+  assert.deepEqual(values(buildQemuArgs(plan({}, { accelKernelArgs: ['mitigations=off'] })), '-append'), ['console=ttyS0 loglevel=1 mitigations=off'], 'the acceleration adds its kernel arguments last');
   assert.ok(args.includes('-no-reboot') && args.includes('-nodefaults'));
   const [file, raw] = values(args, '-blockdev').map((j) => JSON.parse(j) as Record<string, unknown>);
   assert.deepEqual(file, { driver: 'file', filename: '/img/agent.ext4', 'node-name': 'agent-file', 'read-only': true });

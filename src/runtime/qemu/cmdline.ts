@@ -60,6 +60,8 @@ export function parseVmSpec(spec: unknown): VmSpec {
 export interface QemuLaunchPlan {
   spec: VmSpec;
   accelArgs: readonly string[];
+  /** Kernel arguments the acceleration calls for, after the image's own. */
+  accelKernelArgs?: readonly string[];
   /** Firmware image (qboot); undefined means QEMU's default SeaBIOS. */
   firmware?: string;
   qmpSocket: string;
@@ -91,7 +93,7 @@ export function buildQemuArgs(plan: QemuLaunchPlan): string[] {
     '-msg', 'timestamp=on',
     '-kernel', spec.kernel,
     '-initrd', spec.initrd,
-    '-append', spec.cmdline,
+    '-append', [spec.cmdline, ...(plan.accelKernelArgs ?? [])].join(' '),
     '-chardev', `file,id=console,path=${optValue(plan.consoleLog)}`,
     '-serial', 'chardev:console',
     '-chardev', `socket,id=qmp,path=${optValue(plan.qmpSocket)},server=on,wait=off`,

@@ -61,7 +61,7 @@ export class QemuHypervisor implements Hypervisor {
         const socketPath = virtiofsSockets.get(share.tag) as string;
         helpers.push(await Virtiofsd.start({ socketPath, sourceDir: share.hostDir, cache: share.cache ?? 'auto', logFile: join(spec.stateDir, `virtiofsd-${share.tag}.log`) }));
       }
-      const args = buildQemuArgs({ spec, accelArgs: accel.args, firmware, virtiofsSockets, ...paths });
+      const args = buildQemuArgs({ spec, accelArgs: accel.args, accelKernelArgs: accel.kernelArgs, firmware, virtiofsSockets, ...paths });
       log.debug({ args }, 'starting qemu');
       const out = openSync(paths.qemuLog, 'a');
       try {

@@ -2,9 +2,9 @@
 // nothing on the host.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { GRPC, failsWith } from '../../helpers/csi-client.js';
-import { csiFixture, mountCap, provisionAndStage, targetFor } from '../../helpers/csi-fixture.js';
+import { MiB, csiFixture, mountCap, provisionAndStage, targetFor } from '../../helpers/csi-fixture.js';
 import { needsRoot } from '../../helpers/host-cleanup.js';
 import { snapshotTree } from '../../helpers/tree-snapshot.js';
 
@@ -71,4 +71,32 @@ test('a second call on a volume in flight answers ABORTED at once', { skip: need
   const e = (results[1] as PromiseRejectedResult).reason as { code: number; details: string };
   assert.equal(e.code, GRPC.ABORTED);
   assert.match(e.details, /already in progress; retry/);
+});
+
+test('a disk holding a partition table but no filesystem is not formatted', { skip: needsRoot }, async () => {
+  const f = await csiFixture();
+  const cap = mountCap();
+  const created = (await f.csi.controller.CreateVolume!({ name: 'pv-parts', capacity_range: { required_bytes: 32 * MiB }, volume_capabilities: [cap] })) as { volume: { volume_id: string; volume_context: Record<string, string> } };
+  const id = created.volume.volume_id;
+  const pub = (await f.csi.controller.ControllerPublishVolume!({ volume_id: id, node_id: 'node-1', volume_capability: cap })) as { publish_context: { devicePath: string } };
+  // An MBR with one Linux partition: blkid finds no filesystem on the whole disk, only the table.
+  const mbr = Buffer.alloc(512);
+  mbr.set([0x00, 0, 0, 0, 0x83, 0, 0, 0], 446);
+  mbr.writeUInt32LE(2048, 446 + 8);
+  mbr.writeUInt32LE(4096, 446 + 12);
+  mbr.set([0x55, 0xaa], 510);
+  const fd = openSync(pub.publish_context.devicePath, 'r+');
+  writeSync(fd, mbr, 0, 512, 0);
+  fsyncSync(fd);
+  closeSync(fd);
+  const msg = await failsWith(
+    f.csi.node.NodeStageVolume!({ volume_id: id, publish_context: pub.publish_context, staging_target_path: `${f.l.kubelet}/staging/parts`, volume_capability: cap, volume_context: created.volume.volume_context }),
+    GRPC.FAILED_PRECONDITION,
+  );
+  assert.match(msg, /holds a dos partition table .* not formatted/);
+  const after = Buffer.alloc(512);
+  const rd = openSync(pub.publish_context.devicePath, 'r');
+  readSync(rd, after, 0, 512, 0);
+  closeSync(rd);
+  assert.deepEqual(after, mbr, 'the partition table is untouched');
 });

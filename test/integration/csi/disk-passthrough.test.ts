@@ -104,3 +104,21 @@ test('stats and expansion of a passed-through volume go to the sandbox monitor s
     await srv.close();
   }
 });
+
+test('one disk, two pods on the node: never mounted on the host and in a sandbox at once, in either order', { skip: needsRoot }, async () => {
+  const f = await csiFixture();
+  const v = await provisionAndStage(f, 'pv-mixed', { parameters: { passthrough: 'true' } });
+  const hostContext = { ...v.volumeContext, 'passvol.io/passthrough': 'false' };
+  const publish = (pod: string, volume_context: Record<string, string>) =>
+    f.csi.node.NodePublishVolume!({ volume_id: v.volumeId, publish_context: v.publishContext, staging_target_path: v.staging, target_path: targetFor(f, pod, 'pv-mixed'), volume_capability: v.cap, volume_context });
+  // A sandbox has it: a runc pod on the same node is refused, and nothing gets mounted.
+  await publish('kata-pod', v.volumeContext);
+  assert.match(await failsWith(publish('runc-pod', hostContext), GRPC.FAILED_PRECONDITION), /passed through to a sandbox at .*kata-pod.*unpublish it there first/);
+  assert.equal(mounted(v.device), false);
+  await f.csi.node.NodeUnpublishVolume!({ volume_id: v.volumeId, target_path: targetFor(f, 'kata-pod', 'pv-mixed') });
+  // The host has it: a sandbox pod is refused, and the host pod keeps its mount.
+  await publish('runc-pod', hostContext);
+  assert.match(await failsWith(publish('kata-pod-2', v.volumeContext), GRPC.FAILED_PRECONDITION), /mounted on the host at .*runc-pod/);
+  assert.equal(mounted(v.device), true, 'the host pod still has its volume');
+  assert.deepEqual(await new RecordStore(f.l.directVolumes).list(), []);
+});

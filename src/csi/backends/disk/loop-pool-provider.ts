@@ -5,7 +5,7 @@ import { copyFile, constants as fsConstants, mkdir, open, readFile, readdir, ren
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { PassvolError, failedPrecondition, notFound } from '../../../common/errors.js';
+import { PassvolError, errnoCode, failedPrecondition, notFound } from '../../../common/errors.js';
 import { readJsonIfExists, removeDurably, writeJsonDurably } from '../../../common/durable-json.js';
 import { fsyncDir } from '../../../common/durable-fs.js';
 import type { Exec } from '../../../common/exec.js';
@@ -78,7 +78,9 @@ export class LoopPoolProvider implements DiskProvider {
     for (const dir of [this.disksDir, this.snapshotsDir]) {
       const names = await readdir(dir);
       for (const name of names) {
-        if (name.startsWith('.') && name.includes('.tmp-')) await rm(join(dir, name), { force: true });
+        // Copies in flight are `<id>.img.tmp-<pid>`: left by a writer that is gone, they are garbage.
+        const writer = /\.tmp-(\d+)$/.exec(name)?.[1];
+        if (writer !== undefined && !processAlive(Number(writer))) await rm(join(dir, name), { force: true });
         if (name.endsWith('.img') && !names.includes(name.replace(/\.img$/, '.json'))) {
           await this.loops.detachAll(join(dir, name));
           await rm(join(dir, name), { force: true });
@@ -252,7 +254,8 @@ export class LoopPoolProvider implements DiskProvider {
   }
 
   deleteSnapshot(id: string): Promise<void> {
-    if (!ID_PATTERN.test(id)) return Promise.resolve();
+    // Only snapshot ids: a volume id here must never reach the disks folder.
+    if (!ID_PATTERN.test(id) || !id.startsWith('pvs-')) return Promise.resolve();
     return this.serial(id, async () => {
       await removeDurably(this.metaPath(id));
       await removeDurably(this.imagePath(id));
@@ -287,6 +290,16 @@ export class LoopPoolProvider implements DiskProvider {
     const backing = /^loop\d+$/.test(name) ? await readFile(`/sys/block/${name}/loop/backing_file`, 'utf8').catch(() => undefined) : undefined;
     if (backing !== undefined) return backing.trim() === this.imagePath(id);
     return (await this.loops.devicesOf(this.imagePath(id))).includes(devicePath);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errnoCode(e) === 'EPERM';
   }
 }
 

@@ -1,0 +1,44 @@
+// Snapshots and clones of the disk backend, checked by their contents, and DeleteSnapshot that can only
+// ever delete snapshots.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { csiFixture, provisionAndStage, targetFor } from '../../helpers/csi-fixture.js';
+import { needsRoot } from '../../helpers/host-cleanup.js';
+
+test('a snapshot keeps what was written before it; a clone has everything; DeleteSnapshot never takes a volume', { skip: needsRoot }, async () => {
+  const f = await csiFixture();
+  const src = await provisionAndStage(f, 'pv-snap-src');
+  const target = targetFor(f, 'writer', 'pv-snap-src');
+  await f.csi.node.NodePublishVolume!({ volume_id: src.volumeId, publish_context: src.publishContext, staging_target_path: src.staging, target_path: target, volume_capability: src.cap, volume_context: src.volumeContext });
+  writeFileSync(join(target, 'before.txt'), 'before\n');
+  execFileSync('sync');
+  const snap = ((await f.csi.controller.CreateSnapshot!({ source_volume_id: src.volumeId, name: 'snap-1' })) as { snapshot: { snapshot_id: string; ready_to_use: boolean } }).snapshot;
+  assert.equal(snap.ready_to_use, true);
+  writeFileSync(join(target, 'after.txt'), 'after\n');
+  execFileSync('sync');
+
+  // A volume id given to DeleteSnapshot is not a snapshot: nothing happens to the volume.
+  await f.csi.controller.DeleteSnapshot!({ snapshot_id: src.volumeId });
+  assert.equal(readFileSync(join(target, 'after.txt'), 'utf8'), 'after\n');
+  const vols = (await f.csi.controller.ListVolumes!({})) as { entries: { volume: { volume_id: string } }[] };
+  assert.ok(vols.entries.some((e) => e.volume.volume_id === src.volumeId), 'the source volume still exists');
+
+  const read = async (name: string, source: object) => {
+    const v = await provisionAndStage(f, name, { contentSource: source });
+    const t = targetFor(f, 'reader', name);
+    await f.csi.node.NodePublishVolume!({ volume_id: v.volumeId, publish_context: v.publishContext, staging_target_path: v.staging, target_path: t, volume_capability: v.cap, volume_context: v.volumeContext });
+    const has = (file: string) => readFileSync(join(t, file), 'utf8').trim();
+    const result = { before: has('before.txt'), after: (() => { try { return has('after.txt'); } catch { return 'absent'; } })() };
+    return result;
+  };
+  assert.deepEqual(await read('pv-from-snap', { snapshot: { snapshot_id: snap.snapshot_id } }), { before: 'before', after: 'absent' });
+  assert.deepEqual(await read('pv-clone', { volume: { volume_id: src.volumeId } }), { before: 'before', after: 'after' });
+
+  await f.csi.controller.DeleteSnapshot!({ snapshot_id: snap.snapshot_id });
+  await f.csi.controller.DeleteSnapshot!({ snapshot_id: snap.snapshot_id });
+  const snaps = (await f.csi.controller.ListSnapshots!({})) as { entries: unknown[] };
+  assert.deepEqual(snaps.entries, []);
+});
