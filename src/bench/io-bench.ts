@@ -5,6 +5,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { accessSync } from 'node:fs';
 import { failedPrecondition } from '../common/errors.js';
+import { claimScratch, reclaimAbandonedScratch } from '../common/scratch-cleanup.js';
 import type { Exec } from '../common/exec.js';
 import type { Logger } from '../common/logger.js';
 import type { SandboxDeps } from '../runtime/sandbox/sandbox.js';
@@ -29,6 +30,8 @@ export interface IoBenchOptions {
   /** What the run is: acceleration, VM size, block backend; copied into the result. */
   describe: Record<string, unknown>;
   onProgress(line: string): void;
+  /** Told the scratch folder as soon as it exists (to clean it up if the run is interrupted). */
+  onScratch?(dir: string): void;
 }
 
 export interface PathResult {
@@ -59,6 +62,7 @@ export interface IoBenchResult {
 }
 
 const median = (xs: number[]) => summarize(xs).median;
+const SCRATCH_PREFIX = 'passvol-bench-';
 
 export async function runIoBench(o: IoBenchOptions): Promise<IoBenchResult> {
   if (process.getuid?.() !== 0) throw failedPrecondition('the I/O benchmark needs root (loop devices, mounts, QEMU)');
@@ -66,7 +70,11 @@ export async function runIoBench(o: IoBenchOptions): Promise<IoBenchResult> {
   if (workloads.length === 0) throw failedPrecondition(`no workload selected; known: ${WORKLOADS.map((w) => w.id).join(', ')}`);
   accessSync(o.scratchParent);
   const startedAt = new Date().toISOString();
-  const work = await mkdtemp(join(o.scratchParent, 'passvol-bench-'));
+  const t0 = Date.now();
+  for (const d of reclaimAbandonedScratch(o.scratchParent, SCRATCH_PREFIX)) o.onProgress(`removed what an interrupted run left in ${d}`);
+  const work = await mkdtemp(join(o.scratchParent, SCRATCH_PREFIX));
+  claimScratch(work);
+  o.onScratch?.(work);
   o.onProgress(`scratch ${work}; building the workload tools and the source tarball`);
   const tools = await buildBenchTools(join(work, 'tools'), o.exec, o.quick ? QUICK_TARBALL_PACKAGES : TARBALL_PACKAGES, o.nodeModules);
   const base = {
@@ -96,10 +104,11 @@ export async function runIoBench(o: IoBenchOptions): Promise<IoBenchResult> {
             const cpu = Object.fromEntries(Object.entries(path.meters).map(([name, m]) => [name, m.elapsedMs() / ops]));
             const key = `${w.id}/${path.id}`;
             samples.set(key, [...(samples.get(key) ?? []), { value, cpu }]);
-            o.onProgress(`round ${r}/${o.rounds}: ${w.id} on ${path.id}: ${value.toFixed(w.unit === 's' ? 3 : 0)} ${w.unit}`);
+            o.onProgress(`round ${r}/${o.rounds}: ${w.id} on ${path.id}: ${value.toFixed(w.unit === 's' ? 3 : 0)} ${w.unit} (${Math.round((Date.now() - t0) / 1000)} s in)`);
           }
         }
         await round.sampleMemory();
+        for (const path of round.paths) await path.reset();
         rounds.push(round.info);
       } finally {
         await round.close();

@@ -17,6 +17,7 @@ import { readBundle } from '../runtime/oci/bundle.js';
 import { Sandbox, type SandboxDeps } from '../runtime/sandbox/sandbox.js';
 import type { BenchTools } from './bench-rootfs.js';
 import { CpuMeter, processesMatching, rssKiB } from './host-processes.js';
+import { WORKLOAD_FILES } from './io-workloads.js';
 
 export const PATH_IDS = ['host', 'blk', 'virtiofs', '9p', 'nas'] as const;
 export type PathId = (typeof PATH_IDS)[number];
@@ -34,6 +35,12 @@ export interface BenchPath {
   dir: string;
   tarball: string;
   run(script: string): Promise<string>;
+  /**
+   * Removes what the workloads left. Folders the host serves (host, virtio-fs, 9p, NFS) are cleaned on the
+   * host, where deleting thousands of files takes a moment instead of minutes over 9p; the passed-through
+   * disk is cleaned in the guest, the only place it is mounted.
+   */
+  reset(): Promise<void>;
   /** Host processes whose CPU time this path's I/O costs (QEMU, virtiofsd, the NFS server). */
   meters: Record<string, CpuMeter>;
 }
@@ -160,7 +167,10 @@ export async function startIoEnvironment(o: IoEnvironmentOptions): Promise<IoEnv
         const info: RoundInfo = { bootMs: {}, attachMs: {}, memory: {} };
         const paths: BenchPath[] = [];
         const tarball = o.tools.tarball;
-        if (want.has('host')) paths.push({ id: 'host', dir: join(mnt, 'host'), tarball: tarball.hostPath, run: hostRunner(o.tools.hostBin), meters: {} });
+        const hostReset = (dir: string) => async () => {
+          for (const f of WORKLOAD_FILES) await rm(join(dir, f), { recursive: true, force: true });
+        };
+        if (want.has('host')) paths.push({ id: 'host', dir: join(mnt, 'host'), tarball: tarball.hostPath, run: hostRunner(o.tools.hostBin), reset: hostReset(join(mnt, 'host')), meters: {} });
         const boot = async (id: string, share: 'virtiofs' | '9p', mounts: { destination: string; source: string; path: PathId }[]) => {
           const dir = join(o.work, `bundle-${id}`);
           await mkdir(dir, { recursive: true });
@@ -179,7 +189,9 @@ export async function startIoEnvironment(o: IoEnvironmentOptions): Promise<IoEnv
             const meters: Record<string, CpuMeter> = { qemu };
             if (m.path === 'virtiofs') meters.virtiofsd = virtiofsd;
             if (m.path === 'nas') meters['nfs-ganesha'] = ganesha;
-            paths.push({ id: m.path, dir: m.destination, tarball: tarball.guestPath, run: sandboxRunner(sb), meters });
+            const run = sandboxRunner(sb);
+            const reset = m.path === 'blk' ? async () => void (await run(`cd ${m.destination} && rm -rf ${WORKLOAD_FILES.join(' ')} && sync`)) : hostReset(join(mnt, m.path));
+            paths.push({ id: m.path, dir: m.destination, tarball: tarball.guestPath, run, reset, meters });
           }
           return { sb, stateDir };
         };

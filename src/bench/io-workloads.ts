@@ -135,11 +135,13 @@ export const WORKLOADS: readonly Workload[] = [
     // The tarball is first copied onto the path under test (untimed): the unpack reads and writes there.
     script: (p) =>
       `rm -rf ${p.dir}/src; mkdir ${p.dir}/src; cp ${p.tarball} ${p.dir}/src.tar; ${COLD}\n` +
-      timed(`tar -xf ${p.dir}/src.tar -C ${p.dir}/src; sync`) +
-      `\nrm -rf ${p.dir}/src ${p.dir}/src.tar; sync`,
+      timed(`tar -xf ${p.dir}/src.tar -C ${p.dir}/src; sync`),
     parse: parseElapsed,
     operations: (p) => p.tarballFiles,
   },
 ];
 
 export const WORKLOAD_IDS = WORKLOADS.map((w) => w.id);
+
+/** What the workloads leave in their folder; the runner removes it between rounds (see BenchPath.reset). */
+export const WORKLOAD_FILES = ['fio.dat', 'wal.dat', 'meta', 'src', 'src.tar'] as const;

@@ -7,6 +7,7 @@ import { benchCommand } from './commands/bench.js';
 import { gcCommand } from './commands/gc.js';
 import { imageCommand } from './commands/image.js';
 import { runCommand } from './commands/run.js';
+import { lifecycleCommands } from './commands/lifecycle.js';
 import { reportAndExit } from './cli-error.js';
 import { invalidArgument } from '../common/errors.js';
 
@@ -21,6 +22,8 @@ export function buildProgram(): Command {
   program.addCommand(gcCommand());
   program.addCommand(imageCommand());
   program.addCommand(runCommand());
+  // The shim is started by `create`, never by hand.
+  for (const cmd of lifecycleCommands()) program.addCommand(cmd, cmd.name() === 'shim' ? { hidden: true } : {});
   return program;
 }
 

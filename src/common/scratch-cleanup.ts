@@ -1,7 +1,8 @@
 // Whatever a demo, benchmark or test left mounted or attached under its scratch folder is undone, deepest
 // mount first, so a failure never leaks into the next run.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 export function undoMountsAndLoops(root: string): void {
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
@@ -28,4 +29,90 @@ export function undoMountsAndLoops(root: string): void {
       }
     }
   }
+}
+
+const OWNER_FILE = 'owner.pid';
+
+/** Marks a scratch folder as owned by this process, so a later run can tell when it was abandoned. */
+export function claimScratch(dir: string): void {
+  writeFileSync(join(dir, OWNER_FILE), `${process.pid}\n`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Processes whose command line names the folder (VMs, virtiofsd, the NFS server a run started). */
+function processesUnder(dir: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').some((a) => a.includes(`${dir}/`))) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * Scratch folders `<parent>/<prefix>*` whose owner process is gone (a run killed before its own cleanup):
+ * their processes are killed, their mounts and loop devices undone, the folders removed. Folders of live
+ * runs, and folders without an owner file, are left alone. Returns the folders reclaimed.
+ */
+export function reclaimAbandonedScratch(parent: string, prefix: string): string[] {
+  const reclaimed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(parent).filter((n) => n.startsWith(prefix));
+  } catch {
+    return reclaimed;
+  }
+  for (const name of names) {
+    const dir = join(parent, name);
+    let owner: number;
+    try {
+      owner = Number(readFileSync(join(dir, OWNER_FILE), 'utf8').trim());
+    } catch {
+      continue;
+    }
+    if (!owner || alive(owner)) continue;
+    destroyScratch(dir);
+    reclaimed.push(dir);
+  }
+  return reclaimed;
+}
+
+/** Ends everything a run started under `dir` (by SIGKILL: the run is being abandoned) and removes it. */
+export function destroyScratch(dir: string): void {
+  for (const pid of processesUnder(dir)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  for (let i = 0; i < 50 && processesUnder(dir).length > 0; i++) execFileSync('sleep', ['0.1']);
+  undoMountsAndLoops(dir);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * On SIGINT or SIGTERM, destroy the scratch folders a run registered, then exit 130: an interrupted demo or
+ * benchmark leaves no VM, server, mount or loop device behind.
+ */
+export function cleanUpOnInterrupt(dirs: () => readonly string[]): void {
+  const handler = (signal: NodeJS.Signals) => {
+    process.stderr.write(`\npassvol: ${signal}: cleaning up ${dirs().join(', ') || 'nothing'}\n`);
+    for (const d of dirs()) destroyScratch(d);
+    process.exit(130);
+  };
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
 }

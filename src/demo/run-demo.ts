@@ -1,5 +1,5 @@
 // `passvol demo`: the whole flow on the embedded defaults, each step explained in one line and checked.
-import { undoMountsAndLoops } from '../common/scratch-cleanup.js';
+import { claimScratch, reclaimAbandonedScratch, undoMountsAndLoops } from '../common/scratch-cleanup.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,14 +9,23 @@ import { provisionDemoVolumes, type DemoVolumes } from './csi-walkthrough.js';
 import { directVolumeWalkthrough } from './direct-volume-walkthrough.js';
 import { releaseVolume, type DemoVolume } from './demo-volumes.js';
 
+const SCRATCH_PREFIX = 'passvol-demo-';
+
 export interface DemoOptions {
   workDir?: string;
+  /** Told the scratch folder as soon as it exists (to clean it up if the demo is interrupted). */
+  onScratch?(dir: string): void;
   /** The sandbox part: runs a container using the three volumes (wired in when the runtime is present). */
   sandbox?: (volumes: DemoVolumes, node: DemoNode) => Promise<void>;
 }
 
 export async function runDemo(report: DemoReport, o: DemoOptions): Promise<void> {
-  const work = o.workDir ?? (await mkdtemp(join(tmpdir(), 'passvol-demo-')));
+  for (const d of reclaimAbandonedScratch(tmpdir(), SCRATCH_PREFIX)) report.info(`removed what an interrupted demo left in ${d}`);
+  const work = o.workDir ?? (await mkdtemp(join(tmpdir(), SCRATCH_PREFIX)));
+  if (!o.workDir) {
+    claimScratch(work);
+    o.onScratch?.(work);
+  }
   await directVolumeWalkthrough(report, join(work, 'walkthrough'));
   report.step(`Set up the node in ${work}: the local disk pool, the embedded NFS server (nfs-ganesha), and both CSI drivers`);
   const node = await startDemoNode(work);

@@ -11,6 +11,11 @@ export const STATS_URL_PATH = '/direct-volume/stats';
 export const RESIZE_URL_PATH = '/direct-volume/resize';
 /** Kata's CLI waits this long for the shim. */
 export const MONITOR_TIMEOUT_MS = 3000;
+/**
+ * passvol's monitor adds its stable error code to a failure in this header; Kata's clients ignore it and
+ * read the status and body as before, passvol's client keeps the exact code (and so the exit code).
+ */
+export const ERROR_CODE_HEADER = 'x-passvol-error';
 
 export function monitorSocketPath(shimRoot: string, sandboxId: string): string {
   return join(shimRoot, sandboxId, MONITOR_SOCKET_NAME);

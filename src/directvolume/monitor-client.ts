@@ -1,9 +1,10 @@
 // Client of a sandbox's monitor socket, addressed as Kata's CLI addresses it: by sandbox id, trying the Go
 // shim's socket and then runtime-rs's, with a 3 s timeout.
 import { request } from 'node:http';
-import { PassvolError, errnoCode, invalidArgument, notFound } from '../common/errors.js';
+import { PassvolError, errnoCode, invalidArgument, isErrorCode, notFound } from '../common/errors.js';
 import {
   DEFAULT_GO_SHIM_ROOT,
+  ERROR_CODE_HEADER,
   DEFAULT_RS_SHIM_ROOT,
   MONITOR_TIMEOUT_MS,
   RESIZE_URL_PATH,
@@ -22,6 +23,7 @@ export interface MonitorClientOptions {
 interface HttpAnswer {
   status: number;
   body: string;
+  errorCode?: string;
 }
 
 /** Connection failures that mean "no shim listens here", so the next candidate socket is tried. */
@@ -68,6 +70,7 @@ export class MonitorClient {
       if (answer.status >= 200 && answer.status < 300) return answer;
       const text = answer.body.trim() || `HTTP ${answer.status}`;
       const msg = `sandbox ${sandboxId} refused ${method} ${path.split('?')[0]}: ${text}`;
+      if (answer.errorCode !== undefined && isErrorCode(answer.errorCode)) throw new PassvolError(answer.errorCode, msg);
       if (answer.status === 404) throw notFound(msg);
       if (answer.status >= 400 && answer.status < 500) throw invalidArgument(msg);
       throw new PassvolError('PV_ERR_INTERNAL', msg);
@@ -90,7 +93,8 @@ export class MonitorClient {
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          const code = res.headers[ERROR_CODE_HEADER];
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ...(typeof code === 'string' ? { errorCode: code } : {}) }));
           res.on('error', reject);
         },
       );

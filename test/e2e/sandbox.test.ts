@@ -48,7 +48,7 @@ test('passed-through disk and NFS export, virtio-fs for the rest; data kept; onl
   writeFileSync(join(plain, 'note.txt'), 'shared from the host\n');
   await records.add(diskTarget, { 'volume-type': 'directvol', device: dev, fstype: 'ext4', metadata: { fsGroup: '3000' }, options: ['rw', 'nosuid', 'nodev'] });
   await records.add(nasTarget, { 'volume-type': 'nfs', device: `${nfs.info.server}:${nfs.info.share}/vol`, fstype: 'nfs4', options: ['vers=4.1', 'rw', 'nosuid', 'nodev'] });
-  const mounts = [{ destination: '/data', source: diskTarget }, { destination: '/nas', source: nasTarget }, { destination: '/plain', source: plain }];
+  const mounts = [{ destination: '/data', source: diskTarget }, { destination: '/nas', source: nasTarget }, { destination: '/plain', source: plain }, { destination: '/data-again', source: diskTarget }];
 
   // First sandbox: stays up for the checks.
   const bundle1 = await readBundle(writeBundle(join(root, 'b1'), ['/bin/sleep', '600'], mounts));
@@ -58,6 +58,7 @@ test('passed-through disk and NFS export, virtio-fs for the rest; data kept; onl
     const m = await sb.exec(['/bin/sh', '-c', 'mount']);
     const line = (dir: string) => m.stdout.split('\n').find((l) => l.includes(` on ${dir} `)) ?? '';
     assert.match(line('/data'), /^\/dev\/vd[a-z] on \/data type ext4 /, m.stdout);
+    assert.equal(line('/data-again').split(' ')[0], line('/data').split(' ')[0], 'two mounts of one volume share one hot-plugged disk');
     assert.match(line('/nas'), / on \/nas type nfs4 /);
     assert.match(line('/plain'), / on \/plain type (virtiofs|9p) /);
     assert.doesNotMatch(line('/data') + line('/nas'), /virtiofs|9p/);

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemExec } from '../../common/exec.js';
+import { cleanUpOnInterrupt } from '../../common/scratch-cleanup.js';
 import { createLogger } from '../../common/logger.js';
 import { runIoBench } from '../../bench/io-bench.js';
 import { PATH_IDS } from '../../bench/io-environment.js';
@@ -83,6 +84,8 @@ export function benchCommand(): Command {
       const log = createLogger({ level: o.logLevel }).child({ part: 'bench' });
       const blockBackend = { cacheDirect: o.blockCache === 'direct', aio: o.blockAio, iothread: o.iothread };
       const accel = decideAccel(await probeAccelFacts());
+      const scratch: string[] = [];
+      cleanUpOnInterrupt(() => scratch);
       const result = await runIoBench({
         rounds: o.rounds,
         quick: o.quick,
@@ -97,6 +100,7 @@ export function benchCommand(): Command {
           runtimeDeps({ root: join(work, 'direct-volumes'), runtimeRoot: join(work, 'sandboxes'), goShimRoot: join(work, 'vc-sbs'), share, memory: String(o.memory), cpus: String(o.cpus), blockBackend }, log),
         describe: { accel: accel.accel, ...(accel.reason ? { 'why not KVM': accel.reason } : {}), 'guest memory MiB': o.memory, 'guest CPUs': o.cpus, 'passthrough disk backend': blockBackend, disks: `twin ${o.diskSize} MiB sparse images in ${o.scratch}, loop devices, ext4` },
         onProgress: (l) => process.stderr.write(`[bench io] ${l}\n`),
+        onScratch: (dir) => scratch.push(dir),
       });
       const md = ioBenchMarkdown(result);
       const name = o.quick ? 'io-quick' : 'io';

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { runDemo } from '../../demo/run-demo.js';
 import { sandboxWalkthrough } from '../../demo/sandbox-walkthrough.js';
 import { createLogger } from '../../common/logger.js';
+import { cleanUpOnInterrupt } from '../../common/scratch-cleanup.js';
 import { runtimeDeps } from '../runtime-setup.js';
 
 export function demoCommand(): Command {
@@ -15,8 +16,11 @@ export function demoCommand(): Command {
     .action(async (o: { json?: boolean; workDir?: string }) => {
       const report = new DemoReport(o.json ?? false);
       const log = createLogger({ level: 'error' });
+      const scratch: string[] = [];
+      cleanUpOnInterrupt(() => scratch);
       await runDemo(report, {
         ...(o.workDir ? { workDir: o.workDir } : {}),
+        onScratch: (dir) => scratch.push(dir),
         sandbox: async (volumes, node) => {
           const deps = await runtimeDeps({ root: node.directVolumes, runtimeRoot: join(node.work, 'sandboxes'), goShimRoot: node.goShims }, log);
           await sandboxWalkthrough(node, volumes, report, deps);

@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { notFound } from '../../common/errors.js';
+import { PassvolError, isPassvolError, notFound } from '../../common/errors.js';
 import { MonitorClient } from '../../directvolume/index.js';
 import { startMonitorServer, stopMonitorServer, type DirectVolumeOps } from './monitor-server.js';
 
@@ -18,6 +18,7 @@ const ops: DirectVolumeOps = {
     return { bytes: { total: 1000, used: 100, available: 900 }, inodes: { total: 64, used: 0, available: 64 } };
   },
   async resize(device, size) {
+    if (size < 4096) throw new PassvolError('PV_ERR_OUT_OF_RANGE', `volume ${device} can only grow`);
     resized.push([device, size]);
   },
 };
@@ -50,6 +51,9 @@ test('stats and resize speak Kata JSON; bad input gets 400 with the reason', asy
     assert.equal((await raw('POST', '/direct-volume/resize', 'nope'))[0], 400);
     assert.deepEqual(await raw('GET', '/direct-volume/stats?path=%2Fdev%2Fother'), [404, 'no volume with device /dev/other in this sandbox']);
     assert.equal((await raw('GET', '/nothing'))[0], 404);
+    // Kata sees a plain 500; passvol's client gets the exact code back (and the CLI its exit code).
+    assert.equal((await raw('POST', '/direct-volume/resize', '{"VolumePath":"/dev/loop7","Size":1024}'))[0], 500);
+    await assert.rejects(client.resize('sb-1', '/dev/loop7', 1024), (e: unknown) => isPassvolError(e) && e.code === 'PV_ERR_OUT_OF_RANGE' && /can only grow/.test(e.message));
   } finally {
     await stopMonitorServer(server, sock);
   }

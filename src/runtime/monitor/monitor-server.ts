@@ -6,7 +6,7 @@ import { chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { toPassvolError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
-import { RESIZE_URL_PATH, ResizeRequestSchema, STATS_URL_PATH, formatVolumeStats } from '../../directvolume/index.js';
+import { ERROR_CODE_HEADER, RESIZE_URL_PATH, ResizeRequestSchema, STATS_URL_PATH, formatVolumeStats } from '../../directvolume/index.js';
 
 export interface Usage {
   total: number;
@@ -35,8 +35,9 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function send(res: ServerResponse, status: number, body: string): void {
+function send(res: ServerResponse, status: number, body: string, errorCode?: string): void {
   res.statusCode = status;
+  if (errorCode) res.setHeader(ERROR_CODE_HEADER, errorCode);
   res.setHeader('content-type', status === 200 ? 'application/json' : 'text/plain');
   res.end(body);
 }
@@ -69,7 +70,8 @@ export async function startMonitorServer(socketPath: string, ops: DirectVolumeOp
       } catch (e) {
         const err = toPassvolError(e);
         log.warn({ path: url.pathname, err: err.message }, 'monitor request failed');
-        return send(res, err.httpStatus === 404 ? 404 : err.httpStatus === 400 ? 400 : 500, err.message);
+        // Kata answers 400, 404 or 500; the exact code rides in a header Kata's clients ignore.
+        return send(res, err.httpStatus === 404 ? 404 : err.httpStatus === 400 ? 400 : 500, err.message, err.code);
       }
     })();
   });

@@ -20,9 +20,16 @@ test('a sandbox whose runtime died is cleaned up; a live one is left alone', asy
   const records = new RecordStore(join(root, 'dv'));
   const sandboxes = new SandboxDirs(join(root, 'sandboxes'));
   const deadPid = spawnSync('true').pid as number;
-  const vm = spawn('sleep', ['60']);
-  after(() => vm.kill('SIGKILL'));
-  for (const [id, runtimePid, vmPid] of [['orphan', deadPid, vm.pid], ['alive', process.ppid, undefined]] as const) {
+  // The stand-in VM names the sandbox folder in its argv, as QEMU does.
+  const vm = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)', sandboxes.dir('orphan')]);
+  // A process that now has the pid a dead sandbox's VM had: it must never be killed.
+  const stranger = spawn('sleep', ['60']);
+  after(() => {
+    vm.kill('SIGKILL');
+    stranger.kill('SIGKILL');
+  });
+  await new Promise((r) => setTimeout(r, 100));
+  for (const [id, runtimePid, vmPid] of [['orphan', deadPid, vm.pid], ['alive', process.ppid, undefined], ['recycled', deadPid, stranger.pid]] as const) {
     await sandboxes.create(id);
     await records.add(`/pods/${id}/vol`, INFO);
     await records.add(`/pods/${id}/unrecorded`, INFO);
@@ -37,8 +44,12 @@ test('a sandbox whose runtime died is cleaned up; a live one is left alone', asy
     });
   }
   const report = await cleanupOrphans(sandboxes, records, pino({ level: 'silent' }));
-  assert.deepEqual(report, [{ sandbox: 'orphan', killedVm: true, releasedVolumes: ['/pods/orphan/vol', '/pods/orphan/unrecorded'] }]);
+  assert.deepEqual(report, [
+    { sandbox: 'orphan', killedVm: true, releasedVolumes: ['/pods/orphan/vol', '/pods/orphan/unrecorded'] },
+    { sandbox: 'recycled', killedVm: false, releasedVolumes: ['/pods/recycled/vol', '/pods/recycled/unrecorded'] },
+  ]);
   assert.equal(isAlive(vm.pid), false);
+  assert.equal(isAlive(stranger.pid), true, 'a process that merely reuses the pid is left alone');
   assert.equal(await records.sandboxOf('/pods/orphan/vol'), undefined);
   assert.equal(await records.sandboxOf('/pods/orphan/unrecorded'), undefined);
   assert.equal((await records.get('/pods/orphan/vol')).raw, INFO, 'mount info kept');

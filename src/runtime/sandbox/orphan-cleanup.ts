@@ -5,7 +5,7 @@ import { readFile, readdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../../common/logger.js';
 import type { RecordStore } from '../../directvolume/index.js';
-import { isAlive, type SandboxDirs } from './sandbox-dir.js';
+import { isAlive, runtimeAlive, vmAlive, type SandboxDirs } from './sandbox-dir.js';
 
 export interface CleanupReport {
   sandbox: string;
@@ -23,13 +23,15 @@ async function killAndWait(pid: number, log: Logger): Promise<void> {
   if (isAlive(pid)) log.warn({ pid }, 'VM process did not exit after SIGKILL');
 }
 
-export async function cleanupOrphans(sandboxes: SandboxDirs, records: RecordStore, log: Logger): Promise<CleanupReport[]> {
+export async function cleanupOrphans(sandboxes: SandboxDirs, records: RecordStore, log: Logger, options: { only?: string } = {}): Promise<CleanupReport[]> {
   const out: CleanupReport[] = [];
   for (const id of await sandboxes.list()) {
+    if (options.only !== undefined && id !== options.only) continue;
     const state = await sandboxes.read(id).catch(() => undefined);
-    if (state && isAlive(state.runtimePid) && state.runtimePid !== process.pid) continue;
+    if (state && runtimeAlive(state) && state.runtimePid !== process.pid) continue;
     const report: CleanupReport = { sandbox: id, killedVm: false, releasedVolumes: [] };
-    if (state?.vmPid && isAlive(state.vmPid)) {
+    // Only our VM: a pid reused by another process since is never signalled.
+    if (state?.vmPid && vmAlive(state.vmPid, sandboxes.dir(id))) {
       await killAndWait(state.vmPid, log);
       report.killedVm = true;
     }

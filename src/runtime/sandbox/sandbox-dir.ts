@@ -1,5 +1,6 @@
 // Every sandbox has a folder under the runtime root holding what is needed to find and clean it up after
 // a crash: state.json (pids, volumes bound, sockets), written atomically at each change.
+import { readFileSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -56,7 +57,7 @@ export class SandboxDirs {
   }
 }
 
-/** A sandbox is alive while the process that owns it is (its pid is reused only after it died). */
+/** A process with this pid exists (any process: see the two checks below for ours). */
 export function isAlive(pid: number | undefined): boolean {
   if (!pid || pid <= 0) return false;
   try {
@@ -64,5 +65,38 @@ export function isAlive(pid: number | undefined): boolean {
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** When a process started, in ms since the epoch (from /proc: boot time + start ticks); undefined if gone. */
+export function processStartMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const btime = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    return btime * 1000 + (ticks * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The runtime that owns a sandbox is alive: its pid exists and that process started before the sandbox
+ * was created. A pid the kernel gave to a newer process after the runtime died does not count.
+ */
+export function runtimeAlive(state: Pick<SandboxState, 'runtimePid' | 'createdAt'>): boolean {
+  if (!isAlive(state.runtimePid)) return false;
+  const started = processStartMs(state.runtimePid);
+  // Start times are in clock ticks (10 ms) and boot time in whole seconds: allow for the rounding.
+  return started === undefined || started <= Date.parse(state.createdAt) + 2000;
+}
+
+/** The sandbox's VM process is alive: the pid exists and its command line names the sandbox's folder. */
+export function vmAlive(pid: number | undefined, sandboxDir: string): boolean {
+  if (!pid || !isAlive(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(sandboxDir);
+  } catch {
+    return false;
   }
 }

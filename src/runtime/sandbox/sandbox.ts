@@ -8,11 +8,12 @@ import { rm, stat } from 'node:fs/promises';
 import { PassvolError, notFound } from '../../common/errors.js';
 import type { Exec } from '../../common/exec.js';
 import type { Logger } from '../../common/logger.js';
-import { monitorSocketPath, type RecordStore } from '../../directvolume/index.js';
+import { DEFAULT_RS_SHIM_ROOT, monitorSocketPath, type RecordStore } from '../../directvolume/index.js';
 import type { AgentEvent } from '../../protocol/index.js';
 import { AgentClient } from '../agent-client.js';
 import type { BlockBackendSettings } from '../hypervisor.js';
 import { startMonitorServer, stopMonitorServer, type DirectVolumeOps } from '../monitor/monitor-server.js';
+import { directVolumeOps } from './sandbox-volume-ops.js';
 import type { Bundle } from '../oci/bundle.js';
 import { planForwards, splitNfsDevice } from '../volumes/nfs-forwarding.js';
 import { volumeKindFor } from '../volumes/index.js';
@@ -131,7 +132,7 @@ export class Sandbox {
       sandboxId: this.id,
       agent: this.agent,
       vm: this.vm,
-      binding: new VolumeBinding(deps.records, deps.dirs, deps.exec, log),
+      binding: new VolumeBinding(deps.records, deps.dirs, deps.exec, log, (id) => [monitorSocketPath(deps.goShimRoot, id), monitorSocketPath(DEFAULT_RS_SHIM_ROOT, id)]),
       forwards,
       shares: shareMounts,
       log,
@@ -139,12 +140,20 @@ export class Sandbox {
       nextName: () => `v${++this.seq}`,
     };
     const containerMounts = [];
+    // A direct volume named by several mounts is attached (and mounted in the guest) once, then shared.
+    const byRecord = new Map<string, AttachedVolume>();
     for (const plan of plans) {
       if (plan.kind === 'guest') continue;
+      const shared = 'record' in plan ? byRecord.get(plan.record.volumePath) : undefined;
+      if (shared) {
+        containerMounts.push({ source: shared.guestPath, destination: plan.mount.destination, readonly: plan.mount.options.includes('ro') });
+        continue;
+      }
       const kind = volumeKindFor(plan);
       if (!kind) continue;
       const t = Date.now();
       const v = await kind.attach(plan, ctx);
+      if (v.volumePath) byRecord.set(v.volumePath, v);
       this.attached.push(v);
       if (v.volumePath) {
         this.timings.volumeMs[plan.mount.destination] = Date.now() - t;
@@ -260,25 +269,13 @@ export class Sandbox {
     return this.agent.call('guestInfo', {});
   }
 
-  private volumeByDevice(device: string): AttachedVolume {
-    const v = this.attached.find((a) => a.device === device && a.kind !== 'shared');
-    if (!v) throw notFound(`no volume with device ${device} in sandbox ${this.id}`);
-    return v;
-  }
-
   volumeOps(): DirectVolumeOps {
-    return {
-      stats: async (device) => {
-        const v = this.volumeByDevice(device);
-        return (await this.agent!.call('statfs', { path: v.guestPath })) as { bytes: { total: number; used: number; available: number }; inodes: { total: number; used: number; available: number } };
-      },
-      resize: async (device, size) => {
-        const v = this.volumeByDevice(device);
-        if (v.kind !== 'direct-block' || !v.hotplugId) throw new PassvolError('PV_ERR_UNIMPLEMENTED', `volume ${device} is not a disk; only disks are resized`);
-        await this.vm!.resizeBlock(v.hotplugId, size);
-        await this.agent!.call('growFilesystem', { path: v.guestPath, minDeviceBytes: size, waitMs: 30_000 }, 120_000);
-      },
+    const sandbox = this.id;
+    const agent = () => {
+      if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${sandbox} is not created`);
+      return this.agent;
     };
+    return directVolumeOps({ sandbox, attached: () => this.attached, agent, vm: () => this.vm!, exec: this.deps.exec });
   }
 
   /** Unmounts and unplugs every volume, stops the VM and the monitor, releases bindings. Idempotent. */

@@ -5,8 +5,7 @@ import { failedPrecondition } from '../../common/errors.js';
 import { GUEST_VOLUME_ROOT, type AttachedVolume, type SandboxVolume, type VolumeContext } from './sandbox-volume.js';
 import type { PlannedMount } from './volume-plan.js';
 import { readonlyMount } from './volume-plan.js';
-
-const GUEST_OPTION_BLOCKLIST = new Set(['bind', 'rbind', 'defaults']);
+import { guestMountOptions } from './guest-options.js';
 
 export const directBlock: SandboxVolume = {
   kind: 'direct-block',
@@ -36,7 +35,7 @@ export const directBlock: SandboxVolume = {
         source: { kind: 'block', serial },
         target,
         fstype,
-        options: (record.mountInfo.options ?? []).filter((o) => !GUEST_OPTION_BLOCKLIST.has(o)),
+        options: guestMountOptions(record.mountInfo.options, readonly),
         ...(fsGroup ? { fsGroup: Number(fsGroup) } : {}),
         ...(policy === 'Always' || policy === 'OnRootMismatch' ? { fsGroupChangePolicy: policy } : {}),
         // The disk may have grown while no sandbox used it: the guest grows the filesystem at mount.

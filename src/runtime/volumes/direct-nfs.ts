@@ -1,6 +1,7 @@
 // A passed-through NFS export: the guest kernel mounts it over the sandbox's forward to the server; the
 // host mounts nothing.
 import { failedPrecondition } from '../../common/errors.js';
+import { guestMountOptions } from './guest-options.js';
 import { guestNfsOptions, splitNfsDevice } from './nfs-forwarding.js';
 import { GUEST_VOLUME_ROOT, type AttachedVolume, type SandboxVolume, type VolumeContext } from './sandbox-volume.js';
 import { readonlyMount, type PlannedMount } from './volume-plan.js';
@@ -15,7 +16,7 @@ export const directNfs: SandboxVolume = {
     const forward = ctx.forwards.find((f) => f.server === server);
     if (!forward) throw failedPrecondition(`sandbox ${ctx.sandboxId} has no network route to NFS server ${server}`);
     const fstype = record.mountInfo.fstype === 'nfs4' ? 'nfs4' : 'nfs';
-    const options = guestNfsOptions([...(record.mountInfo.options ?? []), ...(readonlyMount(plan.mount) ? ['ro'] : [])], fstype, forward);
+    const options = guestNfsOptions(guestMountOptions(record.mountInfo.options, readonlyMount(plan.mount)), fstype, forward);
     await ctx.binding.bind(record.volumePath, ctx.sandboxId);
     const target = `${GUEST_VOLUME_ROOT}/${ctx.nextName()}`;
     try {

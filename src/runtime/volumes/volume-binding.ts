@@ -1,12 +1,13 @@
 // Binding a direct volume to a sandbox (the seeds' step 4): the record names the sandbox that uses the
 // volume, another live sandbox is refused, a dead one's binding is taken over, and a block device must be
 // free on the host before a guest may have it.
+import { connect } from 'node:net';
 import { PassvolError, failedPrecondition } from '../../common/errors.js';
 import type { Exec } from '../../common/exec.js';
 import type { Logger } from '../../common/logger.js';
 import { mountsOfDevice } from '../../common/mount-table.js';
 import type { RecordStore } from '../../directvolume/index.js';
-import { isAlive, type SandboxDirs } from '../sandbox/sandbox-dir.js';
+import { runtimeAlive, vmAlive, type SandboxDirs } from '../sandbox/sandbox-dir.js';
 
 export class VolumeBinding {
   constructor(
@@ -14,14 +15,42 @@ export class VolumeBinding {
     private readonly sandboxes: SandboxDirs,
     private readonly exec: Exec,
     private readonly log: Logger,
+    /** Monitor sockets where another runtime's sandbox would answer (Kata's Go and Rust shims). */
+    private readonly monitorSockets: (sandboxId: string) => string[] = () => [],
   ) {}
+
+  private async answersAsSandbox(id: string): Promise<boolean> {
+    for (const path of this.monitorSockets(id)) {
+      const answered = await new Promise<boolean>((resolve) => {
+        const s = connect(path);
+        s.setTimeout(1000, () => {
+          s.destroy();
+          resolve(false);
+        });
+        s.once('connect', () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.once('error', () => resolve(false));
+      });
+      if (answered) return true;
+    }
+    return false;
+  }
 
   async bind(volumePath: string, sandboxId: string): Promise<void> {
     const holder = await this.records.sandboxOf(volumePath);
     if (holder && holder !== sandboxId) {
       const state = await this.sandboxes.read(holder).catch(() => undefined);
-      if (state && isAlive(state.runtimePid)) {
+      if (state && runtimeAlive(state)) {
         throw failedPrecondition(`volume ${volumePath} is in use by running sandbox ${holder}; a passed-through volume serves one sandbox at a time`);
+      }
+      if (state && vmAlive(state.vmPid, this.sandboxes.dir(holder))) {
+        throw failedPrecondition(`volume ${volumePath} is still plugged into the VM of sandbox ${holder}, whose runtime is gone; run \`passvol gc\` first`);
+      }
+      // Not a passvol sandbox: Kata's runtimes bind volumes the same way; one that still answers holds it.
+      if (!state && (await this.answersAsSandbox(holder))) {
+        throw failedPrecondition(`volume ${volumePath} is bound to sandbox ${holder}, which passvol did not start and which still answers on its monitor socket`);
       }
       this.log.warn({ volumePath, holder }, 'taking over the binding of a sandbox that is gone');
       await this.records.releaseSandbox(volumePath, holder);

@@ -1,0 +1,161 @@
+// `passvol create|start|state|kill|exec|delete`, in the style of runc, so a higher layer can drive a
+// sandbox step by step: create starts a shim process that holds the sandbox (runtime/shim/), the other
+// commands reach it over its control socket, and state reads the sandbox folder.
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Command, Option } from 'commander';
+import { z } from 'zod';
+import { PassvolError, failedPrecondition, invalidArgument, isErrorCode, notFound } from '../../common/errors.js';
+import { createLogger } from '../../common/logger.js';
+import { RecordStore, resolveDirectVolumeRoot, validateSandboxId } from '../../directvolume/index.js';
+import { readBundle } from '../../runtime/oci/bundle.js';
+import { ShimReady, SIGNALS } from '../../runtime/shim/control-api.js';
+import { ShimClient } from '../../runtime/shim/control-client.js';
+import { runSandboxShim } from '../../runtime/shim/sandbox-shim.js';
+import { cleanupOrphans } from '../../runtime/sandbox/orphan-cleanup.js';
+import { DEFAULT_RUNTIME_ROOT, SandboxDirs, runtimeAlive } from '../../runtime/sandbox/sandbox-dir.js';
+import { runtimeDeps, type RuntimeFlags } from '../runtime-setup.js';
+
+const READY_FD = 3;
+const logOf = (runtimeRoot: string, id: string) => join(runtimeRoot, '.shim-logs', `${id}.log`);
+
+/** TERM, SIGTERM, 15 -> SIGTERM. */
+export function parseSignal(raw: string): (typeof SIGNALS)[number] {
+  const byNumber: Record<string, string> = { '1': 'SIGHUP', '2': 'SIGINT', '3': 'SIGQUIT', '9': 'SIGKILL', '10': 'SIGUSR1', '12': 'SIGUSR2', '15': 'SIGTERM', '18': 'SIGCONT', '19': 'SIGSTOP' };
+  const name = byNumber[raw] ?? (raw.toUpperCase().startsWith('SIG') ? raw.toUpperCase() : `SIG${raw.toUpperCase()}`);
+  const r = z.enum(SIGNALS).safeParse(name);
+  if (!r.success) throw invalidArgument(`unknown signal "${raw}"; use one of ${SIGNALS.join(', ')}`);
+  return r.data;
+}
+
+function runtimeOptions(cmd: Command): Command {
+  return cmd
+    .option('--root <dir>', "direct-volume root (default: $KATA_DIRECT_VOLUME_ROOT_PATH or Kata's)")
+    .option('--runtime-root <dir>', 'sandbox state folders', DEFAULT_RUNTIME_ROOT)
+    .option('--go-shim-root <dir>', 'where monitor sockets go (default /run/vc/sbs, as Kata)')
+    .option('--image <manifest>', 'guest image manifest (default: the one `passvol image build` made)')
+    .addOption(new Option('--share <kind>', 'how plain bind mounts and the rootfs reach the guest').choices(['virtiofs', '9p']).default('virtiofs'))
+    .option('--memory <MiB>', 'guest memory', '512')
+    .option('--cpus <n>', 'guest CPUs', '1')
+    .option('--log-level <level>', 'runtime log level', 'warn');
+}
+
+type CreateFlags = RuntimeFlags & { bundle: string; runtimeRoot: string; logLevel: string };
+const FLAG_NAMES = ['root', 'runtimeRoot', 'goShimRoot', 'image', 'share', 'memory', 'cpus', 'logLevel'] as const;
+const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+async function create(idArg: string, o: CreateFlags): Promise<void> {
+  const id = validateSandboxId(idArg);
+  const bundle = await readBundle(o.bundle);
+  const dirs = new SandboxDirs(o.runtimeRoot);
+  if (await dirs.read(id)) throw new PassvolError('PV_ERR_ALREADY_EXISTS', `sandbox ${id} exists; \`passvol delete ${id}\` first`);
+  const log = logOf(o.runtimeRoot, id);
+  mkdirSync(join(o.runtimeRoot, '.shim-logs'), { recursive: true, mode: 0o700 });
+  const fd = openSync(log, 'a', 0o600);
+  const flags = FLAG_NAMES.flatMap((k) => (o[k] === undefined ? [] : [`--${kebab(k)}`, String(o[k])]));
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, 'shim', id, '--bundle', bundle.dir, ...flags], {
+    detached: true,
+    stdio: ['ignore', fd, fd, 'pipe'],
+  });
+  closeSync(fd);
+  const pipe = child.stdio[READY_FD] as NodeJS.ReadableStream;
+  const line = await new Promise<string | undefined>((resolve) => {
+    const rl = createInterface({ input: pipe });
+    rl.once('line', (l) => resolve(l));
+    rl.once('close', () => resolve(undefined));
+  });
+  child.unref();
+  (pipe as unknown as { destroy(): void }).destroy();
+  const ready = line === undefined ? undefined : ShimReady.safeParse(JSON.parse(line));
+  if (!ready?.success) throw new PassvolError('PV_ERR_INTERNAL', `the shim of sandbox ${id} ended without saying whether it started; see ${log}`);
+  if (!ready.data.ok) throw new PassvolError(isErrorCode(ready.data.code) ? ready.data.code : 'PV_ERR_INTERNAL', ready.data.message);
+}
+
+async function shim(id: string, o: CreateFlags): Promise<void> {
+  const log = createLogger({ level: o.logLevel }).child({ part: 'shim', sandbox: id });
+  const deps = await runtimeDeps(o, log);
+  const say = (r: ShimReady) => {
+    writeSync(READY_FD, `${JSON.stringify(r)}\n`);
+    closeSync(READY_FD);
+  };
+  await runSandboxShim(validateSandboxId(id), await readBundle(o.bundle), deps, say);
+}
+
+async function state(id: string, runtimeRoot: string): Promise<Record<string, unknown>> {
+  const s = await new SandboxDirs(runtimeRoot).read(validateSandboxId(id));
+  if (!s) throw notFound(`sandbox ${id} does not exist under ${runtimeRoot}`);
+  // A sandbox whose shim is gone is stopped, whatever its file last said.
+  const status = runtimeAlive(s) ? s.status : 'stopped';
+  return {
+    ociVersion: '1.0.2',
+    id: s.id,
+    status,
+    pid: status === 'stopped' ? 0 : (s.vmPid ?? 0),
+    bundle: s.bundle,
+    annotations: { 'passvol.io/created-at': s.createdAt, ...(s.exitCode !== undefined ? { 'passvol.io/exit-code': String(s.exitCode) } : {}) },
+  };
+}
+
+async function remove(id: string, o: { runtimeRoot: string; root?: string; force?: boolean }): Promise<void> {
+  const dirs = new SandboxDirs(o.runtimeRoot);
+  const s = await dirs.read(validateSandboxId(id));
+  if (!s) throw notFound(`sandbox ${id} does not exist under ${o.runtimeRoot}`);
+  if (runtimeAlive(s)) {
+    if (s.status === 'running' && !o.force) throw failedPrecondition(`sandbox ${id} is running; stop it with \`passvol kill ${id}\` first, or delete with --force`);
+    await new ShimClient(dirs.dir(id), id).delete();
+  } else {
+    // The shim died: what it left (VM, bindings, sockets) is cleaned as `passvol gc` would, for this one only.
+    await cleanupOrphans(dirs, new RecordStore(resolveDirectVolumeRoot(o.root)), createLogger({ level: 'warn' }), { only: id });
+  }
+  await rm(logOf(o.runtimeRoot, id), { force: true });
+}
+
+export function lifecycleCommands(): Command[] {
+  const createCmd = runtimeOptions(
+    new Command('create').description('create a sandbox for an OCI bundle and leave it ready to start (a shim holds it)').argument('<id>', 'sandbox id').requiredOption('--bundle <dir>', 'OCI bundle: config.json + rootfs'),
+  ).action(create);
+  const shimCmd = runtimeOptions(new Command('shim').argument('<id>').requiredOption('--bundle <dir>')).action(shim);
+  const startCmd = new Command('start')
+    .description("start the container's process (its output goes to container.log in the sandbox folder)")
+    .argument('<id>')
+    .option('--runtime-root <dir>', 'sandbox state folders', DEFAULT_RUNTIME_ROOT)
+    .action(async (id: string, o: { runtimeRoot: string }) => {
+      await new ShimClient(new SandboxDirs(o.runtimeRoot).dir(validateSandboxId(id)), id).start();
+    });
+  const stateCmd = new Command('state')
+    .description('print the OCI state of a sandbox (JSON)')
+    .argument('<id>')
+    .option('--runtime-root <dir>', 'sandbox state folders', DEFAULT_RUNTIME_ROOT)
+    .action(async (id: string, o: { runtimeRoot: string }) => void process.stdout.write(`${JSON.stringify(await state(id, o.runtimeRoot), null, 2)}\n`));
+  const killCmd = new Command('kill')
+    .description('send a signal to the container process (default SIGTERM)')
+    .argument('<id>')
+    .argument('[signal]', 'signal name or number', 'SIGTERM')
+    .option('--runtime-root <dir>', 'sandbox state folders', DEFAULT_RUNTIME_ROOT)
+    .action(async (id: string, signal: string, o: { runtimeRoot: string }) => {
+      const sig = parseSignal(signal);
+      await new ShimClient(new SandboxDirs(o.runtimeRoot).dir(validateSandboxId(id)), id).kill(sig);
+    });
+  const execCmd = new Command('exec')
+    .description('run a command in the container; prints its output and exits with its code')
+    .argument('<id>')
+    .argument('<command...>', 'the command and its arguments (after --)')
+    .option('--runtime-root <dir>', 'sandbox state folders', DEFAULT_RUNTIME_ROOT)
+    .action(async (id: string, args: string[], o: { runtimeRoot: string }) => {
+      const r = await new ShimClient(new SandboxDirs(o.runtimeRoot).dir(validateSandboxId(id)), id).exec(args);
+      process.stdout.write(r.stdout);
+      process.stderr.write(r.stderr);
+      process.exitCode = r.exitCode;
+    });
+  const deleteCmd = new Command('delete')
+    .description('tear the sandbox down: unmount and unplug its volumes, stop the VM, release bindings (data is kept)')
+    .argument('<id>')
+    .option('--force', 'delete even while the container runs (it is killed)')
+    .option('--runtime-root <dir>', 'sandbox state folders', DEFAULT_RUNTIME_ROOT)
+    .option('--root <dir>', "direct-volume root (default: $KATA_DIRECT_VOLUME_ROOT_PATH or Kata's)")
+    .action((id: string, o: { runtimeRoot: string; root?: string; force?: boolean }) => remove(id, o));
+  return [createCmd, startCmd, stateCmd, killCmd, execCmd, deleteCmd, shimCmd];
+}

@@ -1,0 +1,73 @@
+// The runc-style commands end to end: create leaves a sandbox held by a shim, start/state/exec/kill work
+// on it over the shim's control socket, delete tears it down; and delete still cleans up after a shim that
+// was killed.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RecordStore } from '../../src/directvolume/index.js';
+import { writeBundle } from '../helpers/oci-bundle.js';
+import { runCli } from '../helpers/run-cli.js';
+import { undoMountsAndLoops } from '../helpers/host-cleanup.js';
+
+const skip = process.getuid?.() !== 0 ? 'sandboxes need root (loop devices, QEMU)' : !existsSync('/usr/bin/qemu-system-x86_64') ? 'qemu-system-x86 is not installed: run scripts/setup.sh' : false;
+
+test('create, start, state, exec, kill, delete; then delete after the shim was killed', { skip, timeout: 600_000 }, async () => {
+  const root = mkdtempSync(join(tmpdir(), 'passvol-life-'));
+  after(() => {
+    spawnSync('pkill', ['-KILL', '-f', root]);
+    undoMountsAndLoops(root);
+    rmSync(root, { recursive: true, force: true });
+  });
+  const dv = join(root, 'dv');
+  const rt = join(root, 'rt');
+  const flags = ['--root', dv, '--runtime-root', rt, '--go-shim-root', join(root, 'sbs')];
+  const img = join(root, 'disk.img');
+  writeFileSync(img, '');
+  truncateSync(img, 64 * 2 ** 20);
+  const dev = execFileSync('losetup', ['--find', '--show', img], { encoding: 'utf8' }).trim();
+  execFileSync('mkfs.ext4', ['-q', dev]);
+  const target = join(root, 'target');
+  mkdirSync(target);
+  const records = new RecordStore(dv);
+  await records.add(target, { 'volume-type': 'directvol', device: dev, fstype: 'ext4', options: ['rw', 'nosuid', 'nodev'] });
+  const bundle = writeBundle(join(root, 'b'), ['/bin/sh', '-c', 'echo hello from the container; exec sleep 300'], [{ destination: '/data', source: target }]);
+  const state = async (id: string) => JSON.parse((await runCli(['state', id, '--runtime-root', rt])).stdout) as { status: string; pid: number };
+
+  const created = await runCli(['create', 'life-1', '--bundle', bundle, ...flags]);
+  assert.equal(created.code, 0, created.stderr);
+  assert.equal((await state('life-1')).status, 'created');
+  assert.equal(await records.sandboxOf(target), 'life-1', 'the volume is bound at create');
+  const again = await runCli(['create', 'life-1', '--bundle', bundle, ...flags]);
+  assert.equal(again.code, 4, 'a second create of the same id is refused');
+
+  assert.equal((await runCli(['start', 'life-1', '--runtime-root', rt])).code, 0);
+  const st = await state('life-1');
+  assert.equal(st.status, 'running');
+  assert.ok(st.pid > 0);
+  const ex = await runCli(['exec', 'life-1', '--runtime-root', rt, '--', '/bin/sh', '-c', 'mount | grep " /data "; exit 3']);
+  assert.equal(ex.code, 3, 'exec exits with the command\'s code');
+  assert.match(ex.stdout, / on \/data type ext4 /);
+  const refused = await runCli(['delete', 'life-1', '--runtime-root', rt, '--root', dv]);
+  assert.equal(refused.code, 5, 'a running sandbox is not deleted without --force');
+  assert.equal((await runCli(['kill', 'life-1', 'KILL', '--runtime-root', rt])).code, 0);
+  for (let i = 0; i < 100 && (await state('life-1')).status !== 'stopped'; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal((await state('life-1')).status, 'stopped');
+  assert.match(readFileSync(join(rt, 'life-1', 'container.log'), 'utf8'), /hello from the container/);
+  assert.equal((await runCli(['delete', 'life-1', '--runtime-root', rt, '--root', dv])).code, 0);
+  assert.equal((await runCli(['state', 'life-1', '--runtime-root', rt])).code, 3, 'gone after delete');
+  assert.equal(await records.sandboxOf(target), undefined, 'binding released');
+
+  // A shim killed with its sandbox: state says stopped, delete cleans up what is left.
+  assert.equal((await runCli(['create', 'life-2', '--bundle', bundle, ...flags])).code, 0);
+  const shimPid = JSON.parse(readFileSync(join(rt, 'life-2', 'state.json'), 'utf8')).runtimePid as number;
+  process.kill(shimPid, 'SIGKILL');
+  for (let i = 0; i < 50 && existsSync(`/proc/${shimPid}`); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal((await state('life-2')).status, 'stopped');
+  assert.equal((await runCli(['start', 'life-2', '--runtime-root', rt])).code, 8, 'no shim answers');
+  assert.equal((await runCli(['delete', 'life-2', '--runtime-root', rt, '--root', dv])).code, 0);
+  assert.equal(await records.sandboxOf(target), undefined);
+  assert.equal(spawnSync('pgrep', ['-af', root], { encoding: 'utf8' }).stdout.trim(), '', 'no VM or helper left');
+});
