@@ -3,14 +3,14 @@
 // was killed.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RecordStore } from '../../src/directvolume/index.js';
 import { writeBundle } from '../helpers/oci-bundle.js';
 import { runCli } from '../helpers/run-cli.js';
-import { undoMountsAndLoops } from '../helpers/host-cleanup.js';
+import { ext4LoopDisk, undoMountsAndLoops } from '../helpers/host-cleanup.js';
 
 const skip = process.getuid?.() !== 0 ? 'sandboxes need root (loop devices, QEMU)' : !existsSync('/usr/bin/qemu-system-x86_64') ? 'qemu-system-x86 is not installed: run scripts/setup.sh' : false;
 
@@ -24,11 +24,7 @@ test('create, start, state, exec, kill, delete; then delete after the shim was k
   const dv = join(root, 'dv');
   const rt = join(root, 'rt');
   const flags = ['--root', dv, '--runtime-root', rt, '--go-shim-root', join(root, 'sbs')];
-  const img = join(root, 'disk.img');
-  writeFileSync(img, '');
-  truncateSync(img, 64 * 2 ** 20);
-  const dev = execFileSync('losetup', ['--find', '--show', img], { encoding: 'utf8' }).trim();
-  execFileSync('mkfs.ext4', ['-q', dev]);
+  const { dev } = ext4LoopDisk(root);
   const target = join(root, 'target');
   mkdirSync(target);
   const records = new RecordStore(dv);

@@ -3,7 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -13,7 +13,7 @@ import { Sandbox } from '../../src/runtime/sandbox/sandbox.js';
 import { cleanupOrphans } from '../../src/runtime/sandbox/orphan-cleanup.js';
 import { runtimeDeps } from '../../src/cli/runtime-setup.js';
 import { writeBundle } from '../helpers/oci-bundle.js';
-import { undoMountsAndLoops } from '../helpers/host-cleanup.js';
+import { ext4LoopDisk, undoMountsAndLoops } from '../helpers/host-cleanup.js';
 
 const skip = process.getuid?.() !== 0 ? 'sandboxes need root (loop devices, QEMU)' : !existsSync('/usr/bin/qemu-system-x86_64') ? 'qemu-system-x86 is not installed: run scripts/setup.sh' : false;
 
@@ -26,11 +26,7 @@ async function setup() {
   const dv = join(root, 'dv');
   const records = new RecordStore(dv);
   const deps = await runtimeDeps({ root: dv, runtimeRoot: join(root, 'sandboxes'), goShimRoot: join(root, 'sbs') }, pino({ level: 'silent' }));
-  const img = join(root, 'disk.img');
-  writeFileSync(img, '');
-  truncateSync(img, 64 * 2 ** 20);
-  const dev = execFileSync('losetup', ['--find', '--show', img], { encoding: 'utf8' }).trim();
-  execFileSync('mkfs.ext4', ['-q', dev]);
+  const { dev } = ext4LoopDisk(root);
   const target = join(root, 'target');
   mkdirSync(target);
   await records.add(target, { 'volume-type': 'directvol', device: dev, fstype: 'ext4', options: ['rw', 'nosuid', 'nodev'] });

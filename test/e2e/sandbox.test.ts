@@ -17,7 +17,7 @@ import { runtimeDeps } from '../../src/cli/runtime-setup.js';
 import { startTestNfsServer } from '../helpers/nfs-server.js';
 import { writeBundle } from '../helpers/oci-bundle.js';
 import { runCli } from '../helpers/run-cli.js';
-import { undoMountsAndLoops } from '../helpers/host-cleanup.js';
+import { ext4LoopDisk, undoMountsAndLoops } from '../helpers/host-cleanup.js';
 
 const skip = process.getuid?.() !== 0 ? 'sandboxes need root (loop devices, QEMU, NFS server)' : !existsSync('/usr/bin/qemu-system-x86_64') ? 'qemu-system-x86 is not installed: run scripts/setup.sh' : false;
 
@@ -35,11 +35,7 @@ test('passed-through disk and NFS export, virtio-fs for the rest; data kept; onl
   });
 
   // What the CSI driver would leave: an ext4 disk and an NFS folder, each with a record for its target.
-  const img = join(root, 'disk.img');
-  writeFileSync(img, '');
-  truncateSync(img, 64 * 2 ** 20);
-  const dev = execFileSync('losetup', ['--find', '--show', img], { encoding: 'utf8' }).trim();
-  execFileSync('mkfs.ext4', ['-q', dev]);
+  const { img, dev } = ext4LoopDisk(root);
   const diskTarget = join(root, 'kubelet/pods/p1/volumes/disk/mount');
   const nasTarget = join(root, 'kubelet/pods/p1/volumes/nas/mount');
   const plain = join(root, 'plain');

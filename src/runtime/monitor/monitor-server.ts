@@ -1,11 +1,12 @@
 // The sandbox's monitor socket, compatible with Kata's shim management API: `passvol direct-volume
 // stats|resize`, Kata's own CLI and the CSI driver reach the guest through it. Resize is real here: block
 // resize in the hypervisor, then an online grow in the guest, answered once the container sees the size.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { toPassvolError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
+import { readRequestBody } from '../request-body.js';
 import { ERROR_CODE_HEADER, RESIZE_URL_PATH, ResizeRequestSchema, STATS_URL_PATH, formatVolumeStats } from '../../directvolume/index.js';
 
 export interface Usage {
@@ -18,21 +19,6 @@ export interface Usage {
 export interface DirectVolumeOps {
   stats(device: string): Promise<{ bytes: Usage; inodes: Usage }>;
   resize(device: string, sizeBytes: number): Promise<void>;
-}
-
-const MAX_BODY = 64 * 1024;
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => {
-      body += c;
-      if (body.length > MAX_BODY) reject(new Error('request body too large'));
-    });
-    req.on('end', () => resolve(body));
-    req.on('error', reject);
-  });
 }
 
 function send(res: ServerResponse, status: number, body: string, errorCode?: string): void {
@@ -56,7 +42,7 @@ export async function startMonitorServer(socketPath: string, ops: DirectVolumeOp
         if (url.pathname === RESIZE_URL_PATH && req.method === 'POST') {
           let json: unknown;
           try {
-            json = JSON.parse(await readBody(req));
+            json = JSON.parse(await readRequestBody(req));
           } catch {
             return send(res, 400, 'body must be JSON: {"VolumePath":"<device>","Size":<bytes>}');
           }

@@ -7,28 +7,17 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { join } from 'node:path';
 import { PassvolError, toPassvolError } from '../../common/errors.js';
 import type { Bundle } from '../oci/bundle.js';
+import { readRequestBody } from '../request-body.js';
 import { Sandbox, type SandboxDeps } from '../sandbox/sandbox.js';
 import { CONTROL_SOCKET, ExecRequest, KillRequest, type ShimReady } from './control-api.js';
 
-const MAX_BODY = 64 * 1024;
-
-function body(req: IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => {
-      text += c;
-      if (text.length > MAX_BODY) reject(new PassvolError('PV_ERR_INVALID_ARGUMENT', 'request body too large'));
-    });
-    req.on('end', () => {
-      try {
-        resolve(text ? JSON.parse(text) : {});
-      } catch {
-        reject(new PassvolError('PV_ERR_INVALID_ARGUMENT', 'request body is not JSON'));
-      }
-    });
-    req.on('error', reject);
-  });
+async function body(req: IncomingMessage): Promise<unknown> {
+  const text = await readRequestBody(req);
+  try {
+    return text ? JSON.parse(text) : {};
+  } catch {
+    throw new PassvolError('PV_ERR_INVALID_ARGUMENT', 'request body is not JSON');
+  }
 }
 
 function reply(res: ServerResponse, status: number, value: unknown): void {
