@@ -8,7 +8,7 @@ import { waitForFilesystem } from './filesystem-support.js';
 test('a mount waits for its filesystem module, and stops waiting once init says all modules are in', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'passvol-fs-'));
   after(() => rm(dir, { recursive: true, force: true }));
-  const paths = { procFilesystems: join(dir, 'filesystems'), readyMark: join(dir, 'ready') };
+  const paths = { procFilesystems: join(dir, 'filesystems'), readyMark: join(dir, 'ready'), networkMark: join(dir, 'network') };
   await writeFile(paths.procFilesystems, 'nodev\tproc\n\text4\n');
   const t0 = Date.now();
   await waitForFilesystem('ext4', 5000, paths);
@@ -22,17 +22,17 @@ test('a mount waits for its filesystem module, and stops waiting once init says 
   assert.ok(Date.now() - t1 < 2000, 'gave up when init said every module is loaded');
 });
 
-test('an NFS mount waits for init\'s mark even when the kernel already lists nfs4', async () => {
+test('an NFS mount waits for init\'s network mark even when the kernel already lists nfs4', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'passvol-fs-'));
   after(() => rm(dir, { recursive: true, force: true }));
-  const paths = { procFilesystems: join(dir, 'filesystems'), readyMark: join(dir, 'ready') };
+  const paths = { procFilesystems: join(dir, 'filesystems'), readyMark: join(dir, 'ready'), networkMark: join(dir, 'network') };
   // nfs.ko is in (both types listed) but nfsv4.ko and the network are not yet.
   await writeFile(paths.procFilesystems, 'nodev\tnfs\nnodev\tnfs4\n');
   let done = false;
   const waiting = waitForFilesystem('nfs4', 10_000, paths).then(() => (done = true));
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(done, false, 'still waiting: the protocol module and the network are not ready');
-  await writeFile(paths.readyMark, '');
+  await writeFile(paths.networkMark, '');
   await waiting;
   assert.equal(done, true);
 });

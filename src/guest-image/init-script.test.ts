@@ -8,7 +8,8 @@ test('/init mounts the API filesystems, finds the agent disk by serial, and resp
   assert.ok(s.startsWith('#!/bin/sh\n'));
   assert.match(s, /mount -t devtmpfs/);
   assert.match(s, /load_modules boot\n/);
-  assert.match(s, /\nsh -c 'while read -r m;[^']*late\.order\n[^']*10\.0\.2\.15\/24 dev eth0[^']*\n {2}touch \/run\/passvol-init\/modules-ready;[^']*' &\nrenice -n 10 -p \$! /);
+  // In the background, in order: shares and NFS modules, the network, the network mark; xfs; the last mark.
+  assert.match(s, /\nsh -c 'load\(\) [^']*\n {2}load late\n[^']*10\.0\.2\.15\/24 dev eth0[^']*\n {2}touch \/run\/passvol-init\/network-ready;[^']*\n {2}load rest\n {2}touch \/run\/passvol-init\/modules-ready;[^']*' &\nrenice -n 10 -p \$! /);
   assert.match(s, /= "passvol-agent" \]/);
   assert.match(s, /mount -t ext4 -o ro,nosuid,nodev "\$dev" \/passvol/);
   assert.match(s, /while :; do[\s\S]*\/usr\/bin\/node \/agent\/agent\.mjs[\s\S]*done/);

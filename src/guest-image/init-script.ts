@@ -1,7 +1,7 @@
 // The guest's /init (PID 1, busybox sh): mount the API filesystems, load the boot modules, mount the agent
 // disk (found by its virtio serial, read-only), then supervise the agent: it is PID 1's child and is
 // started again whenever it exits. The late modules load in the background meanwhile.
-import { AGENT_DISK_SERIAL, AGENT_MOUNT, GUEST_AGENT, GUEST_NODE, MODULES_READY_MARK } from './guest-layout.js';
+import { AGENT_DISK_SERIAL, AGENT_MOUNT, GUEST_AGENT, GUEST_NODE, MODULES_READY_MARK, NETWORK_READY_MARK } from './guest-layout.js';
 
 export interface InitScriptOptions {
   agentSerial?: string;
@@ -38,15 +38,18 @@ load_modules() {
   done < "/lib/modules/$1.order"
 }
 load_modules boot
-# The rest (xfs, nfs, 9p, virtio-fs, virtio-net) is not needed to start the agent: load it beside the
-# agent in a shell of its own, reniced (busybox has no nice; in a ( ) subshell $$ would be init itself).
-# Then the guest network, when the sandbox has one (QEMU user networking, restrict=on: it reaches only the
-# NFS forwards the runtime declared), gets QEMU's fixed guest address; no DHCP, no DNS.
-sh -c 'while read -r m; do [ -n "$m" ] && { insmod "/lib/modules/$m" || echo "passvol-init: insmod $m failed"; }; done < /lib/modules/late.order
+# The rest is not needed to start the agent: load it beside the agent in a shell of its own, reniced
+# (busybox has no nice; in a ( ) subshell $$ would be init itself). Shares and NFS first; then the guest
+# network, when the sandbox has one (QEMU user networking, restrict=on: it reaches only the NFS forwards
+# the runtime declared), gets QEMU's fixed guest address (no DHCP, no DNS) and NFS mounts may go; xfs last.
+sh -c 'load() { while read -r m; do [ -n "$m" ] && { insmod "/lib/modules/$m" || echo "passvol-init: insmod $m failed"; }; done < "/lib/modules/$1.order"; }
+  load late
   ip link set lo up
   if [ -e /sys/class/net/eth0 ]; then
     ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up && echo "passvol-init: network 10.0.2.15/24 on eth0"
   fi
+  touch ${NETWORK_READY_MARK}; echo "passvol-init: shares, NFS and network in at $(cut -d" " -f1 /proc/uptime) s"
+  load rest
   touch ${MODULES_READY_MARK}; echo "passvol-init: late modules in at $(cut -d" " -f1 /proc/uptime) s"' &
 renice -n 10 -p $! > /dev/null
 

@@ -7,17 +7,18 @@ import { z } from 'zod';
 import { PassvolError } from '../common/errors.js';
 import type { Exec } from '../common/exec.js';
 import type { KernelMeta } from './kernel-stage.js';
-import { BOOT_MODULES, LATE_MODULES, mergeLoadOrders, parseShowDepends } from './module-list.js';
+import { BOOT_MODULES, LATE_MODULES, REST_MODULES, mergeLoadOrders, parseShowDepends } from './module-list.js';
 import type { OnProgress } from './progress.js';
 import { runCachedStage, type StageResult } from './stage-cache.js';
 
-const RECIPE = 1;
+const RECIPE = 2;
 
 const ModulesMeta = z.object({
-  /** Folder (relative to the stage) holding the .ko files and boot.order / late.order. */
+  /** Folder (relative to the stage) holding the .ko files and boot.order / late.order / rest.order. */
   dir: z.string(),
   boot: z.array(z.string()),
   late: z.array(z.string()),
+  rest: z.array(z.string()),
 });
 export type ModulesMeta = z.infer<typeof ModulesMeta>;
 
@@ -27,17 +28,19 @@ export function modulesStage(o: {
   kernel: StageResult<KernelMeta>;
   boot?: readonly string[];
   late?: readonly string[];
+  rest?: readonly string[];
   onProgress?: OnProgress;
 }): Promise<StageResult<ModulesMeta>> {
   const boot = o.boot ?? BOOT_MODULES;
   const late = o.late ?? LATE_MODULES;
+  const rest = o.rest ?? REST_MODULES;
   return runCachedStage({
     root: o.root,
     stage: 'modules',
-    inputs: { recipe: RECIPE, kernel: o.kernel.hash, boot, late },
+    inputs: { recipe: RECIPE, kernel: o.kernel.hash, boot, late, rest },
     meta: ModulesMeta,
     onProgress: o.onProgress,
-    describe: (m) => `${m.boot.length} at boot + ${m.late.length} late`,
+    describe: (m) => `${m.boot.length} at boot + ${m.late.length} late + ${m.rest.length} last`,
     build: async (dir) => {
       const kernelRoot = join(o.kernel.dir, o.kernel.meta.root);
       const depends = async (name: string): Promise<string[]> => {
@@ -46,6 +49,7 @@ export function modulesStage(o: {
       };
       const bootFiles = mergeLoadOrders(await Promise.all(boot.map(depends)));
       const lateFiles = mergeLoadOrders(await Promise.all(late.map(depends)), new Set(bootFiles));
+      const restFiles = mergeLoadOrders(await Promise.all(rest.map(depends)), new Set([...bootFiles, ...lateFiles]));
       const out = join(dir, 'modules');
       await mkdir(out);
       const copy = async (file: string): Promise<string> => {
@@ -55,9 +59,11 @@ export function modulesStage(o: {
       };
       const bootNames = await Promise.all(bootFiles.map(copy));
       const lateNames = await Promise.all(lateFiles.map(copy));
+      const restNames = await Promise.all(restFiles.map(copy));
       await writeFile(join(out, 'boot.order'), bootNames.join('\n') + '\n');
       await writeFile(join(out, 'late.order'), lateNames.join('\n') + '\n');
-      return { dir: 'modules', boot: bootNames, late: lateNames };
+      await writeFile(join(out, 'rest.order'), restNames.join('\n') + '\n');
+      return { dir: 'modules', boot: bootNames, late: lateNames, rest: restNames };
     },
   });
 }

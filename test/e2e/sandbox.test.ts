@@ -42,9 +42,14 @@ test('passed-through disk and NFS export, virtio-fs for the rest; data kept; onl
   for (const d of [diskTarget, nasTarget, plain]) mkdirSync(d, { recursive: true });
   mkdirSync(join(nfs.exportDir, 'vol'));
   writeFileSync(join(plain, 'note.txt'), 'shared from the host\n');
+  // A single file, as kubelet passes /etc/hosts: its folder holds something else that must stay private.
+  const fileParent = join(root, 'pod-etc');
+  mkdirSync(fileParent);
+  writeFileSync(join(fileParent, 'hosts'), '127.0.0.1 e2e-one\n');
+  writeFileSync(join(fileParent, 'secret'), 'not for the guest\n');
   await records.add(diskTarget, { 'volume-type': 'directvol', device: dev, fstype: 'ext4', metadata: { fsGroup: '3000' }, options: ['rw', 'nosuid', 'nodev'] });
   await records.add(nasTarget, { 'volume-type': 'nfs', device: `${nfs.info.server}:${nfs.info.share}/vol`, fstype: 'nfs4', options: ['vers=4.1', 'rw', 'nosuid', 'nodev'] });
-  const mounts = [{ destination: '/data', source: diskTarget }, { destination: '/nas', source: nasTarget }, { destination: '/plain', source: plain }, { destination: '/data-again', source: diskTarget }];
+  const mounts = [{ destination: '/data', source: diskTarget }, { destination: '/nas', source: nasTarget }, { destination: '/plain', source: plain }, { destination: '/data-again', source: diskTarget }, { destination: '/etc-hosts', source: join(fileParent, 'hosts'), file: true, readonly: true }];
 
   // First sandbox: stays up for the checks.
   const bundle1 = await readBundle(writeBundle(join(root, 'b1'), ['/bin/sleep', '600'], mounts));
@@ -58,6 +63,9 @@ test('passed-through disk and NFS export, virtio-fs for the rest; data kept; onl
     assert.match(line('/nas'), / on \/nas type nfs4 /);
     assert.match(line('/plain'), / on \/plain type (virtiofs|9p) /);
     assert.doesNotMatch(line('/data') + line('/nas'), /virtiofs|9p/);
+    assert.equal((await sb.exec(['/bin/cat', '/etc-hosts'])).stdout, '127.0.0.1 e2e-one\n');
+    const helpers = spawnSync('pgrep', ['-af', 'virtiofsd|qemu-system'], { encoding: 'utf8' }).stdout;
+    assert.ok(!helpers.includes(`${fileParent} `) && !helpers.includes(`=${fileParent},`), 'a shared file\'s folder is not shared');
     assert.equal(await records.sandboxOf(diskTarget), 'e2e-one', 'the record names the sandbox');
     assert.ok(!readFileSync('/proc/self/mounts', 'utf8').includes(`${dev} `), 'the disk is not mounted on the host');
 

@@ -8,11 +8,13 @@ export interface BundleMount {
   destination: string;
   source: string;
   readonly?: boolean;
+  /** A single file (the agent creates its mount point; no folder is made for it). */
+  file?: boolean;
 }
 
 export function writeBundle(dir: string, args: string[], mounts: BundleMount[]): string {
   const rootfs = join(dir, 'rootfs');
-  for (const d of ['bin', 'proc', 'dev', 'tmp', ...mounts.map((m) => m.destination.slice(1))]) mkdirSync(join(rootfs, d), { recursive: true });
+  for (const d of ['bin', 'proc', 'dev', 'tmp', ...mounts.filter((m) => !m.file).map((m) => m.destination.slice(1))]) mkdirSync(join(rootfs, d), { recursive: true });
   copyFileSync('/bin/busybox', join(rootfs, 'bin/busybox'));
   for (const a of APPLETS) symlinkSync('busybox', join(rootfs, 'bin', a));
   writeFileSync(

@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import type { Logger } from '../../common/logger.js';
 import type { RecordStore } from '../../directvolume/index.js';
 import { isAlive, runtimeAlive, vmAlive, type SandboxDirs } from './sandbox-dir.js';
+import { releaseShares } from './sandbox-shares.js';
 
 export interface CleanupReport {
   sandbox: string;
@@ -50,6 +51,7 @@ export async function cleanupOrphans(sandboxes: SandboxDirs, records: RecordStor
     }
     // The monitor socket's folder (<shim root>/<id>/) belongs to the sandbox alone.
     if (state?.monitorSocket) await rm(dirname(state.monitorSocket), { recursive: true, force: true });
+    releaseShares(sandboxes.dir(id));
     await sandboxes.remove(id);
     log.info(report, 'cleaned up a sandbox whose runtime is gone');
     out.push(report);

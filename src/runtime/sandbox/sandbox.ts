@@ -4,8 +4,8 @@
 // teardown a crash interrupted.
 import type { Server } from 'node:http';
 import { dirname } from 'node:path';
-import { rm, stat } from 'node:fs/promises';
-import { PassvolError, notFound } from '../../common/errors.js';
+import { rm } from 'node:fs/promises';
+import { PassvolError } from '../../common/errors.js';
 import type { Exec } from '../../common/exec.js';
 import type { Logger } from '../../common/logger.js';
 import { DEFAULT_RS_SHIM_ROOT, monitorSocketPath, type RecordStore } from '../../directvolume/index.js';
@@ -14,12 +14,14 @@ import { AgentClient } from '../agent-client.js';
 import type { BlockBackendSettings } from '../hypervisor.js';
 import { startMonitorServer, stopMonitorServer, type DirectVolumeOps } from '../monitor/monitor-server.js';
 import { directVolumeOps } from './sandbox-volume-ops.js';
+import { planShares, releaseShares } from './sandbox-shares.js';
+import { shareKey } from '../volumes/shared-volume.js';
 import type { Bundle } from '../oci/bundle.js';
 import { planForwards, splitNfsDevice } from '../volumes/nfs-forwarding.js';
 import { volumeKindFor } from '../volumes/index.js';
 import type { AttachedVolume, VolumeContext } from '../volumes/sandbox-volume.js';
 import { VolumeBinding } from '../volumes/volume-binding.js';
-import { planMounts, type PlannedMount } from '../volumes/volume-plan.js';
+import { planMounts } from '../volumes/volume-plan.js';
 import type { SandboxDirs, SandboxState } from './sandbox-dir.js';
 import type { GuestImagePaths, LaunchVm, SandboxVm } from './sandbox-vm.js';
 
@@ -100,7 +102,7 @@ export class Sandbox {
     const log = deps.log.child({ sandbox: this.id });
     await this.save();
     const plans = await planMounts(bundle.spec.mounts, deps.records);
-    const shares = await this.sharesFor(plans);
+    const shares = await planShares(bundle.rootfs, plans, deps.dirs.dir(this.id), deps.exec);
     const forwards = planForwards(plans.filter((p) => p.kind === 'direct-nfs').map((p) => (p.kind === 'direct-nfs' ? splitNfsDevice(p.record.mountInfo.device).server : '')));
     const started = Date.now();
     this.vm = await deps.launchVm({
@@ -126,7 +128,7 @@ export class Sandbox {
     for (const s of shares) {
       const target = `${SHARE_ROOT}/${s.tag}`;
       await this.agent.call('mount', { source: { kind: this.vm.shareKind, tag: s.tag }, target, fstype: this.vm.shareKind, options: [] });
-      for (const hostPath of s.hostPaths) shareMounts.set(hostPath, target);
+      for (const [hostPath, relative] of s.entries) shareMounts.set(hostPath, relative ? `${target}/${relative}` : target);
     }
     const ctx: VolumeContext = {
       sandboxId: this.id,
@@ -165,7 +167,7 @@ export class Sandbox {
     const p = bundle.spec.process;
     await this.agent.call('createContainer', {
       containerId: CONTAINER_ID,
-      rootfs: shareMounts.get(bundle.rootfs) as string,
+      rootfs: shareMounts.get(shareKey(bundle.rootfs, false)) as string,
       mounts: containerMounts,
       process: { args: p.args, env: p.env, cwd: p.cwd, uid: p.user.uid, gid: p.user.gid },
     });
@@ -173,19 +175,6 @@ export class Sandbox {
     this.state.monitorSocket = this.monitorSocket;
     this.state.status = 'created';
     await this.save();
-  }
-
-  /** One share per host folder: the rootfs, each shared folder, and the folder of each shared file. */
-  private async sharesFor(plans: PlannedMount[]): Promise<{ tag: string; hostDir: string; hostPaths: string[] }[]> {
-    const byDir = new Map<string, string[]>([[this.bundle.rootfs, [this.bundle.rootfs]]]);
-    for (const p of plans) {
-      if (p.kind !== 'shared') continue;
-      const st = await stat(p.hostPath).catch(() => undefined);
-      if (!st) throw notFound(`mount source ${p.hostPath} does not exist on the host`);
-      const dir = st.isDirectory() ? p.hostPath : dirname(p.hostPath);
-      byDir.set(dir, [...(byDir.get(dir) ?? []), p.hostPath]);
-    }
-    return [...byDir.entries()].map(([hostDir, hostPaths], i) => ({ tag: i === 0 ? 'rootfs' : `share${i}`, hostDir, hostPaths: i === 0 ? hostPaths : [hostDir, ...hostPaths] }));
   }
 
   /**
@@ -300,6 +289,7 @@ export class Sandbox {
     if (detachFailed && this.agent) await this.agent.call('shutdown', {}, 60_000).catch((e: Error) => log.warn({ err: e.message }, 'guest shutdown failed'));
     this.agent?.close();
     if (this.vm) await this.vm.stop();
+    releaseShares(this.deps.dirs.dir(this.id));
     for (const b of this.state.boundVolumes) await this.deps.records.releaseSandbox(b.volumePath, this.id).catch(() => undefined);
     await this.deps.dirs.remove(this.id);
     // The monitor socket's folder (<shim root>/<id>/) is the sandbox's own.

@@ -20,7 +20,7 @@ export interface VolumeContext {
   vm: BlockHotplug;
   binding: VolumeBinding;
   forwards: readonly NfsForward[];
-  /** Guest mount point of each shared host folder (mounted at boot). */
+  /** Guest path of each shared host path, by shareKey(path, read-only) (shares are mounted at boot). */
   shares: ReadonlyMap<string, string>;
   log: Logger;
   /** How passed-through disks are opened on the host (defaults: runtime/qemu/block-backend.ts). */
