@@ -1,5 +1,6 @@
 // `passvol image build`: kernel -> modules -> initramfs, and agent bundle -> agent disk, each stage cached
 // under <cache>/guest-image/<stage>-<hash>/ and rebuilt only when its inputs change; then manifest.json.
+import { pruneStages } from './stage-prune.js';
 import { access, mkdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { notFound } from '../common/errors.js';
@@ -79,6 +80,8 @@ export async function buildGuestImage(input: BuildOptionsInput = {}, onProgress:
   const manifestPath = join(o.imageRoot, o.manifestName);
   await writeManifest(manifestPath, manifest);
   note({ stage: 'manifest', state: 'built', detail: manifestPath });
+  const pruned = await pruneStages(o.imageRoot);
+  if (pruned.length) note({ stage: 'manifest', state: 'built', detail: `removed stages no manifest uses: ${pruned.join(', ')}` });
   return { manifestPath, manifest, built };
 }
 

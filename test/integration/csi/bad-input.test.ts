@@ -58,19 +58,31 @@ test('a device that is no longer the volume (stale publish context) is refused, 
 });
 
 test('a second call on a volume in flight answers ABORTED at once', { skip: needsRoot }, async () => {
-  const f = await csiFixture();
+  const f = await csiFixture(['--metrics-address', '127.0.0.1:19873']);
   const cap = mountCap('SINGLE_NODE_WRITER', 'xfs');
-  const created = (await f.csi.controller.CreateVolume!({ name: 'pv-lock', capacity_range: { required_bytes: 2 ** 30 }, volume_capabilities: [cap] })) as { volume: { volume_id: string } };
-  const id = created.volume.volume_id;
-  const pub = (await f.csi.controller.ControllerPublishVolume!({ volume_id: id, node_id: 'node-1', volume_capability: cap })) as { publish_context: object };
-  const stage = (p: string) => f.csi.node.NodeStageVolume!({ volume_id: id, publish_context: pub.publish_context, staging_target_path: `${f.l.kubelet}/staging/${p}`, volume_capability: cap });
-  // The first call formats a 1 GiB xfs volume; the second arrives while it runs.
-  const results = await Promise.allSettled([stage('a'), new Promise((r) => setTimeout(r, 30)).then(() => stage('b'))]);
-  assert.equal(results[0]!.status, 'fulfilled');
-  assert.equal(results[1]!.status, 'rejected');
-  const e = (results[1] as PromiseRejectedResult).reason as { code: number; details: string };
-  assert.equal(e.code, GRPC.ABORTED);
-  assert.match(e.details, /already in progress; retry/);
+  const inflight = async () => /passvol_csi_inflight_operations\{[^}]*method="NodeStageVolume"\} 1/.test(await (await fetch('http://127.0.0.1:19873/metrics')).text());
+  // The second call goes out only once the driver reports the first one in flight (formatting 1 GiB of
+  // xfs); should the first finish before that is seen, the attempt is repeated on a fresh volume.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const created = (await f.csi.controller.CreateVolume!({ name: `pv-lock-${attempt}`, capacity_range: { required_bytes: 2 ** 30 }, volume_capabilities: [cap] })) as { volume: { volume_id: string } };
+    const id = created.volume.volume_id;
+    const pub = (await f.csi.controller.ControllerPublishVolume!({ volume_id: id, node_id: 'node-1', volume_capability: cap })) as { publish_context: object };
+    const stage = (p: string) => f.csi.node.NodeStageVolume!({ volume_id: id, publish_context: pub.publish_context, staging_target_path: `${f.l.kubelet}/staging/${attempt}-${p}`, volume_capability: cap });
+    let firstDone = false;
+    const first = stage('a').finally(() => (firstDone = true));
+    while (!firstDone && !(await inflight())) await new Promise((r) => setTimeout(r, 2));
+    if (firstDone) {
+      await first;
+      continue;
+    }
+    const second = await stage('b').then(() => undefined, (e: { code: number; details: string }) => e);
+    await first;
+    assert.ok(second, 'the second call was not refused');
+    assert.equal(second.code, GRPC.ABORTED);
+    assert.match(second.details, /already in progress; retry/);
+    return;
+  }
+  assert.fail('the first call never stayed in flight long enough to be seen');
 });
 
 test('a disk holding a partition table but no filesystem is not formatted', { skip: needsRoot }, async () => {
