@@ -105,6 +105,8 @@ export interface NodeBackend {
   usage?(volumeId: string, volumeContext: Params): Promise<FsUsage | undefined>;
   /** Whether the volume exists at all (NotFound for stats of an unknown id). */
   volumeExists?(volumeId: string): Promise<boolean>;
+  /** Whether a device on this node is still the volume (false when it was detached or now holds another). */
+  deviceIsVolume?(volumeId: string, devicePath: string): Promise<boolean>;
   /** After the CO expanded the volume: make this node see the new size (e.g. refresh a loop device). */
   refreshDeviceSize?(volumeId: string, source: NodeVolumeSource): Promise<void>;
 }

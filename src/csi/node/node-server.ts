@@ -2,7 +2,7 @@
 // off to the host or passthrough path.
 import { rm } from 'node:fs/promises';
 import { z } from 'zod';
-import { PassvolError, notFound } from '../../common/errors.js';
+import { PassvolError, failedPrecondition, notFound } from '../../common/errors.js';
 import { VOLUME_CONTEXT } from '../backends/backend.js';
 import { readCapability, unsupportedReason, type VolumeAccess } from '../capabilities.js';
 import type { CsiVolumeCapability, Params } from '../csi-types.js';
@@ -102,8 +102,14 @@ export class NodeServer {
     const access = this.access(r.volume_capability);
     return this.ctx.locks.with(r.volume_id, async () => {
       const existing = await this.ctx.records.find(target);
-      if (existing?.mountInfo.metadata?.volumeId === r.volume_id) return {}; // already published for a sandbox
       const source = await this.ctx.backend.resolveSource(r.volume_id, r.publish_context, r.volume_context);
+      if (existing?.mountInfo.metadata?.volumeId === r.volume_id) {
+        // Already published for a sandbox; unless the disk came back under another device since.
+        if (source.kind !== 'block' || existing.mountInfo.device === source.devicePath) return {};
+        if (existing.sandboxId) throw failedPrecondition(`volume ${r.volume_id} is in sandbox ${existing.sandboxId} as ${existing.mountInfo.device}, but attached here as ${source.devicePath} now; stop the pod first`);
+        this.ctx.log.warn({ volumeId: r.volume_id, target, was: existing.mountInfo.device, now: source.devicePath }, 'the record named an old device; writing it again');
+        await this.ctx.records.remove(target);
+      }
       let decision = await this.decide(r.volume_id, r.volume_context);
       if (decision.passthrough && access.kind === 'block') {
         decision = { passthrough: false, reason: `${decision.reason}, but raw block volumes reach a sandbox as devices already: host path` };

@@ -17,7 +17,10 @@ export async function removeStaleRecords(ctx: NodeContext): Promise<string[]> {
     if (!target) why = 'target path is gone';
     else if (r.mountInfo['volume-type'] !== 'nfs') {
       const dev = await stat(r.mountInfo.device).catch(() => undefined);
+      const volumeId = r.mountInfo.metadata?.[RECORD_METADATA.volumeId];
       if (!dev?.isBlockDevice()) why = `device ${r.mountInfo.device} is gone`;
+      // /dev/loopN exists whether or not it is bound, and may hold another disk now: ask the backend.
+      else if (volumeId && ctx.backend.deviceIsVolume && !(await ctx.backend.deviceIsVolume(volumeId, r.mountInfo.device).catch(() => true))) why = `device ${r.mountInfo.device} is no longer volume ${volumeId}`;
     }
     if (!why) continue;
     await ctx.records.remove(r.volumePath);

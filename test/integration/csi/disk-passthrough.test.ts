@@ -122,3 +122,12 @@ test('one disk, two pods on the node: never mounted on the host and in a sandbox
   assert.equal(mounted(v.device), true, 'the host pod still has its volume');
   assert.deepEqual(await new RecordStore(f.l.directVolumes).list(), []);
 });
+
+test('NodeExpandVolume of a disk the controller did not grow says so instead of reporting a grow', { skip: needsRoot }, async () => {
+  const f = await csiFixture();
+  const v = await provisionAndStage(f, 'pv-nogrow', { parameters: { passthrough: 'true' } });
+  const target = targetFor(f, 'pod-g', 'pv-nogrow');
+  await f.csi.node.NodePublishVolume!({ volume_id: v.volumeId, publish_context: v.publishContext, staging_target_path: v.staging, target_path: target, volume_capability: v.cap, volume_context: v.volumeContext });
+  const msg = await failsWith(f.csi.node.NodeExpandVolume!({ volume_id: v.volumeId, volume_path: target, capacity_range: { required_bytes: 2 ** 30 } }), GRPC.FAILED_PRECONDITION);
+  assert.match(msg, /less than the 1073741824 asked: ControllerExpandVolume must grow the disk first/);
+});

@@ -2,7 +2,8 @@
 // records whose publish is gone are removed at start-up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RecordStore, encodeVolumeDirName } from '../../../src/directvolume/index.js';
 import { csiFixture, MiB, mountCap, provisionAndStage, targetFor } from '../../helpers/csi-fixture.js';
@@ -71,4 +72,35 @@ test('kill -9 in the middle of formatting: the retried stage converges', { skip:
   }
   assert.ok(existsSync(staging));
   assert.match(readFileSync('/proc/self/mounts', 'utf8'), new RegExp(`${staging} xfs`));
+});
+
+test('a disk detached and attached again under another device: publish rewrites its record, start-up drops one left naming the old device', { skip: needsRoot }, async () => {
+  const f = await csiFixture();
+  const v = await provisionAndStage(f, 'pv-moved', { parameters: { passthrough: 'true' } });
+  const t = targetFor(f, 'pod-m', 'pv-moved');
+  const publish = (ctx: Record<string, string>) => f.csi.node.NodePublishVolume!({ volume_id: v.volumeId, publish_context: ctx, staging_target_path: v.staging, target_path: t, volume_capability: v.cap, volume_context: v.volumeContext });
+  await publish(v.publishContext);
+  const store = new RecordStore(f.l.directVolumes);
+  assert.equal((await store.find(t))?.mountInfo.device, v.device);
+  // Detach, let another image take the loop device, attach again: the disk is now another device.
+  await f.csi.controller.ControllerUnpublishVolume!({ volume_id: v.volumeId, node_id: 'node-1' });
+  const squatter = join(f.l.kubelet, '..', 'squatter.img');
+  writeFileSync(squatter, '');
+  truncateSync(squatter, 16 * 2 ** 20);
+  const taken = execFileSync('losetup', ['--find', '--show', squatter], { encoding: 'utf8' }).trim();
+  try {
+    assert.equal(taken, v.device, 'the freed loop device went to the other image');
+    const again = (await f.csi.controller.ControllerPublishVolume!({ volume_id: v.volumeId, node_id: 'node-1', volume_capability: v.cap })) as { publish_context: Record<string, string> };
+    assert.notEqual(again.publish_context.devicePath, v.device);
+    await publish(again.publish_context);
+    assert.equal((await store.find(t))?.mountInfo.device, again.publish_context.devicePath, 'the record names the device the disk is now');
+    // A record left naming the old device (written while the driver was down) is dropped at start-up.
+    await f.driver.stop('SIGKILL');
+    await store.add(t, { ...(await store.find(t))!.mountInfo, device: v.device });
+    await f.restart();
+    assert.equal(await store.find(t), undefined);
+    assert.match(f.driver.logs(), /is no longer volume/);
+  } finally {
+    execFileSync('losetup', ['-d', taken]);
+  }
 });

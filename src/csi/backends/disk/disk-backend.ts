@@ -159,6 +159,14 @@ export class DiskBackend implements ControllerBackend, NodeBackend {
     return (await this.provider.get(volumeId)) !== undefined;
   }
 
+  async deviceIsVolume(volumeId: string, devicePath: string): Promise<boolean> {
+    return this.provider.verifyDevice ? this.provider.verifyDevice(volumeId, devicePath) : true;
+  }
+
+  async refreshDeviceSize(volumeId: string): Promise<void> {
+    await this.provider.refreshAttached?.(volumeId);
+  }
+
   async resolveSource(volumeId: string, publishContext: Params): Promise<NodeVolumeSource> {
     const devicePath = publishContext[PUBLISH_CONTEXT_DEVICE];
     if (!devicePath) throw invalidArgument(`publish_context has no ${PUBLISH_CONTEXT_DEVICE}: was ControllerPublishVolume called for ${volumeId}?`);

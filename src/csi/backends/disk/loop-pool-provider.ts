@@ -232,6 +232,11 @@ export class LoopPoolProvider implements DiskProvider {
     });
   }
 
+  async refreshAttached(id: string): Promise<void> {
+    this.checkId(id);
+    await this.loops.refreshCapacity(this.imagePath(id));
+  }
+
   createSnapshot(name: string, sourceVolumeId: string): Promise<DiskSnapshot> {
     const id = snapshotIdFor(name);
     return this.serial(id, async () => {
