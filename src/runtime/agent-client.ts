@@ -7,6 +7,7 @@ import { PassvolError, type ErrorCode } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import {
   LineDecoder,
+  PROTOCOL_VERSION,
   decodeAgentMessage,
   encodeLine,
   makeRequest,
@@ -40,6 +41,8 @@ export class AgentClient extends EventEmitter<{ event: [AgentEvent]; close: [] }
   private readonly pending = new Map<number, Pending>();
   private readonly decoder = new LineDecoder();
   private closed = false;
+  /** Set when the agent speaks another protocol version: every call fails at once with this. */
+  private mismatch: PassvolError | undefined;
 
   private constructor(
     private readonly socket: Socket,
@@ -76,13 +79,14 @@ export class AgentClient extends EventEmitter<{ event: [AgentEvent]; close: [] }
       try {
         return await this.call('ping', {}, 500);
       } catch (e) {
-        if (this.closed) throw e;
+        if (this.closed || this.mismatch) throw e;
         if (Date.now() > deadline) throw new PassvolError('PV_ERR_TIMEOUT', `the guest agent did not answer within ${timeoutMs} ms`);
       }
     }
   }
 
   call<O extends OpName>(op: O, args: OpArgsInput<O>, timeoutMs = 30_000): Promise<OpResult<O>> {
+    if (this.mismatch) return Promise.reject(this.mismatch);
     if (this.closed) return Promise.reject(new PassvolError('PV_ERR_SANDBOX_UNREACHABLE', 'the agent channel is closed (the VM stopped?)'));
     const id = this.nextId++;
     const line = encodeLine(makeRequest(id, op, args));
@@ -108,6 +112,11 @@ export class AgentClient extends EventEmitter<{ event: [AgentEvent]; close: [] }
       try {
         msg = decodeAgentMessage(frame.text);
       } catch (e) {
+        const version = protocolVersionOf(frame.text);
+        if (version !== undefined && version !== PROTOCOL_VERSION) {
+          this.failAll(new PassvolError('PV_ERR_FAILED_PRECONDITION', `the guest agent speaks protocol version ${version}, this runtime ${PROTOCOL_VERSION}: rebuild the guest image (passvol image build) with this passvol`));
+          continue;
+        }
         // Before the agent runs, the port can carry noise; a malformed line is logged and skipped.
         this.log.debug({ err: (e as Error).message }, 'unparseable line from the agent');
         continue;
@@ -133,6 +142,15 @@ export class AgentClient extends EventEmitter<{ event: [AgentEvent]; close: [] }
     }
   }
 
+  private failAll(e: PassvolError): void {
+    this.mismatch = e;
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(e);
+      this.pending.delete(id);
+    }
+  }
+
   private onClose(): void {
     this.closed = true;
     for (const [id, p] of this.pending) {
@@ -141,5 +159,15 @@ export class AgentClient extends EventEmitter<{ event: [AgentEvent]; close: [] }
       this.pending.delete(id);
     }
     this.emit('close');
+  }
+}
+
+/** The `v` of a JSON object line, if it has a numeric one (whatever else is wrong with the line). */
+function protocolVersionOf(line: string): number | undefined {
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === 'object' && value !== null && 'v' in value && typeof value.v === 'number' ? value.v : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -14,7 +14,7 @@ import { ext4LoopDisk, undoMountsAndLoops } from '../helpers/host-cleanup.js';
 
 const skip = process.getuid?.() !== 0 ? 'sandboxes need root (loop devices, QEMU)' : !existsSync('/usr/bin/qemu-system-x86_64') ? 'qemu-system-x86 is not installed: run scripts/setup.sh' : false;
 
-test('create, start, state, exec, kill, delete; then delete after the shim was killed', { skip, timeout: 600_000 }, async () => {
+test('run with stdin; create, start, state, exec, kill, delete; then delete after the shim was killed', { skip, timeout: 600_000 }, async () => {
   const root = mkdtempSync(join(tmpdir(), 'passvol-life-'));
   after(() => {
     spawnSync('pkill', ['-KILL', '-f', root]);
@@ -31,6 +31,13 @@ test('create, start, state, exec, kill, delete; then delete after the shim was k
   await records.add(target, { 'volume-type': 'directvol', device: dev, fstype: 'ext4', options: ['rw', 'nosuid', 'nodev'] });
   const bundle = writeBundle(join(root, 'b'), ['/bin/sh', '-c', 'echo hello from the container; exec sleep 300'], [{ destination: '/data', source: target }]);
   const state = async (id: string) => JSON.parse((await runCli(['state', id, '--runtime-root', rt])).stdout) as { status: string; pid: number };
+
+  // run: stdin reaches the container, its output comes back, and its exit code is run's.
+  const catBundle = writeBundle(join(root, 'cat'), ['/bin/sh', '-c', 'cat; exit 7'], [{ destination: '/data', source: target }]);
+  const ran = await runCli(['run', '--bundle', catBundle, '--id', 'life-run', ...flags], {}, 'through stdin\n');
+  assert.equal(ran.stdout, 'through stdin\n', ran.stderr);
+  assert.equal(ran.code, 7);
+  assert.equal(await records.sandboxOf(target), undefined, 'run released the volume');
 
   const created = await runCli(['create', 'life-1', '--bundle', bundle, ...flags]);
   assert.equal(created.code, 0, created.stderr);

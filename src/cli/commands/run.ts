@@ -8,6 +8,17 @@ import { readBundle } from '../../runtime/oci/bundle.js';
 import { Sandbox } from '../../runtime/sandbox/sandbox.js';
 import { runtimeDeps, type RuntimeFlags } from '../runtime-setup.js';
 
+/** Our stdin becomes the container's, in order; its end is the container's EOF. */
+function relayStdin(sandbox: Sandbox): void {
+  let chain = Promise.resolve();
+  const send = (data: Buffer | 'end') => {
+    chain = chain.then(() => sandbox.stdin(data)).catch(() => undefined);
+  };
+  process.stdin.on('data', (d: Buffer) => send(d));
+  process.stdin.on('end', () => send('end'));
+  process.stdin.unref?.();
+}
+
 export function runCommand(): Command {
   return new Command('run')
     .description('run an OCI bundle in a new VM sandbox; direct volumes are passed straight through')
@@ -26,12 +37,18 @@ export function runCommand(): Command {
       const id = validateSandboxId(o.id ?? `pv-${randomBytes(6).toString('hex')}`);
       const bundle = await readBundle(o.bundle);
       const sandbox = await Sandbox.create(id, bundle, await runtimeDeps(o, log));
-      const forward = (sig: NodeJS.Signals) => void sandbox.kill(sig).catch(() => undefined);
+      // Signals go to the container; a second one of the same kind kills it (its PID 1 may ignore the first).
+      const seen = new Set<NodeJS.Signals>();
+      const forward = (sig: NodeJS.Signals) => {
+        void sandbox.kill(seen.has(sig) ? 'SIGKILL' : sig).catch(() => undefined);
+        seen.add(sig);
+      };
       process.on('SIGINT', forward);
       process.on('SIGTERM', forward);
       let code = 1;
       try {
         await sandbox.start((stream, data) => (stream === 'stdout' ? process.stdout : process.stderr).write(data));
+        relayStdin(sandbox);
         code = await sandbox.wait();
       } finally {
         await sandbox.destroy();

@@ -36,7 +36,7 @@ export function qemuLauncher(hypervisor: Hypervisor, log: Logger): LaunchVm {
         agentDiskSerial: spec.image.agentDiskSerial,
         agentPort: { name: spec.image.agentPortName, socketPath: join(spec.stateDir, 'agent.sock') },
         shares: spec.shares.map((s) => ({ kind, tag: s.tag, hostDir: s.hostDir })),
-        nfsForwards: spec.nfsForwards.map((f) => ({ guestAddress: f.guestAddress, host: f.server, ports: [NFS_PORT, MOUNT_PORT] })),
+        nfsForwards: spec.nfsForwards.map((f) => ({ guestAddress: f.guestAddress, host: f.hostAddress, ports: [NFS_PORT, MOUNT_PORT] })),
         stateDir: join(spec.stateDir, 'vm'),
       });
     if (spec.shareKind === '9p') return wrap(await start('9p'), '9p');

@@ -103,7 +103,7 @@ export class Sandbox {
     await this.save();
     const plans = await planMounts(bundle.spec.mounts, deps.records);
     const shares = await planShares(bundle.rootfs, plans, deps.dirs.dir(this.id), deps.exec);
-    const forwards = planForwards(plans.filter((p) => p.kind === 'direct-nfs').map((p) => (p.kind === 'direct-nfs' ? splitNfsDevice(p.record.mountInfo.device).server : '')));
+    const forwards = await planForwards(plans.filter((p) => p.kind === 'direct-nfs').map((p) => (p.kind === 'direct-nfs' ? splitNfsDevice(p.record.mountInfo.device).server : '')));
     const started = Date.now();
     this.vm = await deps.launchVm({
       id: this.id,
@@ -225,6 +225,13 @@ export class Sandbox {
 
   async kill(signal: string): Promise<void> {
     await this.agent?.call('signal', { containerId: CONTAINER_ID, execId: CONTAINER_ID, signal: signal as never });
+  }
+
+  /** Feeds the container process's stdin; `end` closes it (the process sees EOF). */
+  async stdin(data: Buffer | 'end'): Promise<void> {
+    const ref = { containerId: CONTAINER_ID, execId: CONTAINER_ID };
+    if (data === 'end') await this.agent?.call('closeStdin', ref);
+    else await this.agent?.call('writeStdin', { ...ref, data: data.toString('base64') });
   }
 
   /** Runs a command inside the container (like `exec`), returning its exit code and output. */

@@ -9,15 +9,18 @@ test('devices split into server and path; bad ones are refused', () => {
   assert.throws(() => splitNfsDevice('nas:relative'), /not server/);
 });
 
-test('each distinct server gets its own guest address', () => {
-  assert.deepEqual(planForwards(['a', 'b', 'a']), [
-    { server: 'a', guestAddress: '10.0.2.100' },
-    { server: 'b', guestAddress: '10.0.2.101' },
+test('each distinct server gets its own guest address; names resolve on the host, IPv6 is refused', async () => {
+  const resolve = async (name: string) => ({ nas: '10.1.2.3', other: '10.1.2.4' })[name] ?? Promise.reject(new Error('ENOTFOUND'));
+  assert.deepEqual(await planForwards(['nas', '127.0.0.1', 'nas'], resolve), [
+    { server: 'nas', hostAddress: '10.1.2.3', guestAddress: '10.0.2.100' },
+    { server: '127.0.0.1', hostAddress: '127.0.0.1', guestAddress: '10.0.2.101' },
   ]);
+  await assert.rejects(planForwards(['fd00::5'], resolve), /IPv6 address; the sandbox's NFS forward reaches IPv4 servers only/);
+  await assert.rejects(planForwards(['missing'], resolve), /does not resolve to an IPv4 address on this host: ENOTFOUND/);
 });
 
 test('guest options pin address, ports and TCP, keep the rest', () => {
-  const fwd = { server: '127.0.0.1', guestAddress: '10.0.2.100' };
+  const fwd = { server: '127.0.0.1', hostAddress: '127.0.0.1', guestAddress: '10.0.2.100' };
   assert.deepEqual(guestNfsOptions(['vers=3', 'nolock', 'proto=udp', 'hard', 'rw', 'nosuid', 'nodev'], 'nfs', fwd), [
     'vers=3', 'nolock', 'hard', 'rw', 'nosuid', 'nodev', 'addr=10.0.2.100', 'proto=tcp', 'port=2049', 'mountport=20048', 'mountproto=tcp',
   ]);

@@ -2,6 +2,7 @@
 // restrict=on: the guest reaches nothing but the forwards we declare. Each distinct server gets a guest-side
 // address (10.0.2.100, .101, ...) whose NFS (2049) and MOUNT (20048) ports QEMU connects, from the host,
 // to that server. On the host this is ordinary client traffic (loopback for the embedded server).
+import { lookup } from 'node:dns/promises';
 import { invalidArgument } from '../../common/errors.js';
 
 export const NFS_PORT = 2049;
@@ -11,8 +12,31 @@ export const GUEST_ADDRESS = '10.0.2.15';
 const FIRST_FORWARD = 100;
 
 export interface NfsForward {
+  /** The server as the record names it. */
   server: string;
+  /** Its IPv4 address, which QEMU connects to from the host. */
+  hostAddress: string;
   guestAddress: string;
+}
+
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+/**
+ * The IPv4 address QEMU should connect to for a server: a literal as it is, a name resolved on the host
+ * (the guest has no DNS). IPv6 is refused: QEMU's user-mode forwards reach IPv4 only.
+ */
+export async function serverAddress(server: string, resolve: (name: string) => Promise<string> = lookupIpv4): Promise<string> {
+  if (IPV4.test(server)) return server;
+  if (server.includes(':')) throw invalidArgument(`NFS server ${server} is an IPv6 address; the sandbox's NFS forward reaches IPv4 servers only`);
+  try {
+    return await resolve(server);
+  } catch (e) {
+    throw invalidArgument(`NFS server ${server} does not resolve to an IPv4 address on this host: ${(e as Error).message}`);
+  }
+}
+
+async function lookupIpv4(name: string): Promise<string> {
+  return (await lookup(name, { family: 4 })).address;
 }
 
 /** "server:/path" -> parts; IPv6 servers are written in brackets. */
@@ -22,10 +46,10 @@ export function splitNfsDevice(device: string): { server: string; path: string }
   return { server: (m[1] as string).replace(/^\[|\]$/g, ''), path: m[2] as string };
 }
 
-export function planForwards(servers: readonly string[]): NfsForward[] {
+export async function planForwards(servers: readonly string[], resolve?: (name: string) => Promise<string>): Promise<NfsForward[]> {
   const unique = [...new Set(servers)];
   if (unique.length > 50) throw invalidArgument('a sandbox can reach at most 50 NFS servers');
-  return unique.map((server, i) => ({ server, guestAddress: `10.0.2.${FIRST_FORWARD + i}` }));
+  return Promise.all(unique.map(async (server, i) => ({ server, hostAddress: await serverAddress(server, resolve), guestAddress: `10.0.2.${FIRST_FORWARD + i}` })));
 }
 
 /**
