@@ -43,7 +43,7 @@ export async function startDriver(config: DriverConfig, deps: { exec?: Exec; log
   const metrics = new CsiMetrics();
   const locks = new VolumeLocks();
   const cluster = await clusterFacts(config, log);
-  const backends = await createBackends(config, exec);
+  const backends = await createBackends(config, exec, log.child({ part: 'backend' }));
   const { Identity, Controller, Node } = loadCsiPackage();
   const server = new grpc.Server();
   const edge = { log, metrics, driver: config.driverName, mode: config.mode };

@@ -1,6 +1,7 @@
 // The kinds of volume this driver serves: one line each.
 import { mkdir } from 'node:fs/promises';
 import type { Exec } from '../../common/exec.js';
+import type { Logger } from '../../common/logger.js';
 import type { DriverConfig } from '../driver-config.js';
 import type { ControllerBackend, NodeBackend } from './backend.js';
 import { DiskBackend } from './disk/disk-backend.js';
@@ -15,7 +16,7 @@ export interface Backends {
   readyPaths: string[];
 }
 
-export async function createBackends(config: DriverConfig, exec: Exec): Promise<Backends> {
+export async function createBackends(config: DriverConfig, exec: Exec, logger?: Logger): Promise<Backends> {
   if (config.driver === 'disk') {
     await mkdir(config.diskPoolDir, { recursive: true, mode: 0o700 });
     const provider = new LoopPoolProvider({ dir: config.diskPoolDir, nodeId: config.nodeId, exec });
@@ -23,6 +24,6 @@ export async function createBackends(config: DriverConfig, exec: Exec): Promise<
     const backend = new DiskBackend({ provider, nodeId: config.nodeId, maxVolumesPerNode: config.maxVolumesPerNode });
     return { controller: backend, node: backend, readyPaths: [config.diskPoolDir] };
   }
-  const exports = createExportResolver({ localPaths: config.nasLocalPaths, exec });
-  return { controller: new NasControllerBackend({ exports }), node: new NasNodeBackend(exports), readyPaths: [] };
+  const exports = createExportResolver({ localPaths: config.nasLocalPaths, exec, ...(logger ? { logger } : {}) });
+  return { controller: new NasControllerBackend({ exports, ...(logger ? { logger } : {}) }), node: new NasNodeBackend(exports), readyPaths: [] };
 }

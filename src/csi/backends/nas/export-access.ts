@@ -93,6 +93,11 @@ export class ExportAccessResolver implements ExportLocator {
     return access;
   }
 
+  /** The export through a configured local folder only; undefined when reaching it would need a mount. */
+  localFor(server: string, share: string): ExportAccess | undefined {
+    return this.bestMapping(server, share) ? this.forExport(server, share) : undefined;
+  }
+
   private bestMapping(server: string, share: string): LocalPathMapping | undefined {
     const covers = (m: LocalPathMapping) => m.share === share || m.share === '/' || share.startsWith(`${m.share}/`);
     return this.mappings

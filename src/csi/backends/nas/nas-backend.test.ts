@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { isPassvolError } from '../../../common/errors.js';
 import type { VolumeAccess } from '../../capabilities.js';
 import type { CreateVolumeInput, NodeVolumeSource } from '../backend.js';
-import type { ExportAccess, ExportLocator } from './export-access.js';
+import { ExportAccessResolver, type ExportAccess, type ExportLocator } from './export-access.js';
 import { NasControllerBackend, NasNodeBackend } from './nas-backend.js';
 import { encodeNasVolumeId } from './nas-volume-id.js';
 
@@ -142,4 +142,19 @@ test('the node resolves the mount source from the id and context', async () => {
   assert.equal(node.maxVolumesPerNode(), 0);
   assert.equal(node.topology(), undefined);
   assert.ok(!node.nodeCapabilities.includes('STAGE_UNSTAGE_VOLUME'));
+});
+
+test('node stats of a NAS volume come from a local path of the export, never from mounting it', async () => {
+  const local = new FakeExport();
+  const mounted = new FakeExport();
+  let mountsMade = 0;
+  const resolver = new ExportAccessResolver([{ server: '10.0.0.5', share: '/exports', localDir: '/mnt/nas' }], () => local, () => {
+    mountsMade++;
+    return mounted;
+  });
+  const node = new NasNodeBackend(resolver);
+  const id = (server: string) => encodeNasVolumeId({ server, share: '/exports', subDir: 'v1', onDelete: 'delete' });
+  assert.ok(await node.usage(id('10.0.0.5'), {}), 'a local path answers');
+  assert.equal(await node.usage(id('10.0.0.9'), {}), undefined, 'no local path: no answer, and no mount');
+  assert.equal(mountsMade, 0, 'the mounting access was never even made');
 });

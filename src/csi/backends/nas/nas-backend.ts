@@ -8,7 +8,7 @@ import { PassvolError, invalidArgument, notFound } from '../../../common/errors.
 import type { Logger } from '../../../common/logger.js';
 import { ACCESS_MODES, type AccessMode, type CsiTopology, type Params } from '../../csi-types.js';
 import type { ControllerBackend, ControllerCapability, CreateVolumeInput, NodeBackend, NodeCapability, NodeVolumeSource, VolumeInfo } from '../backend.js';
-import { archiveNameFor, type ExportLocator } from './export-access.js';
+import { archiveNameFor, type ExportAccessResolver, type ExportLocator } from './export-access.js';
 import type { FsUsage } from '../../host/mounter.js';
 import { joinExportPath, trimTrailingSlashes } from './nas-paths.js';
 import { parseNasParameters } from './nas-parameters.js';
@@ -110,7 +110,10 @@ export class NasControllerBackend implements ControllerBackend {
       return;
     }
     const ref = decoded.ref;
-    if (ref.onDelete === 'retain') return;
+    if (ref.onDelete === 'retain') {
+      this.options.logger?.info({ volumeId, onDelete: 'retain' }, 'NAS volume deleted: its folder is kept (onDelete: retain)');
+      return;
+    }
     if (ref.subDir === '') {
       // A whole-share volume (static PV): never remove or rename the export itself.
       this.options.logger?.warn({ volumeId }, 'volume is a whole export: kept despite its onDelete policy');
@@ -120,7 +123,7 @@ export class NasControllerBackend implements ControllerBackend {
     if (ref.onDelete === 'delete') await access.removeDir(ref.subDir);
     else await access.archiveDir(ref.subDir, archiveNameFor(ref.subDir, this.options.now?.() ?? new Date()));
     await access.removeMeta(metaKey(ref.subDir));
-    this.options.logger?.info({ volumeId, onDelete: ref.onDelete }, 'NAS volume deleted');
+    this.options.logger?.info({ volumeId, onDelete: ref.onDelete, access: access.description }, ref.onDelete === 'delete' ? 'NAS volume deleted with its folder' : 'NAS volume deleted: its folder was archived');
   }
 
   async getVolume(volumeId: string): Promise<VolumeInfo | undefined> {
@@ -155,13 +158,16 @@ const NodeContextSchema = z
 export class NasNodeBackend implements NodeBackend {
   readonly nodeCapabilities = NODE_CAPS;
 
-  /** With access to the export (a local path), stats can be answered before any sandbox mounts it. */
-  constructor(private readonly exports?: ExportLocator) {}
+  /**
+   * With a local path of the export, stats can be answered before any sandbox mounts the volume. Never by
+   * mounting the export: a passed-through NAS volume is not mounted on the host at all.
+   */
+  constructor(private readonly exports?: Pick<ExportAccessResolver, 'localFor'>) {}
 
   async usage(volumeId: string, volumeContext: Params): Promise<FsUsage | undefined> {
     if (!this.exports) return undefined;
     const ref = parseNasVolumeId(volumeId) ?? (volumeContext.server && volumeContext.share ? { server: volumeContext.server, share: volumeContext.share } : undefined);
-    return ref ? this.exports.forExport(ref.server, ref.share).usage() : undefined;
+    return ref ? this.exports.localFor(ref.server, ref.share)?.usage() : undefined;
   }
   readonly podPassthroughAnnotation = NAS_PASSTHROUGH_ANNOTATION;
   readonly supportedModes = NAS_MODES;
