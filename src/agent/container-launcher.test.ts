@@ -5,7 +5,7 @@ import { LAUNCH_SCRIPT, LAUNCHER_ENV, execCommand, initCommand } from './contain
 const id = { cwdHost: '/r/work', uid: 1000, gid: 2000, args: ['/bin/sh', '-c', 'echo "$HOME"'] };
 
 test('init: new mount + PID namespaces, the script, a clean environment, then chroot and uid/gid', () => {
-  const cmd = initCommand('/bin/busybox', '/r', '/r/proc', ['HOME=/root', 'IFS=x'], id);
+  const cmd = initCommand({ busybox: '/bin/busybox' }, '/r', '/r/proc', ['HOME=/root', 'IFS=x'], id);
   assert.equal(cmd.file, '/bin/busybox');
   assert.deepEqual(cmd.env, LAUNCHER_ENV, 'the container environment never reaches the launcher shell');
   assert.deepEqual(cmd.args.slice(0, 6), ['unshare', '-m', '-p', '-f', '--propagation', 'private']);
@@ -18,7 +18,20 @@ test('init: new mount + PID namespaces, the script, a clean environment, then ch
 });
 
 test('exec: joins the init by pid; arguments pass as argv, never through a shell', () => {
-  const cmd = execCommand('/bin/busybox', 4242, ['A=1', 'B=x=y'], id);
+  const cmd = execCommand({ busybox: '/bin/busybox' }, 4242, ['A=1', 'B=x=y'], id);
   assert.deepEqual(cmd.env, { A: '1', B: 'x=y' });
   assert.deepEqual(cmd.args, ['nsenter', '-t', '4242', '-m', '-p', '-r', '-w/r/work', '-G', '2000', '-S', '1000', '--', '/bin/sh', '-c', 'echo "$HOME"']);
+});
+
+test('supplementary groups: setpriv sets gid and groups first, nsenter only the uid', () => {
+  const withGroups = { ...id, additionalGids: [3000, 2000] };
+  const l = { busybox: '/bin/busybox', setpriv: '/usr/bin/setpriv' };
+  const init = initCommand(l, '/r', '/r/proc', [], withGroups);
+  assert.equal(init.file, '/usr/bin/setpriv');
+  assert.deepEqual(init.args.slice(0, 4), ['--regid=2000', '--groups=2000,3000', '--', '/bin/busybox']);
+  assert.deepEqual(init.args.slice(4, 10), ['unshare', '-m', '-p', '-f', '--propagation', 'private']);
+  assert.deepEqual(init.args.slice(init.args.indexOf('nsenter')), ['nsenter', '-r/r', '-w/r/work', '-S', '1000', '-F', '--', '/bin/sh', '-c', 'echo "$HOME"']);
+  const exec = execCommand(l, 7, [], withGroups);
+  assert.deepEqual(exec.args, ['--regid=2000', '--groups=2000,3000', '--', '/bin/busybox', 'nsenter', '-t', '7', '-m', '-p', '-r', '-w/r/work', '-S', '1000', '--', '/bin/sh', '-c', 'echo "$HOME"']);
+  assert.throws(() => execCommand({ busybox: '/bin/busybox' }, 7, [], withGroups), /setpriv is not in the guest image/);
 });

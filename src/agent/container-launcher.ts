@@ -12,6 +12,7 @@
 // In both cases the real process is the only child of the process the agent spawned, which waits for it
 // and exits with its status (or dies of its signal); `findChildPid` finds it so signals reach it directly.
 import { readFile, readdir } from 'node:fs/promises';
+import { AgentError } from '../protocol/index.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** POSIX sh, run by busybox in the container's fresh namespaces. $1 rootfs, $2 proc dir; then the command. */
@@ -36,7 +37,14 @@ export interface LaunchIdentity {
   readonly cwdHost: string;
   readonly uid: number;
   readonly gid: number;
+  readonly additionalGids?: readonly number[];
   readonly args: readonly string[];
+}
+
+/** The launcher binaries: busybox always; setpriv when processes have supplementary groups. */
+export interface Launchers {
+  readonly busybox: string;
+  readonly setpriv?: string;
 }
 
 export interface Command {
@@ -54,27 +62,38 @@ function envRecord(entries: readonly string[]): Record<string, string> {
   return env;
 }
 
-function nsenterIdentity(id: LaunchIdentity): string[] {
-  return [`-w${id.cwdHost}`, '-G', String(id.gid), '-S', String(id.uid)];
+function withGroups(id: LaunchIdentity): boolean {
+  return (id.additionalGids ?? []).length > 0;
 }
 
-export function initCommand(busybox: string, rootfsHost: string, procHost: string, env: readonly string[], id: LaunchIdentity): Command {
+function nsenterIdentity(id: LaunchIdentity): string[] {
+  return withGroups(id) ? [`-w${id.cwdHost}`, '-S', String(id.uid)] : [`-w${id.cwdHost}`, '-G', String(id.gid), '-S', String(id.uid)];
+}
+
+/** `file args...`, behind setpriv when the process has supplementary groups. */
+function launch(l: Launchers, id: LaunchIdentity, args: string[]): { file: string; args: string[] } {
+  if (!withGroups(id)) return { file: l.busybox, args };
+  if (!l.setpriv) throw new AgentError('FAILED_PRECONDITION', 'the process has supplementary groups (fsGroup), but setpriv is not in the guest image');
+  const groups = [...new Set([id.gid, ...(id.additionalGids ?? [])])].join(',');
+  return { file: l.setpriv, args: [`--regid=${id.gid}`, `--groups=${groups}`, '--', l.busybox, ...args] };
+}
+
+export function initCommand(l: Launchers, rootfsHost: string, procHost: string, env: readonly string[], id: LaunchIdentity): Command {
+  const busybox = l.busybox;
   return {
-    file: busybox,
-    args: [
+    ...launch(l, id, [
       'unshare', '-m', '-p', '-f', '--propagation', 'private',
       busybox, 'sh', '-c', LAUNCH_SCRIPT, 'passvol-launch', rootfsHost, procHost, busybox,
       busybox, 'env', '-i', '--', ...env,
       busybox, 'nsenter', `-r${rootfsHost}`, ...nsenterIdentity(id), '-F', '--', ...id.args,
-    ],
+    ]),
     env: { ...LAUNCHER_ENV },
   };
 }
 
-export function execCommand(busybox: string, initPid: number, env: readonly string[], id: LaunchIdentity): Command {
+export function execCommand(l: Launchers, initPid: number, env: readonly string[], id: LaunchIdentity): Command {
   return {
-    file: busybox,
-    args: ['nsenter', '-t', String(initPid), '-m', '-p', '-r', ...nsenterIdentity(id), '--', ...id.args],
+    ...launch(l, id, ['nsenter', '-t', String(initPid), '-m', '-p', '-r', ...nsenterIdentity(id), '--', ...id.args]),
     env: envRecord(env),
   };
 }

@@ -48,6 +48,7 @@ process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejectio
 
 const busybox = findOnPath(config.busybox);
 if (!busybox) log.warn({ busybox: config.busybox }, 'busybox not found: containers cannot be started');
+const setpriv = findOnPath('setpriv');
 
 const hub = new ConnectionHub();
 const paths = new PathMapper(config.root);
@@ -67,7 +68,7 @@ const ctx: AgentContext = {
   paths,
   devices: new SysfsBlockDevices(config.sysBlock, config.devDir),
   run: runCommand,
-  containers: new ContainerRegistry({ paths, run: runCommand, busybox: busybox ?? config.busybox, events: hub, log: log.child({ part: 'containers' }) }),
+  containers: new ContainerRegistry({ paths, run: runCommand, busybox: busybox ?? config.busybox, ...(setpriv ? { setpriv } : {}), events: hub, log: log.child({ part: 'containers' }) }),
   events: hub,
   locks: new KeyedLock(),
   mounted: new Set(),

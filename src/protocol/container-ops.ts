@@ -10,6 +10,8 @@ export const ProcessSpec = z
     cwd: AbsolutePath.default('/'),
     uid: PosixId,
     gid: PosixId,
+    /** Supplementary groups (OCI additionalGids: Kubernetes puts fsGroup and supplementalGroups here). */
+    additionalGids: z.array(PosixId).max(64).default([]),
   })
   .strict();
 export type ProcessSpec = z.infer<typeof ProcessSpec>;

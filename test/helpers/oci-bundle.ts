@@ -12,7 +12,7 @@ export interface BundleMount {
   file?: boolean;
 }
 
-export function writeBundle(dir: string, args: string[], mounts: BundleMount[]): string {
+export function writeBundle(dir: string, args: string[], mounts: BundleMount[], user: { uid: number; gid: number; additionalGids?: number[] } = { uid: 0, gid: 0 }): string {
   const rootfs = join(dir, 'rootfs');
   for (const d of ['bin', 'proc', 'dev', 'tmp', ...mounts.filter((m) => !m.file).map((m) => m.destination.slice(1))]) mkdirSync(join(rootfs, d), { recursive: true });
   copyFileSync('/bin/busybox', join(rootfs, 'bin/busybox'));
@@ -21,7 +21,7 @@ export function writeBundle(dir: string, args: string[], mounts: BundleMount[]):
     join(dir, 'config.json'),
     JSON.stringify({
       ociVersion: '1.0.2',
-      process: { args, env: ['PATH=/bin'], cwd: '/', user: { uid: 0, gid: 0 } },
+      process: { args, env: ['PATH=/bin'], cwd: '/', user },
       root: { path: 'rootfs' },
       mounts: [
         { destination: '/proc', type: 'proc', source: 'proc' },

@@ -22,7 +22,7 @@ export const OciSpecSchema = z
         args: z.array(z.string()).min(1, 'process.args must name the program to run'),
         env: z.array(z.string()).default([]),
         cwd: z.string().refine((c) => c.startsWith('/'), 'process.cwd must be absolute').default('/'),
-        user: z.object({ uid: z.number().int().nonnegative(), gid: z.number().int().nonnegative(), additionalGids: z.array(z.number()).optional() }).passthrough().default({ uid: 0, gid: 0 }),
+        user: z.object({ uid: z.number().int().nonnegative(), gid: z.number().int().nonnegative(), additionalGids: z.array(z.number().int().nonnegative()).optional() }).passthrough().default({ uid: 0, gid: 0 }),
         terminal: z.boolean().default(false),
       })
       .passthrough(),

@@ -169,7 +169,7 @@ export class Sandbox {
       containerId: CONTAINER_ID,
       rootfs: shareMounts.get(shareKey(bundle.rootfs, false)) as string,
       mounts: containerMounts,
-      process: { args: p.args, env: p.env, cwd: p.cwd, uid: p.user.uid, gid: p.user.gid },
+      process: { args: p.args, env: p.env, cwd: p.cwd, uid: p.user.uid, gid: p.user.gid, additionalGids: p.user.additionalGids ?? [] },
     });
     this.monitor = await startMonitorServer(this.monitorSocket, this.volumeOps(), log);
     this.state.monitorSocket = this.monitorSocket;
@@ -249,7 +249,7 @@ export class Sandbox {
     this.agent.on('event', listener);
     try {
       const p = this.bundle.spec.process;
-      await this.agent.call('startProcess', { containerId: CONTAINER_ID, execId, process: { args, env: p.env, cwd: '/', uid: p.user.uid, gid: p.user.gid } });
+      await this.agent.call('startProcess', { containerId: CONTAINER_ID, execId, process: { args, env: p.env, cwd: '/', uid: p.user.uid, gid: p.user.gid, additionalGids: p.user.additionalGids ?? [] } });
       const r = await this.agent.call('wait', { containerId: CONTAINER_ID, execId }, 600_000);
       // Output events may trail the exit by a moment.
       await new Promise((res) => setTimeout(res, 50));
