@@ -1,35 +1,21 @@
 // What goes wrong in production, and what the runtime does about it: each case gets a clear error and
 // leaves nothing bound, plugged, mounted or running, and no data lost.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { RecordStore } from '../../src/directvolume/index.js';
 import { readBundle } from '../../src/runtime/oci/bundle.js';
 import { Sandbox } from '../../src/runtime/sandbox/sandbox.js';
 import { cleanupOrphans } from '../../src/runtime/sandbox/orphan-cleanup.js';
-import { runtimeDeps } from '../../src/cli/runtime-setup.js';
 import { writeBundle } from '../helpers/oci-bundle.js';
-import { ext4LoopDisk, undoMountsAndLoops } from '../helpers/host-cleanup.js';
+import { sandboxFixture, sandboxSkip } from '../helpers/sandbox-fixture.js';
 
-const skip = process.getuid?.() !== 0 ? 'sandboxes need root (loop devices, QEMU)' : !existsSync('/usr/bin/qemu-system-x86_64') ? 'qemu-system-x86 is not installed: run scripts/setup.sh' : false;
+const skip = sandboxSkip;
 
 async function setup() {
-  const root = mkdtempSync(join(tmpdir(), 'passvol-e2e-fail-'));
-  after(() => {
-    undoMountsAndLoops(root);
-    rmSync(root, { recursive: true, force: true });
-  });
-  const dv = join(root, 'dv');
-  const records = new RecordStore(dv);
-  const deps = await runtimeDeps({ root: dv, runtimeRoot: join(root, 'sandboxes'), goShimRoot: join(root, 'sbs') }, pino({ level: 'silent' }));
-  const { dev } = ext4LoopDisk(root);
-  const target = join(root, 'target');
-  mkdirSync(target);
-  await records.add(target, { 'volume-type': 'directvol', device: dev, fstype: 'ext4', options: ['rw', 'nosuid', 'nodev'] });
+  const { root, records, deps, dev, target } = await sandboxFixture('passvol-e2e-fail-');
   const bundle = (name: string, args: string[]) => readBundle(writeBundle(join(root, name), args, [{ destination: '/data', source: target }]));
   const leftovers = () => spawnSync('pgrep', ['-af', root], { encoding: 'utf8' }).stdout.trim();
   /** A file of the disk as the host sees it once no sandbox holds it. */
