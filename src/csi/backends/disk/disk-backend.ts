@@ -85,14 +85,15 @@ export class DiskBackend implements ControllerBackend, NodeBackend {
     return this.infoOf(disk);
   }
 
-  private infoOf(disk: Disk): VolumeInfo {
+  private async infoOf(disk: Disk): Promise<VolumeInfo> {
+    const health = (await this.provider.health?.(disk.id)) ?? { abnormal: false, message: 'no health check for this provider' };
     const info: VolumeInfo = {
       volumeId: disk.id,
       capacityBytes: disk.capacityBytes,
       volumeContext: disk.parameters,
       topology: [{ segments: { [DISK_TOPOLOGY_KEY]: this.options.nodeId } }],
       publishedNodes: disk.attachment ? [disk.attachment.nodeId] : [],
-      condition: { abnormal: false, message: 'disk image present' },
+      condition: health,
     };
     if (disk.source) info.source = disk.source;
     return info;
@@ -108,7 +109,7 @@ export class DiskBackend implements ControllerBackend, NodeBackend {
   }
 
   async listVolumes(): Promise<VolumeInfo[]> {
-    return (await this.provider.list()).map((d) => this.infoOf(d));
+    return Promise.all((await this.provider.list()).map((d) => this.infoOf(d)));
   }
 
   async publish(volumeId: string, nodeId: string, readonly: boolean): Promise<Params> {

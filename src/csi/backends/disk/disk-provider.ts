@@ -41,6 +41,8 @@ export interface DiskProvider {
   detach(id: string, nodeId: string): Promise<void>;
   /** Grows the disk (never shrinks) and tells an attached device about it. */
   expand(id: string, capacityBytes: number): Promise<Disk>;
+  /** Whether the disk's backing store is sound (VOLUME_CONDITION), with what is wrong when it is not. */
+  health?(id: string): Promise<{ abnormal: boolean; message: string }>;
   /** Makes this node's attachment of the disk see its current size (after an expand elsewhere). */
   refreshAttached?(id: string): Promise<void>;
   createSnapshot(name: string, sourceVolumeId: string): Promise<DiskSnapshot>;

@@ -1,7 +1,7 @@
 // The embedded "cloud": disks are sparse files in a pool folder, attached to this node as loop devices.
 // Everything it knows is on disk (one JSON file per disk and per snapshot, written atomically), so a
 // restart after kill -9 finds the same pool. Ids derive from names, which makes create idempotent.
-import { copyFile, constants as fsConstants, mkdir, open, readFile, readdir, rename, rm, statfs, truncate } from 'node:fs/promises';
+import { copyFile, constants as fsConstants, mkdir, open, readFile, readdir, rename, rm, stat, statfs, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -230,6 +230,14 @@ export class LoopPoolProvider implements DiskProvider {
       await writeJsonDurably(this.metaPath(id), grown);
       return grown;
     });
+  }
+
+  async health(id: string): Promise<{ abnormal: boolean; message: string }> {
+    const disk = await this.get(id);
+    const st = await stat(this.imagePath(id)).catch(() => undefined);
+    if (!st) return { abnormal: true, message: `disk image ${this.imagePath(id)} is missing` };
+    if (disk && st.size < disk.capacityBytes) return { abnormal: true, message: `disk image is ${st.size} bytes, smaller than the volume's ${disk.capacityBytes}` };
+    return { abnormal: false, message: 'disk image present' };
   }
 
   async refreshAttached(id: string): Promise<void> {
