@@ -19,10 +19,14 @@ test('capabilities, capacity, volume condition and capability checks of the disk
   assert.ok(info.max_volumes_per_node > 0);
   assert.deepEqual(info.accessible_topology.segments, { 'topology.disk.csi.passvol.io/node': 'node-1' });
 
-  const capacity = (await f.csi.controller.GetCapacity!({})) as { available_capacity: number };
-  assert.ok(capacity.available_capacity > 0);
+  const capacity = async () => Number(((await f.csi.controller.GetCapacity!({})) as { available_capacity: number }).available_capacity);
+  const before = await capacity();
+  assert.ok(before > 0);
 
   const created = (await f.csi.controller.CreateVolume!({ name: 'pv-ctl', capacity_range: { required_bytes: 32 * MiB }, volume_capabilities: [mountCap()] })) as { volume: { volume_id: string } };
+  // The new disk is a sparse file that takes almost nothing yet, but its 32 MiB are promised.
+  const after = await capacity();
+  assert.ok(before - after >= 31 * MiB && before - after < 64 * MiB, `capacity went from ${before} to ${after}`);
   const id = created.volume.volume_id;
   const get = async () => (await f.csi.controller.ControllerGetVolume!({ volume_id: id })) as { volume: { volume_id: string; capacity_bytes: number }; status: { volume_condition: { abnormal: boolean; message: string } } };
   const healthy = await get();

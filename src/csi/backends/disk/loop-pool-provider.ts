@@ -291,9 +291,19 @@ export class LoopPoolProvider implements DiskProvider {
     return out;
   }
 
+  /**
+   * Room for new disks: the pool filesystem's free space, less what existing disks may still claim. Images
+   * are sparse, so a disk written later takes space the filesystem shows as free today; counting only the
+   * free space would promise it twice and a guest would meet ENOSPC.
+   */
   async availableBytes(): Promise<number> {
     const s = await statfs(this.options.dir);
-    return s.bavail * s.bsize;
+    let promised = 0;
+    for (const d of await this.list()) {
+      const st = await stat(this.imagePath(d.id)).catch(() => undefined);
+      if (st) promised += Math.max(0, d.capacityBytes - st.blocks * 512);
+    }
+    return Math.max(0, s.bavail * s.bsize - promised);
   }
 
   /** Used by the node side to verify a device really is this volume's. */
