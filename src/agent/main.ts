@@ -17,6 +17,7 @@ import { createAgentLogger } from './logger.js';
 import { runCommand } from './run-command.js';
 import { listenUnix } from './unix-socket.js';
 import { FdDuplex, findVirtioPort, openReadWrite } from './virtio-port.js';
+import { PROTOCOL_VERSION } from '../protocol/index.js';
 
 const PORT_WAIT_MS = 30_000;
 const SHUTDOWN_FLUSH_MS = 2000;
@@ -88,6 +89,8 @@ if (config.socket) {
 } else {
   const port = await findVirtioPort(config.virtioPortsDir, config.portName, config.devDir, PORT_WAIT_MS);
   serve(new FdDuplex(await openReadWrite(port)));
+  // The runtime learns of a restarted agent (whose containers and mounts are gone) from a second 'ready'.
+  hub.emit({ v: PROTOCOL_VERSION, event: 'ready', pid: process.pid });
   log.info({ port, startupMs: Math.round(performance.now()) }, 'agent ready');
 }
 

@@ -55,11 +55,14 @@ export const LogEvent = z.object({
   /** Context such as containerId or target; never secrets. */
   fields: z.record(z.string(), z.unknown()).optional(),
 });
+/** Sent once by each agent process as it starts serving: a second one means the agent was restarted. */
+export const ReadyEvent = z.object({ ...EventBase, event: z.literal('ready'), pid: z.number().int().positive() });
 // Not a discriminatedUnion: 'stdout' and 'stderr' share one schema.
-export const AgentEvent = z.union([OutputEvent, ExitEvent, LogEvent]);
+export const AgentEvent = z.union([OutputEvent, ExitEvent, LogEvent, ReadyEvent]);
 export type OutputEvent = z.infer<typeof OutputEvent>;
 export type ExitEvent = z.infer<typeof ExitEvent>;
 export type LogEvent = z.infer<typeof LogEvent>;
+export type ReadyEvent = z.infer<typeof ReadyEvent>;
 export type AgentEvent = z.infer<typeof AgentEvent>;
 
 export type AgentMessage = { kind: 'response'; response: ResponseEnvelope } | { kind: 'event'; event: AgentEvent };

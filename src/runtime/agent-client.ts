@@ -36,11 +36,13 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-export class AgentClient extends EventEmitter<{ event: [AgentEvent]; close: [] }> {
+export class AgentClient extends EventEmitter<{ event: [AgentEvent]; close: []; restarted: [pid: number] }> {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly decoder = new LineDecoder();
   private closed = false;
+  /** True once the agent answered waitReady: a 'ready' event after that is a restarted agent. */
+  private ready = false;
   /** Set when the agent speaks another protocol version: every call fails at once with this. */
   private mismatch: PassvolError | undefined;
 
@@ -77,7 +79,9 @@ export class AgentClient extends EventEmitter<{ event: [AgentEvent]; close: [] }
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
-        return await this.call('ping', {}, 500);
+        const pong = await this.call('ping', {}, 500);
+        this.ready = true;
+        return pong;
       } catch (e) {
         if (this.closed || this.mismatch) throw e;
         if (Date.now() > deadline) throw new PassvolError('PV_ERR_TIMEOUT', `the guest agent did not answer within ${timeoutMs} ms`);
@@ -122,6 +126,10 @@ export class AgentClient extends EventEmitter<{ event: [AgentEvent]; close: [] }
         continue;
       }
       if (msg.kind === 'event') {
+        if (msg.event.event === 'ready') {
+          if (this.ready) this.onAgentRestart(msg.event.pid);
+          continue;
+        }
         this.emit('event', msg.event);
         continue;
       }
@@ -142,8 +150,22 @@ export class AgentClient extends EventEmitter<{ event: [AgentEvent]; close: [] }
     }
   }
 
+  /**
+   * The guest's init restarted the agent: what it ran and tracked is gone, so no pending call (a wait for
+   * the container, say) will ever be answered. They fail now; 'restarted' tells the sandbox.
+   */
+  private onAgentRestart(pid: number): void {
+    this.log.error({ pid }, 'the guest agent restarted: its containers and their state are gone');
+    this.failPending(new PassvolError('PV_ERR_SANDBOX_UNREACHABLE', `the guest agent restarted (now pid ${pid}) before answering; the container it ran is gone`));
+    this.emit('restarted', pid);
+  }
+
   private failAll(e: PassvolError): void {
     this.mismatch = e;
+    this.failPending(e);
+  }
+
+  private failPending(e: PassvolError): void {
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
       p.reject(e);

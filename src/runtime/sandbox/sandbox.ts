@@ -120,6 +120,7 @@ export class Sandbox {
     void this.vm.exited.then(() => this.onVmExit());
     this.agent = await AgentClient.connect(this.vm.agentSocket, log.child({ part: 'agent' }), 10_000);
     this.agent.on('event', (e) => this.onEvent(e));
+    this.agent.on('restarted', () => void this.onContainerLost('the guest agent restarted'));
     await this.agent.waitReady(deps.agentTimeoutMs ?? 60_000);
     this.timings.bootMs = Date.now() - started;
     log.info({ ms: this.timings.bootMs, accel: this.vm.accel }, 'guest agent ready');
@@ -184,8 +185,14 @@ export class Sandbox {
    */
   private async onVmExit(): Promise<void> {
     if (this.destroying) return;
-    this.deps.log.warn({ sandbox: this.id }, 'the sandbox VM exited on its own; the container is gone');
     this.agent?.close();
+    await this.onContainerLost('the sandbox VM exited on its own');
+  }
+
+  /** The container is gone (VM or agent lost): the monitor stops answering and the state says stopped. */
+  private async onContainerLost(why: string): Promise<void> {
+    if (this.destroying) return;
+    this.deps.log.warn({ sandbox: this.id }, `${why}; the container is gone`);
     if (this.monitor) {
       const monitor = this.monitor;
       this.monitor = undefined;
