@@ -410,3 +410,23 @@ test('every flag the manifests give passvol is one `passvol csi serve` knows', (
   }
   assert.deepEqual(unknown, []);
 });
+
+test('disk pool: the controller and the node plugin share one pool folder on the labelled node; the controller can attach', () => {
+  const ctl = find('Deployment', 'passvol-disk-controller').spec.template.spec;
+  const node = find('DaemonSet', 'passvol-disk-node').spec.template.spec;
+  const poolOf = (pod) => {
+    const c = pod.containers.find((x) => x.name === 'passvol');
+    const flag = c.args.find((a) => a.startsWith('--disk-pool-dir='))?.split('=')[1];
+    // The host folder behind the flag's path: the mount that holds it, and the rest of the path below it.
+    const mount = c.volumeMounts.filter((m) => flag === m.mountPath || flag?.startsWith(`${m.mountPath}/`)).sort((x, y) => y.mountPath.length - x.mountPath.length)[0];
+    const vol = pod.volumes.find((v) => v.name === mount?.name);
+    const host = vol?.hostPath ? `${vol.hostPath.path}${flag.slice(mount.mountPath.length)}` : undefined;
+    return { flag, host, privileged: c.securityContext?.privileged === true, dev: c.volumeMounts.some((m) => m.mountPath === '/dev') };
+  };
+  const a = poolOf(ctl);
+  const b = poolOf(node);
+  assert.ok(a.flag && a.host, 'the controller names its pool folder and mounts it from the host');
+  assert.equal(a.host, b.host, 'one pool folder for both');
+  assert.ok(a.privileged && a.dev, 'losetup needs a privileged container with /dev');
+  assert.equal(ctl.nodeSelector['passvol.io/disk-pool'], 'true');
+});
