@@ -8,6 +8,7 @@ import { gcCommand } from './commands/gc.js';
 import { imageCommand } from './commands/image.js';
 import { runCommand } from './commands/run.js';
 import { lifecycleCommands } from './commands/lifecycle.js';
+import { nasServerCommand } from './commands/nas-server.js';
 import { reportAndExit } from './cli-error.js';
 import { invalidArgument } from '../common/errors.js';
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   program.addCommand(gcCommand());
   program.addCommand(imageCommand());
   program.addCommand(runCommand());
+  program.addCommand(nasServerCommand());
   // The shim is started by `create`, never by hand.
   for (const cmd of lifecycleCommands()) program.addCommand(cmd, cmd.name() === 'shim' ? { hidden: true } : {});
   return program;

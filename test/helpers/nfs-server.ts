@@ -21,7 +21,7 @@ export interface TestNfsServer {
 }
 
 /** A mkdir lock holding the owner's pid; a lock whose owner is gone is taken over. */
-async function lockHost(timeoutMs: number): Promise<void> {
+export async function lockHost(timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -59,4 +59,9 @@ export async function startTestNfsServer(): Promise<TestNfsServer> {
   });
   const info = await server.start();
   return { info, exportDir, server };
+}
+
+/** Releases the host-wide NFS server lock taken with lockHost (startTestNfsServer releases its own). */
+export async function unlockHost(): Promise<void> {
+  await rm(LOCK_DIR, { recursive: true, force: true });
 }
