@@ -13,6 +13,8 @@ DEB_PACKAGES=(
   qemu-system-x86 qemu-utils cpio xz-utils
   # the embedded NAS: a user-space NFS server, and user-space NFS tools the tests read it back with
   nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils
+  # the benchmark: the same fio runs on the host and in the guest
+  fio
 )
 
 step() { printf '[setup] %s\n' "$*"; }

@@ -79,7 +79,7 @@ function launch(l: Launchers, id: LaunchIdentity, args: string[]): { file: strin
 }
 
 export function initCommand(l: Launchers, rootfsHost: string, procHost: string, env: readonly string[], id: LaunchIdentity): Command {
-  const busybox = l.busybox;
+  const { busybox } = l;
   return {
     ...launch(l, id, [
       'unshare', '-m', '-p', '-f', '--propagation', 'private',

@@ -6,7 +6,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { AgentError, type ContainerMount, type ProcessSpec } from '../protocol/index.js';
 import { prepareContainerDev } from './container-dev.js';
-import { execCommand, initCommand, type Launchers } from './container-launcher.js';
+import { execCommand, initCommand } from './container-launcher.js';
 import { ContainerProcess, type ExitStatus } from './container-process.js';
 import type { EventSink } from './event-sink.js';
 import { checkContainerPath, checkGuestPath, type PathMapper } from './guest-paths.js';
@@ -52,10 +52,6 @@ export class ContainerRegistry {
   private readonly containers = new Map<string, Container>();
 
   constructor(private readonly deps: ContainerDeps) {}
-
-  private launchers(): Launchers {
-    return { busybox: this.deps.busybox, ...(this.deps.setpriv ? { setpriv: this.deps.setpriv } : {}) };
-  }
 
   private get(containerId: string): Container {
     const c = this.containers.get(containerId);
@@ -136,7 +132,7 @@ export class ContainerRegistry {
     if (spec === undefined) {
       if (c.initExecId !== undefined) throw new AgentError('ALREADY_EXISTS', `container "${containerId}" was already started (as "${c.initExecId}")`);
       const cwdHost = await workingDir(c.rootfsHost, c.init.cwd, true);
-      const cmd = initCommand(this.launchers(), c.rootfsHost, c.procHost, c.init.env, { ...c.init, cwdHost });
+      const cmd = initCommand(this.deps, c.rootfsHost, c.procHost, c.init.env, { ...c.init, cwdHost });
       c.initExecId = execId;
       proc = new ContainerProcess(containerId, execId, cmd, this.deps.events, log);
     } else {
@@ -145,7 +141,7 @@ export class ContainerRegistry {
         throw new AgentError('FAILED_PRECONDITION', `container "${containerId}" is not running; start its init process first`);
       }
       const cwdHost = await workingDir(c.rootfsHost, spec.cwd, false);
-      proc = new ContainerProcess(containerId, execId, execCommand(this.launchers(), init.realPid, spec.env, { ...spec, cwdHost }), this.deps.events, log);
+      proc = new ContainerProcess(containerId, execId, execCommand(this.deps, init.realPid, spec.env, { ...spec, cwdHost }), this.deps.events, log);
     }
     c.processes.set(execId, proc);
     try {

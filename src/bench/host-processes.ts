@@ -1,23 +1,9 @@
 // CPU time and memory of host processes, read from /proc: what QEMU, virtiofsd and the NFS server spend
-// on a workload is the difference of two samples. Processes are found by a string their command line
-// holds (a sandbox's state folder, the NFS server's state folder), never by name alone.
-import { readFileSync, readdirSync } from 'node:fs';
+// on a workload is the difference of two samples. The processes are found by the folder their arguments
+// name (common/processes.ts), never by name alone.
+import { readFileSync } from 'node:fs';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
-
-/** Pids whose command line contains `needle`, other than this process. */
-export function processesMatching(needle: string): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').replaceAll('\0', ' ').includes(needle)) out.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
 
 /** User + system CPU milliseconds of a process (all its threads, live and ended); 0 once it is gone. */
 export function cpuMs(pid: number): number {

@@ -16,7 +16,8 @@ import { RecordStore } from '../directvolume/index.js';
 import { readBundle } from '../runtime/oci/bundle.js';
 import { Sandbox, type SandboxDeps } from '../runtime/sandbox/sandbox.js';
 import type { BenchTools } from './bench-rootfs.js';
-import { CpuMeter, processesMatching, rssKiB } from './host-processes.js';
+import { CpuMeter, rssKiB } from './host-processes.js';
+import { processesNaming } from '../common/processes.js';
 import { WORKLOAD_FILES } from './io-workloads.js';
 
 export const PATH_IDS = ['host', 'blk', 'virtiofs', '9p', 'nas'] as const;
@@ -84,7 +85,7 @@ const comm = (pid: number) => {
     return '';
   }
 };
-const pidsOf = (needle: string, name: RegExp) => () => processesMatching(needle).filter((p) => name.test(comm(p)));
+const pidsOf = (folder: string, name: RegExp) => () => processesNaming(folder).filter((p) => name.test(comm(p)));
 
 async function makeDisk(o: IoEnvironmentOptions, name: string): Promise<string> {
   const img = join(o.work, `${name}.img`);

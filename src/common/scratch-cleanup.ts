@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pidAlive, processesNaming } from './processes.js';
 
 export function undoMountsAndLoops(root: string): void {
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
@@ -38,29 +39,6 @@ export function claimScratch(dir: string): void {
   writeFileSync(join(dir, OWNER_FILE), `${process.pid}\n`);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Processes whose command line names the folder (VMs, virtiofsd, the NFS server a run started). */
-function processesUnder(dir: string): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').some((a) => a.includes(`${dir}/`))) out.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
 /**
  * Scratch folders `<parent>/<prefix>*` whose owner process is gone (a run killed before its own cleanup):
  * their processes are killed, their mounts and loop devices undone, the folders removed. Folders of live
@@ -82,7 +60,7 @@ export function reclaimAbandonedScratch(parent: string, prefix: string): string[
     } catch {
       continue;
     }
-    if (!owner || alive(owner)) continue;
+    if (!owner || pidAlive(owner)) continue;
     destroyScratch(dir);
     reclaimed.push(dir);
   }
@@ -91,14 +69,14 @@ export function reclaimAbandonedScratch(parent: string, prefix: string): string[
 
 /** Ends everything a run started under `dir` (by SIGKILL: the run is being abandoned) and removes it. */
 export function destroyScratch(dir: string): void {
-  for (const pid of processesUnder(dir)) {
+  for (const pid of processesNaming(dir)) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
       // already gone
     }
   }
-  for (let i = 0; i < 50 && processesUnder(dir).length > 0; i++) execFileSync('sleep', ['0.1']);
+  for (let i = 0; i < 50 && processesNaming(dir).length > 0; i++) execFileSync('sleep', ['0.1']);
   undoMountsAndLoops(dir);
   rmSync(dir, { recursive: true, force: true });
 }

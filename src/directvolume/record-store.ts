@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PassvolError, errnoCode, failedPrecondition, notFound } from '../common/errors.js';
 import { fsyncDir, mkdirDurably, writeNewFileDurably } from '../common/durable-fs.js';
+import { pidAlive } from '../common/processes.js';
 import { decodeVolumeDirName, encodeVolumeDirName } from './volume-dir-name.js';
 import { MOUNT_INFO_FILE, type MountInfo, marshalMountInfo, parseMountInfo, validateMountInfo } from './mount-info.js';
 import { isValidSandboxId, validateSandboxId } from './sandbox-id.js';
@@ -220,7 +221,7 @@ export class RecordStore {
       const pid = Number(name.split('-')[1]);
       const st = await lstat(join(staging, name)).catch(() => undefined);
       if (!st) continue;
-      if (isProcessAlive(pid) && now - st.mtimeMs < STALE_STAGING_MS) continue;
+      if (pidAlive(pid) && now - st.mtimeMs < STALE_STAGING_MS) continue;
       await rm(join(staging, name), { recursive: true, force: true });
       removed++;
     }
@@ -315,12 +316,3 @@ export class RecordStore {
   }
 }
 
-function isProcessAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return errnoCode(e) === 'EPERM';
-  }
-}

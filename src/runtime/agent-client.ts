@@ -175,11 +175,7 @@ export class AgentClient extends EventEmitter<{ event: [AgentEvent]; close: []; 
 
   private onClose(): void {
     this.closed = true;
-    for (const [id, p] of this.pending) {
-      clearTimeout(p.timer);
-      p.reject(new PassvolError('PV_ERR_SANDBOX_UNREACHABLE', `the agent channel closed before ${p.op} was answered`));
-      this.pending.delete(id);
-    }
+    this.failPending(new PassvolError('PV_ERR_SANDBOX_UNREACHABLE', 'the agent channel closed before the call was answered'));
     this.emit('close');
   }
 }

@@ -49,7 +49,8 @@ test('passed-through disk and NFS export, virtio-fs for the rest; data kept; onl
   writeFileSync(join(fileParent, 'secret'), 'not for the guest\n');
   await records.add(diskTarget, { 'volume-type': 'directvol', device: dev, fstype: 'ext4', metadata: { fsGroup: '3000' }, options: ['rw', 'nosuid', 'nodev'] });
   await records.add(nasTarget, { 'volume-type': 'nfs', device: `${nfs.info.server}:${nfs.info.share}/vol`, fstype: 'nfs4', options: ['vers=4.1', 'rw', 'nosuid', 'nodev'] });
-  const mounts = [{ destination: '/data', source: diskTarget }, { destination: '/nas', source: nasTarget }, { destination: '/plain', source: plain }, { destination: '/data-again', source: diskTarget }, { destination: '/etc-hosts', source: join(fileParent, 'hosts'), file: true, readonly: true }];
+  // The disk is named twice, read-only first: it is still attached writable for /data.
+  const mounts = [{ destination: '/data-again', source: diskTarget, readonly: true }, { destination: '/data', source: diskTarget }, { destination: '/nas', source: nasTarget }, { destination: '/plain', source: plain }, { destination: '/etc-hosts', source: join(fileParent, 'hosts'), file: true, readonly: true }];
 
   // First sandbox: stays up for the checks.
   const bundle1 = await readBundle(writeBundle(join(root, 'b1'), ['/bin/sleep', '600'], mounts));
@@ -60,10 +61,14 @@ test('passed-through disk and NFS export, virtio-fs for the rest; data kept; onl
     const line = (dir: string) => m.stdout.split('\n').find((l) => l.includes(` on ${dir} `)) ?? '';
     assert.match(line('/data'), /^\/dev\/vd[a-z] on \/data type ext4 /, m.stdout);
     assert.equal(line('/data-again').split(' ')[0], line('/data').split(' ')[0], 'two mounts of one volume share one hot-plugged disk');
+    assert.notEqual((await sb.exec(['/bin/sh', '-c', 'echo no > /data-again/ro-test'])).exitCode, 0, 'the read-only mount of it is read-only');
     assert.match(line('/nas'), / on \/nas type nfs4 /);
     assert.match(line('/plain'), / on \/plain type (virtiofs|9p) /);
     assert.doesNotMatch(line('/data') + line('/nas'), /virtiofs|9p/);
     assert.equal((await sb.exec(['/bin/cat', '/etc-hosts'])).stdout, '127.0.0.1 e2e-one\n');
+    // The file reaches the guest through a read-only bind on the host, not only a read-only bind inside.
+    const bind = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.includes('/e2e-one/shared/files/') && l.includes('hosts'));
+    assert.match(bind ?? '', / ro[, ]/, `host-side bind of the file: ${bind}`);
     const helpers = spawnSync('pgrep', ['-af', 'virtiofsd|qemu-system'], { encoding: 'utf8' }).stdout;
     assert.ok(!helpers.includes(`${fileParent} `) && !helpers.includes(`=${fileParent},`), 'a shared file\'s folder is not shared');
     assert.equal(await records.sandboxOf(diskTarget), 'e2e-one', 'the record names the sandbox');

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
@@ -22,10 +23,10 @@ import { runtimeDeps, type RuntimeFlags } from '../runtime-setup.js';
 const READY_FD = 3;
 const logOf = (runtimeRoot: string, id: string) => join(runtimeRoot, '.shim-logs', `${id}.log`);
 
-/** TERM, SIGTERM, 15 -> SIGTERM. */
+/** TERM, SIGTERM, 15 -> SIGTERM (the numbers are this host's, as kill(1) takes them). */
 export function parseSignal(raw: string): (typeof SIGNALS)[number] {
-  const byNumber: Record<string, string> = { '1': 'SIGHUP', '2': 'SIGINT', '3': 'SIGQUIT', '9': 'SIGKILL', '10': 'SIGUSR1', '12': 'SIGUSR2', '15': 'SIGTERM', '18': 'SIGCONT', '19': 'SIGSTOP' };
-  const name = byNumber[raw] ?? (raw.toUpperCase().startsWith('SIG') ? raw.toUpperCase() : `SIG${raw.toUpperCase()}`);
+  const byNumber = Object.entries(osConstants.signals).find(([, n]) => String(n) === raw)?.[0];
+  const name = byNumber ?? (raw.toUpperCase().startsWith('SIG') ? raw.toUpperCase() : `SIG${raw.toUpperCase()}`);
   const r = z.enum(SIGNALS).safeParse(name);
   if (!r.success) throw invalidArgument(`unknown signal "${raw}"; use one of ${SIGNALS.join(', ')}`);
   return r.data;

@@ -8,15 +8,18 @@ import { readBundle } from '../../runtime/oci/bundle.js';
 import { Sandbox } from '../../runtime/sandbox/sandbox.js';
 import { runtimeDeps, type RuntimeFlags } from '../runtime-setup.js';
 
-/** Our stdin becomes the container's, in order; its end is the container's EOF. */
+/** Our stdin becomes the container's, in order, one chunk in flight at a time; its end is the container's EOF. */
 function relayStdin(sandbox: Sandbox): void {
-  let chain = Promise.resolve();
-  const send = (data: Buffer | 'end') => {
-    chain = chain.then(() => sandbox.stdin(data)).catch(() => undefined);
-  };
-  process.stdin.on('data', (d: Buffer) => send(d));
-  process.stdin.on('end', () => send('end'));
-  process.stdin.unref?.();
+  const stdin = process.stdin;
+  stdin.on('data', (d: Buffer) => {
+    stdin.pause();
+    sandbox.stdin(d).then(
+      () => stdin.resume(),
+      () => stdin.destroy(), // the container closed its stdin or is gone: stop reading ours
+    );
+  });
+  stdin.on('end', () => void sandbox.stdin('end').catch(() => undefined));
+  stdin.unref?.();
 }
 
 export function runCommand(): Command {

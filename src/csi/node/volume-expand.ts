@@ -41,7 +41,7 @@ export async function expandOnNode(ctx: NodeContext, volumeId: string, volumePat
   const entry = (await readMountTable()).find((m) => m.mountPoint === volumePath);
   if (!entry) throw notFound(`volume path ${volumePath} is not mounted`);
   if (st.isFile() || st.isBlockDevice()) return grownDeviceSize(ctx, volumeId, `/dev/${entry.root.replace(/^\//, '')}`, requiredBytes);
-  await grownDeviceSize(ctx, volumeId, entry.source, requiredBytes);
+  const size = await grownDeviceSize(ctx, volumeId, entry.source, requiredBytes);
   await ctx.mounter.growMounted(entry.source, volumePath, entry.fstype);
-  return ctx.mounter.blockDeviceSize(entry.source);
+  return size;
 }

@@ -20,8 +20,8 @@ test('a sandbox whose runtime died is cleaned up; a live one is left alone', asy
   const records = new RecordStore(join(root, 'dv'));
   const sandboxes = new SandboxDirs(join(root, 'sandboxes'));
   const deadPid = spawnSync('true').pid as number;
-  // The stand-in VM names the sandbox folder in its argv, as QEMU does.
-  const vm = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)', sandboxes.dir('orphan')]);
+  // The stand-in VM names a file of the sandbox folder in its argv, as QEMU does.
+  const vm = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)', join(sandboxes.dir('orphan'), 'vm', 'qmp.sock')]);
   // A process that now has the pid a dead sandbox's VM had: it must never be killed.
   const stranger = spawn('sleep', ['60']);
   after(() => {

@@ -1,9 +1,10 @@
 // After a crash of the runtime or of the VM, what is left is found from the sandbox folders: a sandbox
 // whose owning process is gone gets its VM killed, its volume bindings released and its sockets removed.
 // Data is never touched: disks are only unplugged (with the VM) and records keep their mount info.
-import { readFile, readdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../../common/logger.js';
+import { processesNaming } from '../../common/processes.js';
 import type { RecordStore } from '../../directvolume/index.js';
 import { isAlive, runtimeAlive, vmAlive, type SandboxDirs } from './sandbox-dir.js';
 import { releaseShares } from './sandbox-shares.js';
@@ -37,7 +38,7 @@ export async function cleanupOrphans(sandboxes: SandboxDirs, records: RecordStor
       report.killedVm = true;
     }
     // Helpers of the VM (virtiofsd) outlive a killed QEMU; they are known by the sandbox folder in their argv.
-    for (const pid of await processesMentioning(sandboxes.dir(id))) await killAndWait(pid, log);
+    for (const pid of processesNaming(sandboxes.dir(id))) await killAndWait(pid, log);
     for (const v of state?.boundVolumes ?? []) {
       await records.releaseSandbox(v.volumePath, id).catch((e: Error) => log.warn({ err: e.message, volume: v.volumePath }, 'could not release binding'));
       report.releasedVolumes.push(v.volumePath);
@@ -59,12 +60,3 @@ export async function cleanupOrphans(sandboxes: SandboxDirs, records: RecordStor
   return out;
 }
 
-async function processesMentioning(path: string): Promise<number[]> {
-  const out: number[] = [];
-  for (const name of await readdir('/proc').catch(() => [] as string[])) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    const argv = await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '');
-    if (argv.split('\0').some((a) => a.includes(`${path}/`))) out.push(Number(name));
-  }
-  return out;
-}

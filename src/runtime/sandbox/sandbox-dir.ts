@@ -1,6 +1,7 @@
 // Every sandbox has a folder under the runtime root holding what is needed to find and clean it up after
 // a crash: state.json (pids, volumes bound, sockets), written atomically at each change.
 import { readFileSync } from 'node:fs';
+import { pidAlive } from '../../common/processes.js';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -15,6 +16,8 @@ export const SandboxStateSchema = z.object({
   status: z.enum(['creating', 'created', 'running', 'stopped']),
   /** The process that owns the sandbox (the runtime) and the VM. */
   runtimePid: z.number().int(),
+  /** When that process started, in clock ticks since boot (/proc/<pid>/stat): tells it from a reused pid. */
+  runtimeStart: z.number().int().optional(),
   vmPid: z.number().int().optional(),
   createdAt: z.string(),
   exitCode: z.number().int().optional(),
@@ -58,21 +61,23 @@ export class SandboxDirs {
 }
 
 /** A process with this pid exists (any process: see the two checks below for ours). */
-export function isAlive(pid: number | undefined): boolean {
-  if (!pid || pid <= 0) return false;
+export const isAlive = pidAlive;
+
+/** When a process started, in clock ticks since boot (field 22 of /proc/<pid>/stat); undefined if gone. */
+export function processStartTicks(pid: number): number | undefined {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  } catch {
+    return undefined;
   }
 }
 
-/** When a process started, in ms since the epoch (from /proc: boot time + start ticks); undefined if gone. */
+/** When a process started, in ms since the epoch (boot time + start ticks); undefined if gone. */
 export function processStartMs(pid: number): number | undefined {
+  const ticks = processStartTicks(pid);
+  if (ticks === undefined) return undefined;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
     const btime = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
     return btime * 1000 + (ticks * 1000) / 100;
   } catch {
@@ -81,11 +86,13 @@ export function processStartMs(pid: number): number | undefined {
 }
 
 /**
- * The runtime that owns a sandbox is alive: its pid exists and that process started before the sandbox
- * was created. A pid the kernel gave to a newer process after the runtime died does not count.
+ * The runtime that owns a sandbox is alive: its pid exists and is the same process, not a newer one the
+ * kernel gave that pid after the runtime died. Compared by start ticks, which no clock change moves; state
+ * written before those were recorded falls back to "started before the sandbox was created".
  */
-export function runtimeAlive(state: Pick<SandboxState, 'runtimePid' | 'createdAt'>): boolean {
+export function runtimeAlive(state: Pick<SandboxState, 'runtimePid' | 'createdAt' | 'runtimeStart'>): boolean {
   if (!isAlive(state.runtimePid)) return false;
+  if (state.runtimeStart !== undefined) return processStartTicks(state.runtimePid) === state.runtimeStart;
   const started = processStartMs(state.runtimePid);
   // Start times are in clock ticks (10 ms) and boot time in whole seconds: allow for the rounding.
   return started === undefined || started <= Date.parse(state.createdAt) + 2000;
@@ -95,7 +102,7 @@ export function runtimeAlive(state: Pick<SandboxState, 'runtimePid' | 'createdAt
 export function vmAlive(pid: number | undefined, sandboxDir: string): boolean {
   if (!pid || !isAlive(pid)) return false;
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(sandboxDir);
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${sandboxDir}/`);
   } catch {
     return false;
   }

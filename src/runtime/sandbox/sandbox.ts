@@ -18,11 +18,11 @@ import { planShares, releaseShares } from './sandbox-shares.js';
 import { shareKey } from '../volumes/shared-volume.js';
 import type { Bundle } from '../oci/bundle.js';
 import { planForwards, splitNfsDevice } from '../volumes/nfs-forwarding.js';
-import { volumeKindFor } from '../volumes/index.js';
 import type { AttachedVolume, VolumeContext } from '../volumes/sandbox-volume.js';
 import { VolumeBinding } from '../volumes/volume-binding.js';
 import { planMounts } from '../volumes/volume-plan.js';
-import type { SandboxDirs, SandboxState } from './sandbox-dir.js';
+import { attachVolumes } from './sandbox-volumes.js';
+import { processStartTicks, type SandboxDirs, type SandboxState } from './sandbox-dir.js';
 import type { GuestImagePaths, LaunchVm, SandboxVm } from './sandbox-vm.js';
 
 export interface SandboxDeps {
@@ -65,7 +65,8 @@ export class Sandbox {
     readonly bundle: Bundle,
     private readonly deps: SandboxDeps,
   ) {
-    this.state = { id, bundle: bundle.dir, status: 'creating', runtimePid: process.pid, createdAt: new Date().toISOString(), boundVolumes: [] };
+    const runtimeStart = processStartTicks(process.pid);
+    this.state = { id, bundle: bundle.dir, status: 'creating', runtimePid: process.pid, ...(runtimeStart !== undefined ? { runtimeStart } : {}), createdAt: new Date().toISOString(), boundVolumes: [] };
   }
 
   get monitorSocket(): string {
@@ -142,29 +143,13 @@ export class Sandbox {
       ...(deps.blockBackend ? { blockBackend: deps.blockBackend } : {}),
       nextName: () => `v${++this.seq}`,
     };
-    const containerMounts = [];
-    // A direct volume named by several mounts is attached (and mounted in the guest) once, then shared.
-    const byRecord = new Map<string, AttachedVolume>();
-    for (const plan of plans) {
-      if (plan.kind === 'guest') continue;
-      const shared = 'record' in plan ? byRecord.get(plan.record.volumePath) : undefined;
-      if (shared) {
-        containerMounts.push({ source: shared.guestPath, destination: plan.mount.destination, readonly: plan.mount.options.includes('ro') });
-        continue;
-      }
-      const kind = volumeKindFor(plan);
-      if (!kind) continue;
-      const t = Date.now();
-      const v = await kind.attach(plan, ctx);
-      if (v.volumePath) byRecord.set(v.volumePath, v);
+    const containerMounts = await attachVolumes(plans, ctx, async (v, destination, ms) => {
       this.attached.push(v);
-      if (v.volumePath) {
-        this.timings.volumeMs[plan.mount.destination] = Date.now() - t;
-        this.state.boundVolumes.push({ volumePath: v.volumePath, device: v.device ?? '', kind: v.kind === 'direct-nfs' ? 'nfs' : 'block', ...(v.hotplugId ? { hotplugId: v.hotplugId } : {}) });
-        await this.save();
-      }
-      containerMounts.push({ source: v.guestPath, destination: plan.mount.destination, readonly: plan.mount.options.includes('ro') });
-    }
+      if (!v.volumePath) return;
+      this.timings.volumeMs[destination] = ms;
+      this.state.boundVolumes.push({ volumePath: v.volumePath, device: v.device ?? '', kind: v.kind === 'direct-nfs' ? 'nfs' : 'block', ...(v.hotplugId ? { hotplugId: v.hotplugId } : {}) });
+      await this.save();
+    });
     const p = bundle.spec.process;
     await this.agent.call('createContainer', {
       containerId: CONTAINER_ID,

@@ -52,6 +52,7 @@ export class ShimClient {
   }
 
   delete(): Promise<void> {
-    return this.call('/delete', {}, z.object({}).passthrough(), 120_000).then(() => undefined);
+    // Longer than the worst teardown: delete the container (30 s), detach each volume, sync (60 s), stop QEMU.
+    return this.call('/delete', {}, z.object({}).passthrough(), 600_000).then(() => undefined);
   }
 }

@@ -26,6 +26,20 @@ function reply(res: ServerResponse, status: number, value: unknown): void {
   res.end(JSON.stringify(value));
 }
 
+/** Waits for the container's exit however long it runs (each agent wait has a time limit of its own). */
+async function waitForExit(sandbox: Sandbox, deps: SandboxDeps, id: string): Promise<void> {
+  for (;;) {
+    try {
+      await sandbox.wait();
+      return;
+    } catch (e) {
+      if (toPassvolError(e).code === 'PV_ERR_TIMEOUT') continue;
+      deps.log.warn({ sandbox: id, err: (e as Error).message }, 'waiting for the container failed');
+      return;
+    }
+  }
+}
+
 /** Runs the shim: resolves when the sandbox has been deleted (or could not be created). */
 export async function runSandboxShim(id: string, bundle: Bundle, deps: SandboxDeps, ready: (r: ShimReady) => void): Promise<void> {
   let sandbox: Sandbox;
@@ -49,7 +63,7 @@ export async function runSandboxShim(id: string, bundle: Bundle, deps: SandboxDe
       started = true;
       const pid = await sandbox.start((_stream, data) => output.write(data));
       // The exit code lands in state.json through wait(); the VM stays until delete, as runc's would.
-      void sandbox.wait().catch((e: Error) => deps.log.warn({ sandbox: id, err: e.message }, 'waiting for the container failed'));
+      void waitForExit(sandbox, deps, id);
       return { pid };
     },
     'POST /kill': async (req) => {
@@ -80,8 +94,16 @@ export async function runSandboxShim(id: string, bundle: Bundle, deps: SandboxDe
       },
     );
   });
-  await rm(socket, { force: true });
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(socket, resolve));
+  try {
+    await rm(socket, { force: true });
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(socket, resolve));
+  } catch (e) {
+    // Nobody could ever reach this sandbox: undo it rather than leave a VM and bindings behind.
+    await sandbox.destroy().catch((d: Error) => deps.log.warn({ sandbox: id, err: d.message }, 'cleanup after a failed start'));
+    const err = toPassvolError(e);
+    ready({ ok: false, code: err.code, message: `control socket ${socket}: ${err.message}` });
+    return;
+  }
   ready({ ok: true, vmPid: (await deps.dirs.read(id))?.vmPid ?? -1 });
   await deleted;
   await new Promise<void>((r) => server.close(() => r()));

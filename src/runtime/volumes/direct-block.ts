@@ -24,7 +24,9 @@ export const directBlock: SandboxVolume = {
       await ctx.binding.bind(record.volumePath, ctx.sandboxId);
       undo.push(() => ctx.binding.release(record.volumePath, ctx.sandboxId));
       await ctx.binding.freeOnHost(device);
-      const readonly = readonlyMount(plan.mount) || (record.mountInfo.options ?? []).includes('ro');
+      // Read-only when the container mount or the record says so (record entries may be comma-joined).
+      const options = guestMountOptions(record.mountInfo.options, readonlyMount(plan.mount));
+      const readonly = options.includes('ro');
       const serial = `pv-${name}`;
       await ctx.vm.hotplugBlock({ id: name, path: device, serial, readonly, ...(ctx.blockBackend ? { backend: ctx.blockBackend } : {}) });
       undo.push(() => ctx.vm.unplugBlock(name));
@@ -35,7 +37,7 @@ export const directBlock: SandboxVolume = {
         source: { kind: 'block', serial },
         target,
         fstype,
-        options: guestMountOptions(record.mountInfo.options, readonly),
+        options,
         ...(fsGroup ? { fsGroup: Number(fsGroup) } : {}),
         ...(policy === 'Always' || policy === 'OnRootMismatch' ? { fsGroupChangePolicy: policy } : {}),
         // The disk may have grown while no sandbox used it: the guest grows the filesystem at mount.

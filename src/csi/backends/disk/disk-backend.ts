@@ -86,7 +86,7 @@ export class DiskBackend implements ControllerBackend, NodeBackend {
   }
 
   private async infoOf(disk: Disk): Promise<VolumeInfo> {
-    const health = (await this.provider.health?.(disk.id)) ?? { abnormal: false, message: 'no health check for this provider' };
+    const health = (await this.provider.health?.(disk)) ?? { abnormal: false, message: 'no health check for this provider' };
     const info: VolumeInfo = {
       volumeId: disk.id,
       capacityBytes: disk.capacityBytes,

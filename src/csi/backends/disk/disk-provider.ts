@@ -42,7 +42,7 @@ export interface DiskProvider {
   /** Grows the disk (never shrinks) and tells an attached device about it. */
   expand(id: string, capacityBytes: number): Promise<Disk>;
   /** Whether the disk's backing store is sound (VOLUME_CONDITION), with what is wrong when it is not. */
-  health?(id: string): Promise<{ abnormal: boolean; message: string }>;
+  health?(disk: Disk): Promise<{ abnormal: boolean; message: string }>;
   /** Makes this node's attachment of the disk see its current size (after an expand elsewhere). */
   refreshAttached?(id: string): Promise<void>;
   createSnapshot(name: string, sourceVolumeId: string): Promise<DiskSnapshot>;

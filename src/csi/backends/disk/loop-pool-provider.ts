@@ -5,7 +5,7 @@ import { copyFile, constants as fsConstants, mkdir, open, readFile, readdir, ren
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { PassvolError, errnoCode, failedPrecondition, notFound } from '../../../common/errors.js';
+import { PassvolError, failedPrecondition, notFound } from '../../../common/errors.js';
 import { readJsonIfExists, removeDurably, writeJsonDurably } from '../../../common/durable-json.js';
 import { fsyncDir } from '../../../common/durable-fs.js';
 import type { Exec } from '../../../common/exec.js';
@@ -31,6 +31,8 @@ const SnapshotSchema = z.object({
 });
 
 const MiB = 2 ** 20;
+/** A temp file or metadata-less image untouched this long belongs to a writer that is gone. */
+const ABANDONED_MS = 10 * 60_000;
 const ID_PATTERN = /^pv[ds]-[0-9a-f]{24}$/;
 
 export const diskIdFor = (name: string) => `pvd-${createHash('sha256').update(name).digest('hex').slice(0, 24)}`;
@@ -73,18 +75,26 @@ export class LoopPoolProvider implements DiskProvider {
     await this.sweepOrphans();
   }
 
-  /** Images without metadata are creates that never finished or deletes that crashed midway. */
-  private async sweepOrphans(): Promise<void> {
+  /**
+   * Leftovers of writers that died: temp copies (`<id>.img.tmp-...`, `.<id>.json.tmp-...`) and images
+   * without metadata (a create that never finished, a delete that crashed midway). The pool is shared by the
+   * controller and the node plugin, each in its own PID namespace, so a writer's pid says nothing here: a
+   * leftover is what nobody has written to for a while (a copy in flight keeps touching its file).
+   */
+  private async sweepOrphans(now = Date.now()): Promise<void> {
+    const stale = async (path: string) => {
+      const st = await stat(path).catch(() => undefined);
+      return st !== undefined && now - st.mtimeMs > ABANDONED_MS;
+    };
     for (const dir of [this.disksDir, this.snapshotsDir]) {
       const names = await readdir(dir);
       for (const name of names) {
-        // Copies in flight are `<id>.img.tmp-<pid>`: left by a writer that is gone, they are garbage.
-        const writer = /\.tmp-(\d+)$/.exec(name)?.[1];
-        if (writer !== undefined && !processAlive(Number(writer))) await rm(join(dir, name), { force: true });
-        if (name.endsWith('.img') && !names.includes(name.replace(/\.img$/, '.json'))) {
-          await this.loops.detachAll(join(dir, name));
-          await rm(join(dir, name), { force: true });
-        }
+        const path = join(dir, name);
+        const temp = name.includes('.tmp-');
+        const orphanImage = name.endsWith('.img') && !names.includes(name.replace(/\.img$/, '.json'));
+        if (!(temp || orphanImage) || !(await stale(path))) continue;
+        if (orphanImage) await this.loops.detachAll(path);
+        await rm(path, { force: true });
       }
     }
   }
@@ -232,11 +242,10 @@ export class LoopPoolProvider implements DiskProvider {
     });
   }
 
-  async health(id: string): Promise<{ abnormal: boolean; message: string }> {
-    const disk = await this.get(id);
-    const st = await stat(this.imagePath(id)).catch(() => undefined);
-    if (!st) return { abnormal: true, message: `disk image ${this.imagePath(id)} is missing` };
-    if (disk && st.size < disk.capacityBytes) return { abnormal: true, message: `disk image is ${st.size} bytes, smaller than the volume's ${disk.capacityBytes}` };
+  async health(disk: Disk): Promise<{ abnormal: boolean; message: string }> {
+    const st = await stat(this.imagePath(disk.id)).catch(() => undefined);
+    if (!st) return { abnormal: true, message: `disk image ${this.imagePath(disk.id)} is missing` };
+    if (st.size < disk.capacityBytes) return { abnormal: true, message: `disk image is ${st.size} bytes, smaller than the volume's ${disk.capacityBytes}` };
     return { abnormal: false, message: 'disk image present' };
   }
 
@@ -313,16 +322,6 @@ export class LoopPoolProvider implements DiskProvider {
     const backing = /^loop\d+$/.test(name) ? await readFile(`/sys/block/${name}/loop/backing_file`, 'utf8').catch(() => undefined) : undefined;
     if (backing !== undefined) return backing.trim() === this.imagePath(id);
     return (await this.loops.devicesOf(this.imagePath(id))).includes(devicePath);
-  }
-}
-
-function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return errnoCode(e) === 'EPERM';
   }
 }
 

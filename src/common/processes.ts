@@ -1,0 +1,29 @@
+// Facts about host processes read from the kernel: is a pid alive, and which processes name a folder in
+// their arguments (how passvol finds the VMs, virtiofsd and NFS servers it started for a scratch or sandbox
+// folder, without ever matching by program name alone).
+import { readFileSync, readdirSync } from 'node:fs';
+
+/** A process with this pid exists (EPERM means it does, owned by someone else). */
+export function pidAlive(pid: number | undefined): boolean {
+  if (!pid || !Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Pids, other than this process, with an argument naming something inside `folder`. */
+export function processesNaming(folder: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').some((a) => a.includes(`${folder}/`))) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}

@@ -1,0 +1,37 @@
+// Attaching a sandbox's volumes in the order of its mounts, each by its kind (runtime/volumes/). A volume
+// several mounts name is attached (hot-plugged, mounted in the guest) once and shared; it is attached
+// read-only only if every one of those mounts is, and each container bind keeps its own read-only flag.
+import type { ContainerMount } from '../../protocol/index.js';
+import { volumeKindFor } from '../volumes/index.js';
+import type { AttachedVolume, VolumeContext } from '../volumes/sandbox-volume.js';
+import { readonlyMount, type PlannedMount } from '../volumes/volume-plan.js';
+
+function attachable(plan: PlannedMount, plans: readonly PlannedMount[]): PlannedMount {
+  if (!('record' in plan) || !readonlyMount(plan.mount)) return plan;
+  const writable = plans.some((p) => 'record' in p && p.record.volumePath === plan.record.volumePath && !readonlyMount(p.mount));
+  return writable ? { ...plan, mount: { ...plan.mount, options: plan.mount.options.filter((o) => o !== 'ro') } } : plan;
+}
+
+/** Attaches what the plans need; `onAttached` records each new volume before the next one is tried. */
+export async function attachVolumes(
+  plans: readonly PlannedMount[],
+  ctx: VolumeContext,
+  onAttached: (v: AttachedVolume, destination: string, ms: number) => Promise<void>,
+): Promise<ContainerMount[]> {
+  const mounts: ContainerMount[] = [];
+  const byRecord = new Map<string, AttachedVolume>();
+  for (const plan of plans) {
+    if (plan.kind === 'guest') continue;
+    let v = 'record' in plan ? byRecord.get(plan.record.volumePath) : undefined;
+    if (!v) {
+      const kind = volumeKindFor(plan);
+      if (!kind) continue;
+      const started = Date.now();
+      v = await kind.attach(attachable(plan, plans), ctx);
+      if (v.volumePath) byRecord.set(v.volumePath, v);
+      await onAttached(v, plan.mount.destination, Date.now() - started);
+    }
+    mounts.push({ source: v.guestPath, destination: plan.mount.destination, readonly: readonlyMount(plan.mount) });
+  }
+  return mounts;
+}
