@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { csiClient, type CsiClient } from '../csi/csi-client.js';
+import { DRIVER_NODE_OPTIONS } from '../csi/driver-node-options.js';
 import { startBenchDriver } from './driver-under-test.js';
 import { summarize, type Summary } from './stats.js';
 
@@ -17,8 +18,10 @@ export interface CsiBenchOptions {
 export interface CsiBenchResult {
   callers: number;
   rounds: number;
-  paths: Record<'passthrough' | 'host', { publishMs: Summary; unpublishMs: Summary; opsPerSecond: number }>;
+  paths: Record<'passthrough' | 'host', { publishMs: Summary; unpublishMs: Summary; opsPerSecond: number; soloPublishMs: Summary }>;
   driverRssMiB: { idle: number; peak: number };
+  /** The Node flags the driver ran with (deploy/'s NODE_OPTIONS). */
+  driverNodeOptions: string;
 }
 
 interface Staged {
@@ -59,6 +62,16 @@ interface RoundSamples {
   seconds: number;
 }
 
+/** One caller alone, volume after volume: what a publish costs on a quiet node. */
+async function solo(csi: CsiClient, volumes: Staged[]): Promise<number[]> {
+  const publish: number[] = [];
+  for (const v of volumes) {
+    publish.push(await timed(() => csi.node.NodePublishVolume!(v.request)));
+    await csi.node.NodeUnpublishVolume!({ volume_id: v.volumeId, target_path: v.request.target_path });
+  }
+  return publish;
+}
+
 /** One round: every caller publishes its own volume at the same moment, then all unpublish together. */
 async function round(csi: CsiClient, volumes: Staged[], sampleRss: () => Promise<void>): Promise<RoundSamples> {
   const started = process.hrtime.bigint();
@@ -86,10 +99,13 @@ export async function runCsiPublishBench(o: CsiBenchOptions): Promise<CsiBenchRe
     await round(csi, host.slice(0, 4), sampleRss);
     // Interleave the two paths round by round so machine noise hits both alike.
     const acc: Record<'passthrough' | 'host', RoundSamples[]> = { passthrough: [], host: [] };
+    const alone: Record<'passthrough' | 'host', number[]> = { passthrough: [], host: [] };
     for (let r = 0; r < o.rounds; r++) {
-      o.onProgress(`round ${r + 1}/${o.rounds}: ${o.callers} concurrent publish+unpublish, passthrough then host`);
+      o.onProgress(`round ${r + 1}/${o.rounds}: ${o.callers} concurrent publish+unpublish, then one caller alone; passthrough then host`);
       acc.passthrough.push(await round(csi, pass, sampleRss));
+      alone.passthrough.push(...(await solo(csi, pass)));
       acc.host.push(await round(csi, host, sampleRss));
+      alone.host.push(...(await solo(csi, host)));
     }
     const paths = {} as CsiBenchResult['paths'];
     for (const k of ['passthrough', 'host'] as const) {
@@ -98,9 +114,10 @@ export async function runCsiPublishBench(o: CsiBenchOptions): Promise<CsiBenchRe
         publishMs: summarize(rs.flatMap((x) => x.publish)),
         unpublishMs: summarize(rs.flatMap((x) => x.unpublish)),
         opsPerSecond: summarize(rs.map((x) => (x.publish.length + x.unpublish.length) / x.seconds)).median,
+        soloPublishMs: summarize(alone[k]),
       };
     }
-    return { callers: o.callers, rounds: o.rounds, paths, driverRssMiB: { idle: idle / 1024, peak: peak / 1024 } };
+    return { callers: o.callers, rounds: o.rounds, paths, driverRssMiB: { idle: idle / 1024, peak: peak / 1024 }, driverNodeOptions: DRIVER_NODE_OPTIONS };
   } finally {
     csi.close();
     await driver.stop();

@@ -3,6 +3,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DRIVER_NODE_OPTIONS } from '../csi/driver-node-options.js';
 
 export interface DriverUnderTest {
   root: string;
@@ -13,7 +14,10 @@ export interface DriverUnderTest {
   stop(): Promise<void>;
 }
 
-/** Runs `passvol csi serve` with the same entry point as this process (tsx source or built dist). */
+/**
+ * Runs `passvol csi serve` with the same entry point as this process (tsx source or built dist), and the Node
+ * flags deploy/ gives it (plus $PASSVOL_BENCH_DRIVER_FLAGS, e.g. --cpu-prof, when profiling the driver).
+ */
 export async function startBenchDriver(root: string, extra: string[] = []): Promise<DriverUnderTest> {
   const kubelet = join(root, 'kubelet');
   mkdirSync(kubelet, { recursive: true });
@@ -22,9 +26,10 @@ export async function startBenchDriver(root: string, extra: string[] = []): Prom
   mkdirSync(records, { recursive: true });
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m,mode=0700', 'passvol-bench', records]);
   const socket = join(root, 'csi.sock');
-  const args = [...process.execArgv, process.argv[1] as string, 'csi', 'serve', '--driver', 'disk', '--endpoint', `unix://${socket}`, '--node-id', 'bench-node',
+  const profiling = process.env.PASSVOL_BENCH_DRIVER_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const args = [...process.execArgv, ...profiling, process.argv[1] as string, 'csi', 'serve', '--driver', 'disk', '--endpoint', `unix://${socket}`, '--node-id', 'bench-node',
     '--kubelet-root', kubelet, '--direct-volume-root', records, '--disk-pool-dir', join(root, 'pool'), '--no-kubernetes', '--log-level', 'warn', ...extra];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NODE_OPTIONS: DRIVER_NODE_OPTIONS } });
   for (let i = 0; i < 300 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
   if (!existsSync(socket)) throw new Error('benchmark driver did not start');
   return {

@@ -1,31 +1,33 @@
 // The `passvol` command: parses flags and hands off to the libraries; errors leave through reportAndExit.
 import { Command, CommanderError } from 'commander';
-import { directVolumeCommand } from './commands/direct-volume.js';
-import { demoCommand } from './commands/demo.js';
-import { csiCommand } from './commands/csi.js';
-import { benchCommand } from './commands/bench.js';
-import { gcCommand } from './commands/gc.js';
-import { imageCommand } from './commands/image.js';
-import { runCommand } from './commands/run.js';
-import { lifecycleCommands } from './commands/lifecycle.js';
-import { nasServerCommand } from './commands/nas-server.js';
 import { reportAndExit } from './cli-error.js';
 import { invalidArgument } from '../common/errors.js';
 
-export function buildProgram(): Command {
+// Each command's code is loaded only when that command runs: a long-lived `csi serve` should not carry the
+// runtime, the benchmarks and the demo in its memory. Help and unknown commands load them all.
+type Loader = () => Promise<Command[]>;
+const lifecycle: Loader = async () => (await import('./commands/lifecycle.js')).lifecycleCommands();
+const COMMANDS: Record<string, Loader> = {
+  'direct-volume': async () => [(await import('./commands/direct-volume.js')).directVolumeCommand()],
+  demo: async () => [(await import('./commands/demo.js')).demoCommand()],
+  csi: async () => [(await import('./commands/csi.js')).csiCommand()],
+  bench: async () => [(await import('./commands/bench.js')).benchCommand()],
+  gc: async () => [(await import('./commands/gc.js')).gcCommand()],
+  image: async () => [(await import('./commands/image.js')).imageCommand()],
+  run: async () => [(await import('./commands/run.js')).runCommand()],
+  'nas-server': async () => [(await import('./commands/nas-server.js')).nasServerCommand()],
+  ...Object.fromEntries(['create', 'start', 'state', 'kill', 'exec', 'delete', 'shim'].map((name) => [name, lifecycle])),
+};
+
+export async function buildProgram(commandName: string | undefined): Promise<Command> {
   const program = new Command('passvol')
     .description('pass cloud disks and NAS volumes straight through to VM-sandboxed containers')
     .showHelpAfterError(false);
-  program.addCommand(directVolumeCommand());
-  program.addCommand(demoCommand());
-  program.addCommand(csiCommand());
-  program.addCommand(benchCommand());
-  program.addCommand(gcCommand());
-  program.addCommand(imageCommand());
-  program.addCommand(runCommand());
-  program.addCommand(nasServerCommand());
-  // The shim is started by `create`, never by hand.
-  for (const cmd of lifecycleCommands()) program.addCommand(cmd, cmd.name() === 'shim' ? { hidden: true } : {});
+  const wanted = commandName !== undefined && Object.hasOwn(COMMANDS, commandName) ? [COMMANDS[commandName] as Loader] : [...new Set(Object.values(COMMANDS))];
+  for (const load of wanted) {
+    // The shim is started by `create`, never by hand.
+    for (const cmd of await load()) program.addCommand(cmd, cmd.name() === 'shim' ? { hidden: true } : {});
+  }
   return program;
 }
 
@@ -42,7 +44,7 @@ export async function main(argv: string[]): Promise<void> {
     if (e.code === 'EPIPE') process.exit(0);
     throw e;
   });
-  const program = buildProgram();
+  const program = await buildProgram(argv[2]);
   throwOnCommanderErrors(program);
   try {
     await program.parseAsync(argv);

@@ -66,6 +66,9 @@ until dev=$(find_agent_disk); do
   [ "$i" -gt ${o.diskWaitSteps ?? 200} ] && fail "no virtio disk with serial ${serial}"
   sleep 0.05
 done
+# Node's binary is paged in by scattered faults as it starts; under TCG each read is dear, so read ahead in
+# large runs (measured: agent start ~0.3 s sooner than with the default 128 KiB).
+echo 4096 > /sys/block/\${dev##*/}/queue/read_ahead_kb
 mount -t ext4 -o ro,nosuid,nodev "$dev" ${AGENT_MOUNT} || fail "cannot mount the agent disk $dev"
 
 # passvol.loglevel=LEVEL sets the agent's log level; passvol.node_options=--a,--b becomes NODE_OPTIONS.

@@ -411,6 +411,20 @@ test('every flag the manifests give passvol is one `passvol csi serve` knows', (
   assert.deepEqual(unknown, []);
 });
 
+test('every passvol container runs with the Node flags the benchmark measured the driver with', async () => {
+  const { DRIVER_NODE_OPTIONS } = await import('../../src/csi/driver-node-options.ts');
+  const wrong = [];
+  for (const kind of ['Deployment', 'DaemonSet']) {
+    for (const o of rendered().filter((x) => x.kind === kind)) {
+      for (const c of o.spec.template.spec.containers.filter((x) => x.name === 'passvol')) {
+        const value = c.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
+        if (value !== DRIVER_NODE_OPTIONS) wrong.push(`${o.metadata.name}: ${value}`);
+      }
+    }
+  }
+  assert.deepEqual(wrong, []);
+});
+
 test('disk pool: the controller and the node plugin share one pool folder on the labelled node; the controller can attach', () => {
   const ctl = find('Deployment', 'passvol-disk-controller').spec.template.spec;
   const node = find('DaemonSet', 'passvol-disk-node').spec.template.spec;
