@@ -28,9 +28,9 @@ ${row('host')}
 
 Passthrough publish median ${round(pass.median)} ms (target < 2 ms: ${pass.median < 2 ? 'met' : 'missed'}), p99 ${round(pass.p99)} ms (target < 10 ms: ${pass.p99 < 10 ? 'met' : 'missed'}).
 With ${r.callers} calls in flight against one driver process, a call mostly waits for the others: Little's law gives
-${r.callers} ÷ ${Math.round(r.paths.passthrough.opsPerSecond)} ops/s = ${round((r.callers / r.paths.passthrough.opsPerSecond) * 1000, 1)} ms in the driver per call, against the ${round(pass.median, 1)} ms median measured. One call costs the driver about
-${round(1000 / r.paths.passthrough.opsPerSecond, 2)} ms (gRPC, request checks, the mount table read, the record's durable write and fsyncs):
-meeting the target at this concurrency needs a driver ${round(pass.median / 2, 0)}× faster, not a wait removed.
+${r.callers} ÷ ${Math.round(r.paths.passthrough.opsPerSecond)} ops/s = ${round((r.callers / r.paths.passthrough.opsPerSecond) * 1000, 1)} ms in the driver per call, against the ${round(pass.median, 1)} ms median measured. Each call takes about
+${round(1000 / r.paths.passthrough.opsPerSecond, 2)} ms of the machine (gRPC on both ends, request checks, the mount table read, the record's durable write;
+the driver and its callers share ${cpus().length} CPUs): meeting the target at this concurrency needs calls ${round(pass.median / 2, 0)}× cheaper, not a wait removed.
 Host-path publish is ${round(r.paths.host.publishMs.median / pass.median, 1)}× slower at the median (it runs \`mount\`).
 A publish alone takes ${round(solo.median)} ms at the median (target < 2 ms: ${solo.median < 2 ? 'met' : 'missed'}), p99 ${round(solo.p99)} ms (target < 10 ms: ${solo.p99 < 10 ? 'met' : 'missed'}).
 Driver RSS: ${round(r.driverRssMiB.idle, 1)} MiB (${round(r.driverRssMiB.idle * 1.048576, 1)} MB) idle, ${round(r.driverRssMiB.peak, 1)} MiB (${round(r.driverRssMiB.peak * 1.048576, 1)} MB) peak (target < 100 MB: ${

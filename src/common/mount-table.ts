@@ -1,5 +1,6 @@
 // The kernel's view of mounts (/proc/self/mountinfo), the source of truth after a restart.
-import { readFile, stat } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
+import { majorMinor } from './block-devices.js';
 
 export interface MountEntry {
   majorMinor: string;
@@ -31,8 +32,10 @@ export function parseMountInfo(text: string): MountEntry[] {
   return out;
 }
 
+// Read in one synchronous call: the kernel generates the text in memory, and a thread-pool trip per chunk cost
+// more than the read itself.
 export async function readMountTable(): Promise<MountEntry[]> {
-  return parseMountInfo(await readFile('/proc/self/mountinfo', 'utf8'));
+  return parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8'));
 }
 
 export async function isMountPoint(path: string): Promise<boolean> {
@@ -41,8 +44,8 @@ export async function isMountPoint(path: string): Promise<boolean> {
 
 /** Where a block device is mounted on the host (matched by device number, so any alias path counts). */
 export async function mountsOfDevice(devicePath: string, table?: MountEntry[]): Promise<MountEntry[]> {
-  const st = await stat(devicePath);
-  const mm = `${Math.floor(st.rdev / 256) & 0xfff}:${(st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00)}`;
+  const st = statSync(devicePath);
+  const mm = majorMinor(st.rdev);
   return (table ?? (await readMountTable())).filter((m) => m.majorMinor === mm);
 }
 

@@ -6,6 +6,12 @@ import { join } from 'node:path';
 import { pidAlive, processesNaming } from './processes.js';
 
 export function undoMountsAndLoops(root: string): void {
+  undoMountsUnder(root);
+  detachLoopsUnder(root);
+}
+
+/** Lazily unmounts everything mounted below `root`, deepest first. */
+export function undoMountsUnder(root: string): void {
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .map((l) => l.split(' ')[4] ?? '')
@@ -19,6 +25,10 @@ export function undoMountsAndLoops(root: string): void {
       /* already gone */
     }
   }
+}
+
+/** Detaches the loop devices whose backing file lies below `root`. */
+function detachLoopsUnder(root: string): void {
   const loops = execFileSync('losetup', ['--list', '--noheadings', '--output', 'NAME,BACK-FILE'], { encoding: 'utf8' });
   for (const line of loops.split('\n')) {
     const [dev, file] = line.trim().split(/\s+/);

@@ -5,11 +5,16 @@
 // renames the directory out of the root before deleting it. The staging folder sits in the root (same
 // filesystem, so renames are atomic) rather than in the record directory, because Kata readers take any
 // entry other than mountInfo.json there as the sandbox id.
-import { chmod, lstat, mkdir, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+//
+// The root is a local folder (a tmpfs under /run in production) and a record is a few hundred bytes, so each
+// operation makes its system calls back to back, synchronously: microseconds, where a trip through libuv's
+// thread pool for each of them cost the CSI driver most of a publish. It also means that within one process no
+// two store operations interleave; other processes are raced against as before.
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PassvolError, errnoCode, failedPrecondition, notFound } from '../common/errors.js';
-import { fsyncDir, mkdirDurably, writeNewFileDurably } from '../common/durable-fs.js';
+import { fsyncDirSync, mkdirDurablySync, writeNewFileDurablySync } from '../common/durable-fs.js';
 import { pidAlive } from '../common/processes.js';
 import { decodeVolumeDirName, encodeVolumeDirName } from './volume-dir-name.js';
 import { MOUNT_INFO_FILE, type MountInfo, marshalMountInfo, parseMountInfo, validateMountInfo } from './mount-info.js';
@@ -70,37 +75,37 @@ export class RecordStore {
     const dir = this.dirOf(volumePath);
     const raw = typeof mountInfo === 'string' ? mountInfo : marshalMountInfo(validateMountInfo(mountInfo));
     const parsed = typeof mountInfo === 'string' ? parseMountInfo(mountInfo) : parseMountInfo(raw);
-    await this.ensureRoot();
+    this.ensureRoot();
     for (let attempt = 0; ; attempt++) {
-      const contents = await this.contentsOf(dir);
+      const contents = this.contentsOf(dir);
       if (contents === undefined) {
-        if (await this.createRecordDir(dir, raw)) break;
+        if (this.createRecordDir(dir, raw)) break;
       } else {
         this.refuseUnexpected(volumePath, contents);
-        if (await this.replaceMountInfo(dir, raw)) break;
+        if (this.replaceMountInfo(dir, raw)) break;
       }
       // Lost a race with a concurrent add or remove of the same path: look again.
       if (attempt > 100) throw new PassvolError('PV_ERR_VOLUME_BUSY', `record for ${volumePath} keeps changing; retry`);
     }
-    return { volumePath, dirName: encodeVolumeDirName(volumePath), mountInfo: parsed, raw, sandboxId: await this.sandboxOf(volumePath) };
+    return { volumePath, dirName: encodeVolumeDirName(volumePath), mountInfo: parsed, raw, sandboxId: this.contentsOf(dir)?.sandboxIds[0] };
   }
 
   /** Removes the record; a missing record is not an error. Returns whether one was removed. */
   async remove(volumePath: string): Promise<boolean> {
     const dir = this.dirOf(volumePath);
-    const contents = await this.contentsOf(dir);
+    const contents = this.contentsOf(dir);
     if (contents === undefined) return false;
     this.refuseUnexpected(volumePath, contents);
     const graveyard = this.stagingPath('removed');
-    await mkdirDurably(join(this.root, STAGING_DIR), DIR_MODE);
+    mkdirDurablySync(join(this.root, STAGING_DIR), DIR_MODE);
     try {
-      await rename(dir, graveyard);
+      renameSync(dir, graveyard);
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') return false;
       throw e;
     }
-    await fsyncDir(this.root);
-    await rm(graveyard, { recursive: true, force: true });
+    fsyncDirSync(this.root);
+    rmSync(graveyard, { recursive: true, force: true });
     return true;
   }
 
@@ -108,7 +113,7 @@ export class RecordStore {
     const dir = this.dirOf(volumePath);
     let raw: string;
     try {
-      raw = await readFile(join(dir, MOUNT_INFO_FILE), 'utf8');
+      raw = readFileSync(join(dir, MOUNT_INFO_FILE), 'utf8');
     } catch (e) {
       if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return undefined;
       throw e;
@@ -119,7 +124,7 @@ export class RecordStore {
     } catch (e) {
       throw new PassvolError('PV_ERR_CORRUPT_RECORD', `record for ${volumePath} is corrupt: ${(e as Error).message}`);
     }
-    const contents = await this.contentsOf(dir);
+    const contents = this.contentsOf(dir);
     return { volumePath, dirName: encodeVolumeDirName(volumePath), mountInfo, raw, sandboxId: contents?.sandboxIds[0] };
   }
 
@@ -133,7 +138,7 @@ export class RecordStore {
   async list(): Promise<ListedRecord[]> {
     let names: string[];
     try {
-      names = (await readdir(this.root)).sort();
+      names = readdirSync(this.root).sort();
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') return [];
       throw e;
@@ -147,7 +152,7 @@ export class RecordStore {
         continue;
       }
       try {
-        const contents = await this.contentsOf(join(this.root, dirName));
+        const contents = this.contentsOf(join(this.root, dirName));
         if (contents === undefined || !contents.hasMountInfo) {
           out.push({ dirName, volumePath, record: undefined, problem: 'no mountInfo.json' });
           continue;
@@ -164,7 +169,7 @@ export class RecordStore {
 
   /** The sandbox using the volume: the first entry (sorted) that is not mountInfo.json, as Kata reads it. */
   async sandboxOf(volumePath: string): Promise<string | undefined> {
-    return (await this.contentsOf(this.dirOf(volumePath)))?.sandboxIds[0];
+    return (this.contentsOf(this.dirOf(volumePath)))?.sandboxIds[0];
   }
 
   /**
@@ -174,22 +179,22 @@ export class RecordStore {
   async recordSandbox(volumePath: string, sandboxId: string): Promise<void> {
     validateSandboxId(sandboxId);
     const dir = this.dirOf(volumePath);
-    const contents = await this.contentsOf(dir);
+    const contents = this.contentsOf(dir);
     if (!contents?.hasMountInfo) throw notFound(`no direct-volume record for ${volumePath}: add it before binding a sandbox`);
     const other = contents.sandboxIds.find((id) => id !== sandboxId);
     if (other !== undefined) throw this.heldBy(volumePath, other);
     if (contents.sandboxIds.includes(sandboxId)) return;
     try {
-      await writeNewFileDurably(join(dir, sandboxId), '', FILE_MODE);
+      writeNewFileDurablySync(join(dir, sandboxId), '', FILE_MODE);
     } catch (e) {
       if (errnoCode(e) !== 'EEXIST') throw e;
     }
-    await fsyncDir(dir);
+    fsyncDirSync(dir);
     // Two sandboxes may have raced past the check above: then both back off, which is safe.
-    const after = await this.contentsOf(dir);
+    const after = this.contentsOf(dir);
     const rival = after?.sandboxIds.find((id) => id !== sandboxId);
     if (rival !== undefined) {
-      await unlink(join(dir, sandboxId)).catch(() => undefined);
+      unlinkQuietly(join(dir, sandboxId));
       throw this.heldBy(volumePath, rival);
     }
   }
@@ -199,8 +204,8 @@ export class RecordStore {
     validateSandboxId(sandboxId);
     const dir = this.dirOf(volumePath);
     try {
-      await unlink(join(dir, sandboxId));
-      await fsyncDir(dir);
+      unlinkSync(join(dir, sandboxId));
+      fsyncDirSync(dir);
     } catch (e) {
       if (errnoCode(e) !== 'ENOENT' && errnoCode(e) !== 'ENOTDIR') throw e;
     }
@@ -211,7 +216,7 @@ export class RecordStore {
     const staging = join(this.root, STAGING_DIR);
     let names: string[];
     try {
-      names = await readdir(staging);
+      names = readdirSync(staging);
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') return 0;
       throw e;
@@ -219,10 +224,10 @@ export class RecordStore {
     let removed = 0;
     for (const name of names) {
       const pid = Number(name.split('-')[1]);
-      const st = await lstat(join(staging, name)).catch(() => undefined);
+      const st = lstatSync(join(staging, name), { throwIfNoEntry: false });
       if (!st) continue;
       if (pidAlive(pid) && now - st.mtimeMs < STALE_STAGING_MS) continue;
-      await rm(join(staging, name), { recursive: true, force: true });
+      rmSync(join(staging, name), { recursive: true, force: true });
       removed++;
     }
     return removed;
@@ -244,8 +249,8 @@ export class RecordStore {
     );
   }
 
-  private async ensureRoot(): Promise<void> {
-    await mkdirDurably(join(this.root, STAGING_DIR), DIR_MODE);
+  private ensureRoot(): void {
+    mkdirDurablySync(join(this.root, STAGING_DIR), DIR_MODE);
   }
 
   private stagingPath(kind: string): string {
@@ -253,44 +258,44 @@ export class RecordStore {
   }
 
   /** A fresh record: build the whole directory in staging, then rename it into place. */
-  private async createRecordDir(dir: string, raw: string): Promise<boolean> {
+  private createRecordDir(dir: string, raw: string): boolean {
     const tmp = this.stagingPath('new');
     // Only the rename into the root must be durable: the temp dir's own entry in staging need not be.
-    await mkdir(tmp, { mode: DIR_MODE });
-    await chmod(tmp, DIR_MODE);
-    await writeNewFileDurably(join(tmp, MOUNT_INFO_FILE), raw, FILE_MODE);
-    await fsyncDir(tmp);
+    mkdirSync(tmp, { mode: DIR_MODE });
+    chmodSync(tmp, DIR_MODE);
+    writeNewFileDurablySync(join(tmp, MOUNT_INFO_FILE), raw, FILE_MODE);
+    fsyncDirSync(tmp);
     try {
-      await rename(tmp, dir);
+      renameSync(tmp, dir);
     } catch (e) {
-      await rm(tmp, { recursive: true, force: true });
+      rmSync(tmp, { recursive: true, force: true });
       if (errnoCode(e) === 'EEXIST' || errnoCode(e) === 'ENOTEMPTY') return false;
       throw e;
     }
-    await fsyncDir(this.root);
+    fsyncDirSync(this.root);
     return true;
   }
 
   /** An existing record: rename a complete temp file over mountInfo.json. */
-  private async replaceMountInfo(dir: string, raw: string): Promise<boolean> {
+  private replaceMountInfo(dir: string, raw: string): boolean {
     const tmp = this.stagingPath('file');
-    await writeNewFileDurably(tmp, raw, FILE_MODE);
+    writeNewFileDurablySync(tmp, raw, FILE_MODE);
     try {
-      await rename(tmp, join(dir, MOUNT_INFO_FILE));
+      renameSync(tmp, join(dir, MOUNT_INFO_FILE));
     } catch (e) {
-      await rm(tmp, { force: true });
+      rmSync(tmp, { force: true });
       if (errnoCode(e) === 'ENOENT') return false;
       throw e;
     }
-    await fsyncDir(dir);
+    fsyncDirSync(dir);
     return true;
   }
 
   /** undefined when the directory does not exist; throws when the path is not a directory. */
-  private async contentsOf(dir: string): Promise<DirContents | undefined> {
+  private contentsOf(dir: string): DirContents | undefined {
     let st;
     try {
-      st = await lstat(dir);
+      st = lstatSync(dir);
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') return undefined;
       throw e;
@@ -300,7 +305,7 @@ export class RecordStore {
     }
     let entries;
     try {
-      entries = await readdir(dir, { withFileTypes: true });
+      entries = readdirSync(dir, { withFileTypes: true });
     } catch (e) {
       if (errnoCode(e) === 'ENOENT') return undefined;
       throw e;
@@ -316,3 +321,10 @@ export class RecordStore {
   }
 }
 
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}

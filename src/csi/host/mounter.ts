@@ -3,6 +3,7 @@ import { mkdir, rmdir, statfs } from 'node:fs/promises';
 import { PassvolError, errnoCode, failedPrecondition } from '../../common/errors.js';
 import type { Exec } from '../../common/exec.js';
 import { isMountPoint } from '../../common/mount-table.js';
+import { diskBytes } from '../../common/block-devices.js';
 
 export const SUPPORTED_FSTYPES = ['ext4', 'xfs', 'ext3'] as const;
 
@@ -111,7 +112,6 @@ export class Mounter {
   }
 
   async blockDeviceSize(device: string): Promise<number> {
-    const r = await this.exec.run('blockdev', ['--getsize64', device]);
-    return Number(r.stdout.trim());
+    return diskBytes(device);
   }
 }

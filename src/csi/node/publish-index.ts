@@ -1,7 +1,8 @@
 // Which target holds a volume that may be published to one target only: a symlink per volume in the
 // record root (`.passvol-index/<sha256(volume id)>` -> target path). Checking is one readlink instead of
 // reading every record, and creating it with symlink() is atomic, so two racing publishes cannot both win.
-import { mkdir, readlink, symlink, unlink } from 'node:fs/promises';
+// Like the record store beside it, it makes its few local system calls synchronously.
+import { mkdirSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { errnoCode } from '../../common/errors.js';
@@ -24,27 +25,27 @@ export class PublishIndex {
    */
   async claim(volumeId: string, target: string): Promise<string | undefined> {
     const path = this.entry(volumeId);
-    await mkdir(join(this.records.root, INDEX_DIR), { recursive: true, mode: 0o700 });
+    mkdirSync(join(this.records.root, INDEX_DIR), { recursive: true, mode: 0o700 });
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        await symlink(target, path);
+        symlinkSync(target, path);
         return undefined;
       } catch (e) {
         if (errnoCode(e) !== 'EEXIST') throw e;
       }
-      const holder = await readlink(path).catch(() => undefined);
+      const holder = readlinkQuietly(path);
       if (holder === undefined) continue;
       if (holder === target) return undefined;
       const record = await this.records.find(holder).catch(() => undefined);
       if (record?.mountInfo.metadata?.[RECORD_METADATA.volumeId] === volumeId) return holder;
-      await unlink(path).catch(() => undefined);
+      unlinkQuietly(path);
     }
     return undefined;
   }
 
   /** The target a live claim points at (its record names this volume), without claiming anything. */
   async holder(volumeId: string): Promise<string | undefined> {
-    const holder = await readlink(this.entry(volumeId)).catch(() => undefined);
+    const holder = readlinkQuietly(this.entry(volumeId));
     if (holder === undefined) return undefined;
     const record = await this.records.find(holder).catch(() => undefined);
     return record?.mountInfo.metadata?.[RECORD_METADATA.volumeId] === volumeId ? holder : undefined;
@@ -53,9 +54,27 @@ export class PublishIndex {
   /** Drops the claim if this target holds it. */
   async release(volumeId: string, target: string): Promise<void> {
     const path = this.entry(volumeId);
-    if ((await readlink(path).catch(() => undefined)) !== target) return;
-    await unlink(path).catch((e: unknown) => {
+    if (readlinkQuietly(path) !== target) return;
+    try {
+      unlinkSync(path);
+    } catch (e) {
       if (errnoCode(e) !== 'ENOENT') throw e;
-    });
+    }
+  }
+}
+
+function readlinkQuietly(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
   }
 }

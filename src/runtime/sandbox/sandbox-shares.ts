@@ -8,7 +8,7 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { notFound } from '../../common/errors.js';
 import type { Exec } from '../../common/exec.js';
-import { undoMountsAndLoops } from '../../common/scratch-cleanup.js';
+import { undoMountsUnder } from '../../common/scratch-cleanup.js';
 import { shareKey } from '../volumes/shared-volume.js';
 import { readonlyMount, type PlannedMount } from '../volumes/volume-plan.js';
 
@@ -61,5 +61,5 @@ export async function planShares(rootfs: string, plans: readonly PlannedMount[],
 
 /** Undoes the file binds (before the sandbox folder can be removed); safe to repeat. */
 export function releaseShares(sandboxDir: string): void {
-  undoMountsAndLoops(join(sandboxDir, FILES_DIR));
+  undoMountsUnder(join(sandboxDir, FILES_DIR));
 }

@@ -22,7 +22,6 @@ test('resize grows in whole sectors, never shrinks, and grows the guest filesyst
     attached: () => [volume],
     agent: () => agent,
     vm: () => ({ hotplugBlock: async () => undefined, unplugBlock: async () => undefined, resizeBlock: async (id, bytes) => void calls.push(`block_resize ${id} ${bytes}`) }),
-    exec: { run: async () => ({ stdout: '', stderr: '', code: 0 }) },
   });
   await ops.resize(image, 2_000_001);
   assert.deepEqual(calls, ['block_resize v1 2000384', 'growFilesystem 2000384']);

@@ -1,9 +1,8 @@
 // What a sandbox's monitor socket does for its passed-through volumes: stats from the guest filesystem,
 // and online resize (grow the disk in QEMU, then the filesystem in the guest, answered once the container
 // sees the new size). A disk only grows; sizes are rounded up to whole 512-byte sectors, as QEMU needs.
-import { stat } from 'node:fs/promises';
+import { diskBytes } from '../../common/block-devices.js';
 import { PassvolError, notFound } from '../../common/errors.js';
-import type { Exec } from '../../common/exec.js';
 import type { AgentClient } from '../agent-client.js';
 import type { DirectVolumeOps } from '../monitor/monitor-server.js';
 import type { AttachedVolume, BlockHotplug } from '../volumes/sandbox-volume.js';
@@ -15,14 +14,6 @@ export interface VolumeOpsContext {
   attached(): readonly AttachedVolume[];
   agent(): AgentClient;
   vm(): BlockHotplug;
-  exec: Exec;
-}
-
-/** Size in bytes of a disk as the host sees it: a block device, or an image file. */
-export async function hostDiskBytes(exec: Exec, device: string): Promise<number> {
-  const st = await stat(device);
-  if (!st.isBlockDevice()) return st.size;
-  return Number((await exec.run('blockdev', ['--getsize64', device])).stdout.trim());
 }
 
 export function directVolumeOps(c: VolumeOpsContext): DirectVolumeOps {
@@ -40,7 +31,7 @@ export function directVolumeOps(c: VolumeOpsContext): DirectVolumeOps {
       const v = byDevice(device);
       if (v.kind !== 'direct-block' || !v.hotplugId) throw new PassvolError('PV_ERR_UNIMPLEMENTED', `volume ${device} is not a disk; only disks are resized`);
       const bytes = Math.ceil(size / SECTOR) * SECTOR;
-      const current = await hostDiskBytes(c.exec, device);
+      const current = await diskBytes(device);
       if (bytes < current) throw new PassvolError('PV_ERR_OUT_OF_RANGE', `volume ${device} is ${current} bytes and can only grow; ${size} bytes would shrink it`);
       await c.vm().resizeBlock(v.hotplugId, bytes);
       await c.agent().call('growFilesystem', { path: v.guestPath, minDeviceBytes: bytes, waitMs: 30_000 }, 120_000);

@@ -263,7 +263,7 @@ export class Sandbox {
       if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${sandbox} is not created`);
       return this.agent;
     };
-    return directVolumeOps({ sandbox, attached: () => this.attached, agent, vm: () => this.vm!, exec: this.deps.exec });
+    return directVolumeOps({ sandbox, attached: () => this.attached, agent, vm: () => this.vm! });
   }
 
   /** Unmounts and unplugs every volume, stops the VM and the monitor, releases bindings. Idempotent. */

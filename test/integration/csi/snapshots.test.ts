@@ -1,5 +1,5 @@
 // Snapshots and clones of the disk backend, checked by their contents, and DeleteSnapshot that can only
-// ever delete snapshots.
+// ever delete snapshots. A disk mounted on the host is frozen for its snapshot.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -13,11 +13,11 @@ test('a snapshot keeps what was written before it; a clone has everything; Delet
   const src = await provisionAndStage(f, 'pv-snap-src');
   const target = targetFor(f, 'writer', 'pv-snap-src');
   await f.csi.node.NodePublishVolume!({ volume_id: src.volumeId, publish_context: src.publishContext, staging_target_path: src.staging, target_path: target, volume_capability: src.cap, volume_context: src.volumeContext });
+  // No sync: the snapshot freezes the mounted filesystem, which writes this out first.
   writeFileSync(join(target, 'before.txt'), 'before\n');
-  execFileSync('sync');
   const snap = ((await f.csi.controller.CreateSnapshot!({ source_volume_id: src.volumeId, name: 'snap-1' })) as { snapshot: { snapshot_id: string; ready_to_use: boolean } }).snapshot;
   assert.equal(snap.ready_to_use, true);
-  writeFileSync(join(target, 'after.txt'), 'after\n');
+  writeFileSync(join(target, 'after.txt'), 'after\n'); // thawed: writes go on
   execFileSync('sync');
 
   // A volume id given to DeleteSnapshot is not a snapshot: nothing happens to the volume.

@@ -1,5 +1,5 @@
 // The disk driver's backend: provisioning through a DiskProvider, and on the node, the attached device.
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { PassvolError, failedPrecondition, invalidArgument, notFound } from '../../../common/errors.js';
 import type { AccessMode, CsiTopology, Params } from '../../csi-types.js';
 import { SINGLE_NODE_MODES } from '../../csi-types.js';
@@ -171,7 +171,7 @@ export class DiskBackend implements ControllerBackend, NodeBackend {
   async resolveSource(volumeId: string, publishContext: Params): Promise<NodeVolumeSource> {
     const devicePath = publishContext[PUBLISH_CONTEXT_DEVICE];
     if (!devicePath) throw invalidArgument(`publish_context has no ${PUBLISH_CONTEXT_DEVICE}: was ControllerPublishVolume called for ${volumeId}?`);
-    const st = await stat(devicePath).catch(() => undefined);
+    const st = statSync(devicePath, { throwIfNoEntry: false });
     if (!st?.isBlockDevice()) throw notFound(`device ${devicePath} of volume ${volumeId} is not a block device on this node`);
     if (this.provider.verifyDevice && !(await this.provider.verifyDevice(volumeId, devicePath))) {
       throw failedPrecondition(`device ${devicePath} is no longer volume ${volumeId} (detached or reused since publish); publish the volume to this node again`);

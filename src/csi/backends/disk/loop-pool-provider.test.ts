@@ -29,3 +29,17 @@ test('start-up removes what dead writers left, by age: the pool is shared across
   await new LoopPoolProvider({ dir, nodeId: 'n1', exec }).init();
   assert.deepEqual(readdirSync(disks).sort(), ['pvd-bbbbbbbbbbbbbbbbbbbbbbbb.img', 'pvd-cccccccccccccccccccccccc.img', 'pvd-cccccccccccccccccccccccc.json', 'pvd-eeeeeeeeeeeeeeeeeeeeeeee.img.tmp-1']);
 });
+
+test('start-up thaws what a driver killed mid-snapshot left frozen, from the note it wrote before freezing', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'passvol-pool-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'frozen'), { recursive: true });
+  writeFileSync(join(dir, 'frozen', '0123456789abcdef01234567.json'), JSON.stringify({ mountPoints: ['/var/lib/kubelet/plugins/x/staging/a'] }));
+  writeFileSync(join(dir, 'frozen', '.fedcba9876543210fedcba98.json.tmp-7-ab12cd34'), '{"mountPoints'); // died writing the note: nothing frozen
+  writeFileSync(join(dir, 'frozen', 'aaaaaaaaaaaaaaaaaaaaaaaa.json'), 'not json'); // not ours to act on
+  const calls: string[] = [];
+  const exec = { run: async (cmd: string, args: readonly string[]) => (calls.push(`${cmd} ${args.join(' ')}`), { stdout: '', stderr: '', code: 0 }) };
+  await new LoopPoolProvider({ dir, nodeId: 'n1', exec }).init();
+  assert.deepEqual(calls.filter((c) => c.startsWith('fsfreeze')), ['fsfreeze --unfreeze /var/lib/kubelet/plugins/x/staging/a']);
+  assert.deepEqual(readdirSync(join(dir, 'frozen')), []);
+});

@@ -1,7 +1,9 @@
 // The embedded "cloud": disks are sparse files in a pool folder, attached to this node as loop devices.
 // Everything it knows is on disk (one JSON file per disk and per snapshot, written atomically), so a
 // restart after kill -9 finds the same pool. Ids derive from names, which makes create idempotent.
-import { copyFile, constants as fsConstants, mkdir, open, readFile, readdir, rename, rm, stat, statfs, truncate } from 'node:fs/promises';
+import { copyFile, constants as fsConstants, mkdir, open, readdir, rename, rm, stat, statfs, truncate } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { FilesystemFreezer } from './filesystem-freeze.js';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -52,8 +54,11 @@ export class LoopPoolProvider implements DiskProvider {
   /** Serialises writers of one disk or snapshot id inside this process. */
   private readonly busy = new Map<string, Promise<unknown>>();
 
+  private readonly freezer: FilesystemFreezer;
+
   constructor(private readonly options: LoopPoolOptions) {
     this.loops = new LoopDevices(options.exec);
+    this.freezer = new FilesystemFreezer(options.exec, join(options.dir, 'frozen'));
   }
 
   private get disksDir() {
@@ -73,6 +78,7 @@ export class LoopPoolProvider implements DiskProvider {
     await mkdir(this.disksDir, { recursive: true, mode: 0o700 });
     await mkdir(this.snapshotsDir, { recursive: true, mode: 0o700 });
     await this.sweepOrphans();
+    await this.freezer.thawLeftovers();
   }
 
   /**
@@ -266,13 +272,26 @@ export class LoopPoolProvider implements DiskProvider {
       if (!disk) throw notFound(`source volume ${sourceVolumeId} does not exist`);
       const img = this.imagePath(id);
       const tmp = `${img}.tmp-${process.pid}`;
-      await copyFile(this.imagePath(disk.id), tmp, fsConstants.COPYFILE_FICLONE);
+      const source = this.imagePath(disk.id);
+      // Mounted here: frozen for the copy, so the snapshot holds everything written before it, consistently.
+      // In a sandbox, the guest holds its filesystem: the copy is taken live, as a power cut would leave it.
+      await this.freezer.whileFrozen(id, await this.hostMountsOf(source), () => copyFile(source, tmp, fsConstants.COPYFILE_FICLONE));
       await syncFile(tmp);
       await rename(tmp, img);
       const snap: DiskSnapshot = { id, name, sourceVolumeId, sizeBytes: disk.capacityBytes, createdAt: new Date().toISOString() };
       await writeJsonDurably(this.metaPath(id), snap);
       return snap;
     });
+  }
+
+  /** One mount point per loop device of the image that is mounted on this host (a freeze takes the whole filesystem). */
+  private async hostMountsOf(image: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const device of await this.loops.devicesOf(image)) {
+      const first = (await mountsOfDevice(device).catch(() => []))[0];
+      if (first) out.push(first.mountPoint);
+    }
+    return out;
   }
 
   deleteSnapshot(id: string): Promise<void> {
@@ -319,7 +338,8 @@ export class LoopPoolProvider implements DiskProvider {
   async verifyDevice(id: string, devicePath: string): Promise<boolean> {
     this.checkId(id);
     const name = devicePath.replace(/^\/dev\//, '');
-    const backing = /^loop\d+$/.test(name) ? await readFile(`/sys/block/${name}/loop/backing_file`, 'utf8').catch(() => undefined) : undefined;
+    // sysfs is generated in memory: one synchronous read (this runs on every publish).
+    const backing = /^loop\d+$/.test(name) ? readSysfs(`/sys/block/${name}/loop/backing_file`) : undefined;
     if (backing !== undefined) return backing.trim() === this.imagePath(id);
     return (await this.loops.devicesOf(this.imagePath(id))).includes(devicePath);
   }
@@ -335,3 +355,10 @@ async function syncFile(path: string): Promise<void> {
   await fsyncDir(join(path, '..'));
 }
 
+function readSysfs(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
