@@ -439,6 +439,10 @@ test('disk pool: the controller and the node plugin share one pool folder on the
   };
   const a = poolOf(ctl);
   const b = poolOf(node);
+  // The controller sees the node plugin's mounts: a disk in use is not deleted, and a mounted one is frozen for a snapshot.
+  const kubelet = ctl.containers.find((x) => x.name === 'passvol').volumeMounts.find((m) => m.mountPath === '/var/lib/kubelet');
+  assert.equal(kubelet?.mountPropagation, 'HostToContainer');
+  assert.equal(ctl.volumes.find((v) => v.name === kubelet.name)?.hostPath?.path, '/var/lib/kubelet');
   assert.ok(a.flag && a.host, 'the controller names its pool folder and mounts it from the host');
   assert.equal(a.host, b.host, 'one pool folder for both');
   assert.ok(a.privileged && a.dev, 'losetup needs a privileged container with /dev');

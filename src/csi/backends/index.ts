@@ -19,7 +19,12 @@ export interface Backends {
 export async function createBackends(config: DriverConfig, exec: Exec, logger?: Logger): Promise<Backends> {
   if (config.driver === 'disk') {
     await mkdir(config.diskPoolDir, { recursive: true, mode: 0o700 });
-    const provider = new LoopPoolProvider({ dir: config.diskPoolDir, nodeId: config.nodeId, exec });
+    const provider = new LoopPoolProvider({
+      dir: config.diskPoolDir,
+      nodeId: config.nodeId,
+      exec,
+      ...(logger ? { onRecovered: (what: string, details: Record<string, unknown>) => logger.warn(details, what) } : {}),
+    });
     await provider.init();
     const backend = new DiskBackend({ provider, nodeId: config.nodeId, maxVolumesPerNode: config.maxVolumesPerNode });
     return { controller: backend, node: backend, readyPaths: [config.diskPoolDir] };

@@ -2,7 +2,8 @@
 // runtime, or a Kata sandbox whose monitor socket answers); always from one that is gone.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +51,13 @@ test('a sandbox passvol did not start keeps its volume while its Kata monitor so
   await assert.rejects(binding.bind(volume, 'mine'), /bound to sandbox kata-sb, which passvol did not start and which still answers/);
   assert.equal(await holder(), 'kata-sb');
   await new Promise<void>((r) => server.close(() => r()));
+  // The shim was killed: its socket file stays, and connecting is refused.
+  const shim = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(join(kataShims, 'kata-sb', 'shim-monitor.sock'))}, () => console.log('up'))`]);
+  await new Promise((r) => shim.stdout.once('data', r));
+  const killed = new Promise((r) => shim.once('exit', r));
+  shim.kill('SIGKILL');
+  await killed;
+  assert.ok(existsSync(join(kataShims, 'kata-sb', 'shim-monitor.sock')), 'a dead socket file is left');
   await binding.bind(volume, 'mine');
   assert.equal(await holder(), 'mine', 'a socket nobody answers on is a sandbox that is gone');
 });

@@ -2,11 +2,14 @@
 // ever delete snapshots. A disk mounted on the host is frozen for its snapshot.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { csiFixture, provisionAndStage, targetFor } from '../../helpers/csi-fixture.js';
-import { needsRoot } from '../../helpers/host-cleanup.js';
+import { ext4LoopDisk, needsRoot } from '../../helpers/host-cleanup.js';
+import { scratchDir } from '../../helpers/temp-dir.js';
+import { systemExec } from '../../../src/common/exec.js';
+import { LoopPoolProvider } from '../../../src/csi/backends/disk/loop-pool-provider.js';
 
 test('a snapshot keeps what was written before it; a clone has everything; DeleteSnapshot never takes a volume', { skip: needsRoot }, async () => {
   const f = await csiFixture();
@@ -41,4 +44,31 @@ test('a snapshot keeps what was written before it; a clone has everything; Delet
   await f.csi.controller.DeleteSnapshot!({ snapshot_id: snap.snapshot_id });
   const snaps = (await f.csi.controller.ListSnapshots!({})) as { entries: unknown[] };
   assert.deepEqual(snaps.entries, []);
+});
+
+test('a filesystem a killed snapshot left frozen is thawed when the pool starts again', { skip: needsRoot }, async () => {
+  const dir = await scratchDir();
+  const { dev } = ext4LoopDisk(dir, 32);
+  const mnt = join(dir, 'mnt');
+  mkdirSync(mnt);
+  execFileSync('mount', [dev, mnt]);
+  try {
+    // What a driver killed mid-copy leaves: the filesystem frozen, and its note, untouched since.
+    execFileSync('fsfreeze', ['--freeze', mnt]);
+    const pool = join(dir, 'pool');
+    mkdirSync(join(pool, 'frozen'), { recursive: true });
+    const note = join(pool, 'frozen', '0123456789abcdef01234567.json');
+    writeFileSync(note, JSON.stringify({ mountPoints: [mnt] }));
+    const old = (Date.now() - 60_000) / 1000;
+    utimesSync(note, old, old);
+    await new LoopPoolProvider({ dir: pool, nodeId: 'n1', exec: systemExec }).init();
+    // Thawed: unfreezing again says it is not frozen, and a write goes through.
+    assert.throws(() => execFileSync('fsfreeze', ['--unfreeze', mnt], { stdio: 'pipe' }), /Invalid argument/);
+    writeFileSync(join(mnt, 'after-thaw'), 'ok');
+    assert.deepEqual(readdirSync(join(pool, 'frozen')), []);
+  } finally {
+    spawnSync('fsfreeze', ['--unfreeze', mnt]);
+    execFileSync('umount', [mnt]);
+    execFileSync('losetup', ['-d', dev]);
+  }
 });

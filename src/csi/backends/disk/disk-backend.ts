@@ -171,7 +171,12 @@ export class DiskBackend implements ControllerBackend, NodeBackend {
   async resolveSource(volumeId: string, publishContext: Params): Promise<NodeVolumeSource> {
     const devicePath = publishContext[PUBLISH_CONTEXT_DEVICE];
     if (!devicePath) throw invalidArgument(`publish_context has no ${PUBLISH_CONTEXT_DEVICE}: was ControllerPublishVolume called for ${volumeId}?`);
-    const st = statSync(devicePath, { throwIfNoEntry: false });
+    let st;
+    try {
+      st = statSync(devicePath);
+    } catch {
+      st = undefined; // missing, or a path that cannot be a device: either way not this volume's device
+    }
     if (!st?.isBlockDevice()) throw notFound(`device ${devicePath} of volume ${volumeId} is not a block device on this node`);
     if (this.provider.verifyDevice && !(await this.provider.verifyDevice(volumeId, devicePath))) {
       throw failedPrecondition(`device ${devicePath} is no longer volume ${volumeId} (detached or reused since publish); publish the volume to this node again`);

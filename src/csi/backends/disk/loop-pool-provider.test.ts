@@ -30,16 +30,26 @@ test('start-up removes what dead writers left, by age: the pool is shared across
   assert.deepEqual(readdirSync(disks).sort(), ['pvd-bbbbbbbbbbbbbbbbbbbbbbbb.img', 'pvd-cccccccccccccccccccccccc.img', 'pvd-cccccccccccccccccccccccc.json', 'pvd-eeeeeeeeeeeeeeeeeeeeeeee.img.tmp-1']);
 });
 
-test('start-up thaws what a driver killed mid-snapshot left frozen, from the note it wrote before freezing', async () => {
+test('start-up thaws what a dead snapshot left frozen, and leaves a freeze whose owner still touches its note', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'passvol-pool-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  mkdirSync(join(dir, 'frozen'), { recursive: true });
-  writeFileSync(join(dir, 'frozen', '0123456789abcdef01234567.json'), JSON.stringify({ mountPoints: ['/var/lib/kubelet/plugins/x/staging/a'] }));
-  writeFileSync(join(dir, 'frozen', '.fedcba9876543210fedcba98.json.tmp-7-ab12cd34'), '{"mountPoints'); // died writing the note: nothing frozen
-  writeFileSync(join(dir, 'frozen', 'aaaaaaaaaaaaaaaaaaaaaaaa.json'), 'not json'); // not ours to act on
+  const frozen = join(dir, 'frozen');
+  mkdirSync(frozen, { recursive: true });
+  const old = (Date.now() - 3600_000) / 1000;
+  const notes: Record<string, [string, number | undefined]> = {
+    '0123456789abcdef01234567.json': [JSON.stringify({ mountPoints: ['/kubelet/staging/dead'] }), old], // its freezer died
+    '1111111111111111aaaaaaaa.json': [JSON.stringify({ mountPoints: ['/kubelet/staging/live'] }), undefined], // the other process is copying
+    '.fedcba9876543210fedcba98.json.tmp-7-ab12cd34': ['{"mountPoints', old], // died writing the note: nothing was frozen
+  };
+  for (const [name, [text, time]] of Object.entries(notes)) {
+    writeFileSync(join(frozen, name), text);
+    if (time !== undefined) utimesSync(join(frozen, name), time, time);
+  }
   const calls: string[] = [];
   const exec = { run: async (cmd: string, args: readonly string[]) => (calls.push(`${cmd} ${args.join(' ')}`), { stdout: '', stderr: '', code: 0 }) };
-  await new LoopPoolProvider({ dir, nodeId: 'n1', exec }).init();
-  assert.deepEqual(calls.filter((c) => c.startsWith('fsfreeze')), ['fsfreeze --unfreeze /var/lib/kubelet/plugins/x/staging/a']);
-  assert.deepEqual(readdirSync(join(dir, 'frozen')), []);
+  const recovered: unknown[] = [];
+  await new LoopPoolProvider({ dir, nodeId: 'n1', exec, onRecovered: (_what, details) => recovered.push(details) }).init();
+  assert.deepEqual(calls.filter((c) => c.startsWith('fsfreeze')), ['fsfreeze --unfreeze /kubelet/staging/dead']);
+  assert.deepEqual(readdirSync(frozen), ['1111111111111111aaaaaaaa.json']);
+  assert.deepEqual(recovered, [{ mountPoints: ['/kubelet/staging/dead'] }]);
 });

@@ -45,6 +45,8 @@ export interface LoopPoolOptions {
   /** The only node this pool can attach to: the machine it runs on. */
   nodeId: string;
   exec: Exec;
+  /** Told what start-up put right (filesystems a dead snapshot left frozen). */
+  onRecovered?: (what: string, details: Record<string, unknown>) => void;
 }
 
 export class LoopPoolProvider implements DiskProvider {
@@ -77,8 +79,16 @@ export class LoopPoolProvider implements DiskProvider {
   async init(): Promise<void> {
     await mkdir(this.disksDir, { recursive: true, mode: 0o700 });
     await mkdir(this.snapshotsDir, { recursive: true, mode: 0o700 });
+    // First: a filesystem left frozen blocks every writer of its volume.
+    await this.thawLeftovers();
     await this.sweepOrphans();
-    await this.freezer.thawLeftovers();
+  }
+
+  /** Thaws what dead snapshots left frozen; a note another process may still own is looked at again later. */
+  private async thawLeftovers(): Promise<void> {
+    const { thawed, pending } = await this.freezer.thawLeftovers();
+    if (thawed.length > 0) this.options.onRecovered?.('thawed filesystems a dead snapshot left frozen', { mountPoints: thawed });
+    if (pending) setTimeout(() => void this.thawLeftovers().catch(() => undefined), 10_000).unref();
   }
 
   /**
