@@ -72,3 +72,20 @@ test('a filesystem a killed snapshot left frozen is thawed when the pool starts 
     execFileSync('losetup', ['-d', dev]);
   }
 });
+
+test('two snapshots of one mounted disk at once: the second is ABORTED (retry), never a second freeze, none left frozen', { skip: needsRoot }, async () => {
+  const f = await csiFixture();
+  const src = await provisionAndStage(f, 'pv-snap-twice');
+  const target = targetFor(f, 'writer', 'pv-snap-twice');
+  await f.csi.node.NodePublishVolume!({ volume_id: src.volumeId, publish_context: src.publishContext, staging_target_path: src.staging, target_path: target, volume_capability: src.cap, volume_context: src.volumeContext });
+  writeFileSync(join(target, 'data.txt'), 'data\n');
+  const create = (name: string) => f.csi.controller.CreateSnapshot!({ source_volume_id: src.volumeId, name }) as Promise<{ snapshot: { ready_to_use: boolean } }>;
+  const names = ['snap-a', 'snap-b'];
+  const results = await Promise.allSettled(names.map(create));
+  assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+  const refused = results.findIndex((r) => r.status === 'rejected');
+  assert.equal((results[refused] as PromiseRejectedResult).reason.code, 10, 'ABORTED: one operation per volume at a time');
+  assert.equal((await create(names[refused]!)).snapshot.ready_to_use, true, 'the retry succeeds');
+  writeFileSync(join(target, 'after.txt'), 'thawed\n'); // no freeze is left behind
+  assert.throws(() => execFileSync('fsfreeze', ['--unfreeze', target], { stdio: 'pipe' }), /Invalid argument/);
+});
