@@ -60,7 +60,11 @@ async function stop(code: number): Promise<never> {
   server?.close();
   const flushed = hub.endAll();
   await Promise.race([flushed, new Promise((r) => setTimeout(r, SHUTDOWN_FLUSH_MS))]);
-  process.exit(code);
+  if (config.socket) process.exit(code);
+  // On the virtio port a read is always pending in libuv's thread pool, and process.exit() waits for the pool's
+  // threads: it would never return. End at once instead; init starts a new agent either way.
+  process.kill(process.pid, 'SIGKILL');
+  return new Promise<never>(() => undefined);
 }
 
 const ctx: AgentContext = {

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { readBundle } from '../../src/runtime/oci/bundle.js';
+import type { AgentClient } from '../../src/runtime/agent-client.js';
 import { Sandbox } from '../../src/runtime/sandbox/sandbox.js';
 import { cleanupOrphans } from '../../src/runtime/sandbox/orphan-cleanup.js';
 import { writeBundle } from '../helpers/oci-bundle.js';
@@ -97,6 +98,27 @@ test('the VM killed mid-run: gc releases the binding, the data written before is
   assert.equal(await s.records.sandboxOf(s.target), undefined);
   assert.equal(s.leftovers(), '');
   assert.equal(s.readOnHost('kept.txt'), 'before-crash\n');
+});
+
+test('the guest agent restarted mid-run: the sandbox says stopped, its monitor goes, and delete cleans up with data kept', { skip, timeout: 300_000 }, async () => {
+  const s = await setup();
+  const sb = await Sandbox.create('agent-restart', await s.bundle('b-restart', ['/bin/sh', '-c', 'echo before-restart > /data/agent.txt; sync; sleep 300']), s.deps);
+  try {
+    await sb.start(() => undefined);
+    for (let i = 0; i < 100 && !(await sb.exec(['/bin/cat', '/data/agent.txt']).catch(() => ({ stdout: '' }))).stdout; i++) await new Promise((r) => setTimeout(r, 100));
+    // The agent ends (as after a crash, init starts a new one, which knows nothing of the container).
+    const agent = (sb as unknown as { agent: AgentClient }).agent;
+    await agent.call('shutdown', {}, 60_000);
+    for (let i = 0; i < 300 && (await s.deps.dirs.read('agent-restart'))?.status !== 'stopped'; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await s.deps.dirs.read('agent-restart'))?.status, 'stopped', 'the new agent announced itself: the container is gone');
+    assert.equal(existsSync(sb.monitorSocket), false, 'no stats or resize against a container that is gone');
+    await assert.rejects(sb.exec(['/bin/true']), /stopped|not running|no container|unreachable|gone/i);
+  } finally {
+    await sb.destroy();
+  }
+  assert.equal(await s.records.sandboxOf(s.target), undefined, 'the binding is released');
+  assert.equal(s.leftovers(), '');
+  assert.equal(s.readOnHost('agent.txt'), 'before-restart\n');
 });
 
 test('a record naming a device that does not exist is refused before anything starts', { skip, timeout: 120_000 }, async () => {

@@ -1,5 +1,6 @@
 // shutdown: stops every container, unmounts what the agent mounted, syncs, then ends the agent after the
-// response is sent (in the guest, PID 1 then powers off).
+// response is sent. The runtime asks for it before it stops the VM; should the VM go on, the guest's init starts
+// a new agent, which announces itself, and the runtime takes the old agent's containers as gone.
 import type { Handler } from './handler.js';
 
 export const shutdown: Handler<'shutdown'> = async (_args, ctx) => {
