@@ -15,6 +15,11 @@ import { sandboxFixture, sandboxSkip } from '../helpers/sandbox-fixture.js';
 
 const skip = sandboxSkip;
 
+/** Waits until the container has written the file (its process runs in the background). */
+async function seenInContainer(sb: Sandbox, path: string): Promise<void> {
+  for (let i = 0; i < 100 && !(await sb.exec(['/bin/cat', path]).catch(() => ({ stdout: '' }))).stdout; i++) await new Promise((r) => setTimeout(r, 100));
+}
+
 async function setup() {
   const { root, records, deps, dev, target } = await sandboxFixture('passvol-e2e-fail-');
   const bundle = (name: string, args: string[]) => readBundle(writeBundle(join(root, name), args, [{ destination: '/data', source: target }]));
@@ -80,7 +85,7 @@ test('the VM killed mid-run: gc releases the binding, the data written before is
   const s = await setup();
   const sb = await Sandbox.create('doomed', await s.bundle('b1', ['/bin/sh', '-c', 'echo before-crash > /data/kept.txt; sync; sleep 300']), s.deps);
   await sb.start(() => undefined);
-  for (let i = 0; i < 100 && !(await sb.exec(['/bin/cat', '/data/kept.txt']).catch(() => ({ stdout: '' }))).stdout; i++) await new Promise((r) => setTimeout(r, 100));
+  await seenInContainer(sb, '/data/kept.txt');
   const state = JSON.parse(readFileSync(join(s.root, 'sandboxes/doomed/state.json'), 'utf8')) as { vmPid: number };
   process.kill(state.vmPid, 'SIGKILL');
   await assert.rejects(sb.exec(['/bin/true']), /closed|not answer|unreachable/i);
@@ -105,7 +110,7 @@ test('the guest agent restarted mid-run: the sandbox says stopped, its monitor g
   const sb = await Sandbox.create('agent-restart', await s.bundle('b-restart', ['/bin/sh', '-c', 'echo before-restart > /data/agent.txt; sync; sleep 300']), s.deps);
   try {
     await sb.start(() => undefined);
-    for (let i = 0; i < 100 && !(await sb.exec(['/bin/cat', '/data/agent.txt']).catch(() => ({ stdout: '' }))).stdout; i++) await new Promise((r) => setTimeout(r, 100));
+    await seenInContainer(sb, '/data/agent.txt');
     // The agent ends (as after a crash, init starts a new one, which knows nothing of the container).
     const agent = (sb as unknown as { agent: AgentClient }).agent;
     await agent.call('shutdown', {}, 60_000);
@@ -135,7 +140,7 @@ test('destroy while the container still runs: it is stopped and the disk unmount
   const sb = await Sandbox.create('busy-teardown', await s.bundle('b1', ['/bin/sh', '-c', 'echo written-not-synced > /data/late.txt; sleep 300']), s.deps);
   try {
     await sb.start(() => undefined);
-    for (let i = 0; i < 100 && !(await sb.exec(['/bin/cat', '/data/late.txt']).catch(() => ({ stdout: '' }))).stdout; i++) await new Promise((r) => setTimeout(r, 100));
+    await seenInContainer(sb, '/data/late.txt');
   } finally {
     await sb.destroy();
   }
