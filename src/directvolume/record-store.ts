@@ -10,7 +10,7 @@
 // operation makes its system calls back to back, synchronously: microseconds, where a trip through libuv's
 // thread pool for each of them cost the CSI driver most of a publish. It also means that within one process no
 // two store operations interleave; other processes are raced against as before.
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { type Stats, chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PassvolError, errnoCode, failedPrecondition, notFound } from '../common/errors.js';
@@ -224,7 +224,7 @@ export class RecordStore {
     let removed = 0;
     for (const name of names) {
       const pid = Number(name.split('-')[1]);
-      const st = lstatSync(join(staging, name), { throwIfNoEntry: false });
+      const st = lstatQuietly(join(staging, name));
       if (!st) continue;
       if (pidAlive(pid) && now - st.mtimeMs < STALE_STAGING_MS) continue;
       rmSync(join(staging, name), { recursive: true, force: true });
@@ -326,5 +326,13 @@ function unlinkQuietly(path: string): void {
     unlinkSync(path);
   } catch {
     // already gone
+  }
+}
+
+function lstatQuietly(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined; // gone meanwhile, or not ours to judge: left for the next sweep
   }
 }
