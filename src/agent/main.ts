@@ -1,6 +1,7 @@
 // The guest agent's entry point, bundled by esbuild into one file (node: builtins, protocol/, zod, pino).
 // In the guest it runs with no flags and talks to the runtime on the virtio-serial port `passvol.agent`;
 // see config.ts for the flags tests use.
+import { performance as nodePerformance } from 'node:perf_hooks';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { Server } from 'node:net';
@@ -21,6 +22,9 @@ import { PROTOCOL_VERSION } from '../protocol/index.js';
 
 const PORT_WAIT_MS = 30_000;
 const SHUTDOWN_FLUSH_MS = 2000;
+
+/** When this module's body starts: Node is up and every module the agent imports is loaded. */
+const loadedMs = Math.round(nodePerformance.now());
 
 function findOnPath(name: string): string | undefined {
   if (isAbsolute(name)) return name;
@@ -95,7 +99,8 @@ if (config.socket) {
   serve(new FdDuplex(await openReadWrite(port)));
   // The runtime learns of a restarted agent (whose containers and mounts are gone) from a second 'ready'.
   hub.emit({ v: PROTOCOL_VERSION, event: 'ready', pid: process.pid });
-  log.info({ port, startupMs: Math.round(performance.now()) }, 'agent ready');
+  // Node's own start, then the agent's code loaded, then ready: a slow boot says which part to look at.
+  log.info({ port, startupMs: Math.round(performance.now()), nodeBootstrapMs: Math.round(nodePerformance.nodeTiming.bootstrapComplete), loadedMs }, 'agent ready');
 }
 
 process.on('SIGTERM', () => void stop(0));
