@@ -83,7 +83,15 @@ async function round(csi: CsiClient, volumes: Staged[], sampleRss: () => Promise
 
 export async function runCsiPublishBench(o: CsiBenchOptions): Promise<CsiBenchResult> {
   const root = await mkdtemp(join(tmpdir(), 'passvol-bench-csi-'));
-  const driver = await startBenchDriver(root);
+  let driver;
+  try {
+    driver = await startBenchDriver(root);
+  } catch (e) {
+    // It mounted the records tmpfs before the driver failed to come up.
+    undoMountsAndLoops(root);
+    await rm(root, { recursive: true, force: true });
+    throw e;
+  }
   const csi = csiClient(driver.socket);
   let peak = 0;
   const sampleRss = async () => {

@@ -30,8 +30,11 @@ export async function startBenchDriver(root: string, extra: string[] = []): Prom
   const args = [...process.execArgv, ...profiling, process.argv[1] as string, 'csi', 'serve', '--driver', 'disk', '--endpoint', `unix://${socket}`, '--node-id', 'bench-node',
     '--kubelet-root', kubelet, '--direct-volume-root', records, '--disk-pool-dir', join(root, 'pool'), '--no-kubernetes', '--log-level', 'warn', ...extra];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NODE_OPTIONS: DRIVER_NODE_OPTIONS } });
-  for (let i = 0; i < 300 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
-  if (!existsSync(socket)) throw new Error('benchmark driver did not start');
+  for (let i = 0; i < 300 && !existsSync(socket) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+  if (!existsSync(socket)) {
+    child.kill('SIGKILL');
+    throw new Error('benchmark driver did not start');
+  }
   return {
     root,
     kubelet,
