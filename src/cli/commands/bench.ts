@@ -12,7 +12,7 @@ import { WORKLOAD_IDS } from '../../bench/io-workloads.js';
 import { probeAccelFacts, decideAccel } from '../../runtime/qemu/accel.js';
 import { runtimeDeps } from '../runtime-setup.js';
 import { z } from 'zod';
-import { invalidArgument } from '../../common/errors.js';
+import { parseFlags } from '../parse-flags.js';
 import { writeReport } from '../../bench/bench-report.js';
 import { runCsiPublishBench } from '../../bench/csi-publish-bench.js';
 import { csiPublishMarkdown, csiPublishSvg } from '../../bench/csi-publish-report.js';
@@ -53,9 +53,7 @@ export function benchCommand(): Command {
     .option('--callers <n>', 'concurrent callers, each on its own volume', '32')
     .option('--rounds <n>', 'rounds per path', '10')
     .action(async (raw) => {
-      const parsed = CsiOptions.safeParse(raw);
-      if (!parsed.success) throw invalidArgument(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
-      const o = parsed.data;
+      const o = parseFlags(CsiOptions, raw);
       const result = await runCsiPublishBench({ callers: o.callers, rounds: o.rounds, onProgress: (l) => process.stderr.write(`[bench csi] ${l}\n`) });
       const md = csiPublishMarkdown(result);
       const files = await writeReport(o.out, 'csi-publish', result, md, csiPublishSvg(result));
@@ -78,9 +76,7 @@ export function benchCommand(): Command {
     .option('--iothread', 'give the passed-through disk its own QEMU iothread')
     .option('--log-level <level>', 'runtime log level', 'warn')
     .action(async (raw) => {
-      const parsed = IoOptions.safeParse(raw);
-      if (!parsed.success) throw invalidArgument(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
-      const o = parsed.data;
+      const o = parseFlags(IoOptions, raw);
       const log = createLogger({ level: o.logLevel }).child({ part: 'bench' });
       const blockBackend = { cacheDirect: o.blockCache === 'direct', aio: o.blockAio, iothread: o.iothread };
       const accel = decideAccel(await probeAccelFacts());

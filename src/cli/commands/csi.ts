@@ -1,7 +1,7 @@
 // `passvol csi serve`: flags -> DriverConfig (zod) -> startDriver.
 import { Command, Option } from 'commander';
 import { ZodError } from 'zod';
-import { invalidArgument } from '../../common/errors.js';
+import { flagError } from '../parse-flags.js';
 import { parseDriverConfig } from '../../csi/driver-config.js';
 import { startDriver } from '../../csi/driver.js';
 
@@ -54,7 +54,7 @@ export function csiCommand(): Command {
           logLevel: o.logLevel,
         });
       } catch (e) {
-        if (e instanceof ZodError) throw invalidArgument(e.issues.map((i) => `--${i.path.join('.').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${i.message}`).join('; '));
+        if (e instanceof ZodError) throw flagError(e);
         throw e;
       }
       const driver = await startDriver(config);

@@ -1,7 +1,7 @@
 // `passvol direct-volume ...`: the flags of `kata-runtime direct-volume`, plus list and inspect.
 import { Command, Option } from 'commander';
 import { z } from 'zod';
-import { invalidArgument } from '../../common/errors.js';
+import { parseFlags } from '../parse-flags.js';
 import { parseSize } from '../../common/size.js';
 import {
   MonitorClient,
@@ -23,12 +23,6 @@ const CommonOptions = z.object({
   json: z.boolean().optional(),
 });
 type CommonOptions = z.infer<typeof CommonOptions>;
-
-function parseOptions<T extends z.ZodTypeAny>(schema: T, raw: unknown): z.infer<T> {
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw invalidArgument(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
-  return parsed.data;
-}
 
 function storeOf(o: CommonOptions): RecordStore {
   return new RecordStore(resolveDirectVolumeRoot(o.root));
@@ -78,21 +72,21 @@ export function directVolumeCommand(): Command {
     .requiredOption('--volume-path <path>', 'volume path: the CSI target path, the OCI mount source')
     .requiredOption('--mount-info <json>', 'mountInfo JSON: {"volume-type","device","fstype","metadata","options"}')
     .action(async (raw) => {
-      const o = parseOptions(CommonOptions.extend({ volumePath: VolumePath, mountInfo: z.string() }), raw);
+      const o = parseFlags(CommonOptions.extend({ volumePath: VolumePath, mountInfo: z.string() }), raw);
       await storeOf(o).add(o.volumePath, o.mountInfo);
     });
 
   withCommon(dv.command('remove').description('remove a direct-volume record; a missing one is not an error'))
     .requiredOption('--volume-path <path>', 'volume path')
     .action(async (raw) => {
-      const o = parseOptions(CommonOptions.extend({ volumePath: VolumePath }), raw);
+      const o = parseFlags(CommonOptions.extend({ volumePath: VolumePath }), raw);
       await storeOf(o).remove(o.volumePath);
     });
 
   withCommon(dv.command('stats').description("print the guest filesystem's usage, from the sandbox's monitor socket"))
     .requiredOption('--volume-path <path>', 'volume path')
     .action(async (raw) => {
-      const o = parseOptions(CommonOptions.extend({ volumePath: VolumePath }), raw);
+      const o = parseFlags(CommonOptions.extend({ volumePath: VolumePath }), raw);
       process.stdout.write(`${await directVolumeStats(storeOf(o), clientOf(o), o.volumePath)}\n`);
     });
 
@@ -100,14 +94,14 @@ export function directVolumeCommand(): Command {
     .requiredOption('--volume-path <path>', 'volume path')
     .requiredOption('--size <size>', 'new size: bytes, or a quantity like 8Gi or 500M')
     .action(async (raw) => {
-      const o = parseOptions(CommonOptions.extend({ volumePath: VolumePath, size: z.string() }), raw);
+      const o = parseFlags(CommonOptions.extend({ volumePath: VolumePath, size: z.string() }), raw);
       await directVolumeResize(storeOf(o), clientOf(o), o.volumePath, parseSize(o.size));
     });
 
   withCommon(dv.command('list').description('list every record with its device and sandbox binding'))
     .option('--json', 'print JSON for scripts')
     .action(async (raw) => {
-      const o = parseOptions(CommonOptions, raw);
+      const o = parseFlags(CommonOptions, raw);
       const entries = await storeOf(o).list();
       if (o.json) {
         process.stdout.write(`${JSON.stringify(listJson(entries), null, 2)}\n`);
@@ -122,7 +116,7 @@ export function directVolumeCommand(): Command {
     .requiredOption('--volume-path <path>', 'volume path')
     .option('--json', 'print JSON for scripts')
     .action(async (raw) => {
-      const o = parseOptions(CommonOptions.extend({ volumePath: VolumePath }), raw);
+      const o = parseFlags(CommonOptions.extend({ volumePath: VolumePath }), raw);
       const store = storeOf(o);
       const r = await store.get(o.volumePath);
       if (o.json) {

@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { invalidArgument } from '../../common/errors.js';
+import { parseFlags } from '../parse-flags.js';
 import { createLogger } from '../../common/logger.js';
 import { EmbeddedNfsServer } from '../../csi/backends/nas/embedded-nfs-server.js';
 
@@ -18,9 +18,7 @@ export function nasServerCommand(): Command {
     .option('--state <dir>', 'config, pid files, log and NFSv4 recovery data', '/var/lib/passvol/nfs-server')
     .option('--pseudo-path <path>', 'the path clients mount', '/export')
     .action(async (raw) => {
-      const parsed = Options.safeParse(raw);
-      if (!parsed.success) throw invalidArgument(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
-      const o = parsed.data;
+      const o = parseFlags(Options, raw);
       const exportDir = resolve(o.export);
       await mkdir(exportDir, { recursive: true });
       const server = new EmbeddedNfsServer({ exportDir, stateDir: resolve(o.state), pseudoPath: o.pseudoPath, logger: createLogger({ level: 'warn' }) });
