@@ -62,6 +62,15 @@ export async function provisionAndStage(f: CsiFixture, name: string, opts: { par
   return { volumeId, cap, staging, publishContext: pub.publish_context, volumeContext: created.volume.volume_context, device: pub.publish_context.devicePath as string };
 }
 
+type Staged = Awaited<ReturnType<typeof provisionAndStage>>;
+
+/** NodePublish of a staged volume for a pod, as kubelet calls it; returns the target path. */
+export async function publishFor(f: CsiFixture, pod: string, name: string, v: Staged): Promise<string> {
+  const target = targetFor(f, pod, name);
+  await f.csi.node.NodePublishVolume!({ volume_id: v.volumeId, publish_context: v.publishContext, staging_target_path: v.staging, target_path: target, volume_capability: v.cap, volume_context: v.volumeContext });
+  return target;
+}
+
 export function targetFor(f: CsiFixture, pod: string, name: string): string {
   return join(f.l.kubelet, 'pods', pod, 'volumes/kubernetes.io~csi', name, 'mount');
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { csiFixture, provisionAndStage, targetFor } from '../../helpers/csi-fixture.js';
+import { csiFixture, provisionAndStage, publishFor } from '../../helpers/csi-fixture.js';
 import { ext4LoopDisk, needsRoot } from '../../helpers/host-cleanup.js';
 import { scratchDir } from '../../helpers/temp-dir.js';
 import { systemExec } from '../../../src/common/exec.js';
@@ -14,8 +14,7 @@ import { LoopPoolProvider } from '../../../src/csi/backends/disk/loop-pool-provi
 test('a snapshot keeps what was written before it; a clone has everything; DeleteSnapshot never takes a volume', { skip: needsRoot }, async () => {
   const f = await csiFixture();
   const src = await provisionAndStage(f, 'pv-snap-src');
-  const target = targetFor(f, 'writer', 'pv-snap-src');
-  await f.csi.node.NodePublishVolume!({ volume_id: src.volumeId, publish_context: src.publishContext, staging_target_path: src.staging, target_path: target, volume_capability: src.cap, volume_context: src.volumeContext });
+  const target = await publishFor(f, 'writer', 'pv-snap-src', src);
   // No sync: the snapshot freezes the mounted filesystem, which writes this out first.
   writeFileSync(join(target, 'before.txt'), 'before\n');
   const snap = ((await f.csi.controller.CreateSnapshot!({ source_volume_id: src.volumeId, name: 'snap-1' })) as { snapshot: { snapshot_id: string; ready_to_use: boolean } }).snapshot;
@@ -30,9 +29,7 @@ test('a snapshot keeps what was written before it; a clone has everything; Delet
   assert.ok(vols.entries.some((e) => e.volume.volume_id === src.volumeId), 'the source volume still exists');
 
   const read = async (name: string, source: object) => {
-    const v = await provisionAndStage(f, name, { contentSource: source });
-    const t = targetFor(f, 'reader', name);
-    await f.csi.node.NodePublishVolume!({ volume_id: v.volumeId, publish_context: v.publishContext, staging_target_path: v.staging, target_path: t, volume_capability: v.cap, volume_context: v.volumeContext });
+    const t = await publishFor(f, 'reader', name, await provisionAndStage(f, name, { contentSource: source }));
     const has = (file: string) => readFileSync(join(t, file), 'utf8').trim();
     const result = { before: has('before.txt'), after: (() => { try { return has('after.txt'); } catch { return 'absent'; } })() };
     return result;
@@ -76,8 +73,7 @@ test('a filesystem a killed snapshot left frozen is thawed when the pool starts 
 test('two snapshots of one mounted disk at once: the second is ABORTED (retry), never a second freeze, none left frozen', { skip: needsRoot }, async () => {
   const f = await csiFixture();
   const src = await provisionAndStage(f, 'pv-snap-twice');
-  const target = targetFor(f, 'writer', 'pv-snap-twice');
-  await f.csi.node.NodePublishVolume!({ volume_id: src.volumeId, publish_context: src.publishContext, staging_target_path: src.staging, target_path: target, volume_capability: src.cap, volume_context: src.volumeContext });
+  const target = await publishFor(f, 'writer', 'pv-snap-twice', src);
   writeFileSync(join(target, 'data.txt'), 'data\n');
   const create = (name: string) => f.csi.controller.CreateSnapshot!({ source_volume_id: src.volumeId, name }) as Promise<{ snapshot: { ready_to_use: boolean } }>;
   const names = ['snap-a', 'snap-b'];
