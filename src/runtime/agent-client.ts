@@ -118,7 +118,7 @@ export class AgentClient extends EventEmitter<{ event: [AgentEvent]; close: []; 
       } catch (e) {
         const version = protocolVersionOf(frame.text);
         if (version !== undefined && version !== PROTOCOL_VERSION) {
-          this.failAll(new PassvolError('PV_ERR_FAILED_PRECONDITION', `the guest agent speaks protocol version ${version}, this runtime ${PROTOCOL_VERSION}: rebuild the guest image (passvol image build) with this passvol`));
+          this.refuseProtocol(new PassvolError('PV_ERR_FAILED_PRECONDITION', `the guest agent speaks protocol version ${version}, this runtime ${PROTOCOL_VERSION}: rebuild the guest image (passvol image build) with this passvol`));
           continue;
         }
         // Before the agent runs, the port can carry noise; a malformed line is logged and skipped.
@@ -156,26 +156,27 @@ export class AgentClient extends EventEmitter<{ event: [AgentEvent]; close: []; 
    */
   private onAgentRestart(pid: number): void {
     this.log.error({ pid }, 'the guest agent restarted: its containers and their state are gone');
-    this.failPending(new PassvolError('PV_ERR_SANDBOX_UNREACHABLE', `the guest agent restarted (now pid ${pid}) before answering; the container it ran is gone`));
+    this.failPending((op) => new PassvolError('PV_ERR_SANDBOX_UNREACHABLE', `the guest agent restarted (now pid ${pid}) before answering ${op}; the container it ran is gone`));
     this.emit('restarted', pid);
   }
 
-  private failAll(e: PassvolError): void {
+  /** The agent speaks another protocol: every call, pending or to come, fails with this. */
+  private refuseProtocol(e: PassvolError): void {
     this.mismatch = e;
-    this.failPending(e);
+    this.failPending(() => e);
   }
 
-  private failPending(e: PassvolError): void {
+  private failPending(error: (op: string) => PassvolError): void {
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
-      p.reject(e);
+      p.reject(error(p.op));
       this.pending.delete(id);
     }
   }
 
   private onClose(): void {
     this.closed = true;
-    this.failPending(new PassvolError('PV_ERR_SANDBOX_UNREACHABLE', 'the agent channel closed before the call was answered'));
+    this.failPending((op) => new PassvolError('PV_ERR_SANDBOX_UNREACHABLE', `the agent channel closed before ${op} was answered`));
     this.emit('close');
   }
 }
