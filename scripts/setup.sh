@@ -11,6 +11,8 @@ DEB_PACKAGES=(
   busybox-static
   # sandboxes: QEMU (with virtiofsd and the qboot firmware), and what the guest image is built with
   qemu-system-x86 qemu-utils cpio xz-utils
+  # qemu-user: the agent's startup snapshot for TCG guests is made emulating their CPU model
+  qemu-user
   # the embedded NAS: a user-space NFS server, and user-space NFS tools the tests read it back with
   nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils
   # the benchmark: the same fio runs on the host and in the guest

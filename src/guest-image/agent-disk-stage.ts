@@ -1,22 +1,26 @@
-// Stage "agent-disk": a read-only ext4 image with node, its libraries and the agent bundle, made by
-// `mkfs.ext4 -d` (nothing is mounted on the host). Fixed UUID, hash seed and times make it reproducible:
-// E2FSPROGS_FAKE_TIME pins the superblock and inode times, the staged files' mtimes are set to the same.
+// Stage "agent-disk": a read-only ext4 image with node, its libraries, the agent bundle and, when there is
+// one, the agent's startup snapshot, made by `mkfs.ext4 -d` (nothing is mounted on the host). Fixed UUID,
+// hash seed and times make the filesystem reproducible: E2FSPROGS_FAKE_TIME pins the superblock and inode
+// times, the staged files' mtimes are set to the same. The snapshot (agent-snapshot.ts) is the exception:
+// V8 does not write it byte for byte the same twice, so an image with one is cached by its inputs but is
+// not bit-reproducible.
 import { chmod, copyFile, lstat, mkdir, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { Exec } from '../common/exec.js';
-import { AGENT_DISK_SERIAL, FIXED_MTIME, GUEST_AGENT } from './guest-layout.js';
+import { AGENT_DISK_SERIAL, FIXED_MTIME, GUEST_AGENT, GUEST_NODE, TCG_CPU_MODEL } from './guest-layout.js';
+import { buildAgentSnapshot, findQemuUser, snapshotPlans } from './agent-snapshot.js';
 import { sha256File, sha256Hex } from './hash.js';
 import type { RuntimeFile } from './node-runtime.js';
 import type { OnProgress } from './progress.js';
 import { runCachedStage, type StageResult } from './stage-cache.js';
 
-const RECIPE = 2;
+const RECIPE = 3;
 export const AGENT_DISK_FILE = 'agent.ext4';
 /** Any fixed UUID will do; this one is passvol's. */
 const FS_UUID = '6a1c0d4e-5b3f-4c2a-9e8d-7f6a5b4c3d2e';
 
-const AgentDiskMeta = z.object({ file: z.string(), sha256: z.string(), bytes: z.number(), contentBytes: z.number() });
+const AgentDiskMeta = z.object({ file: z.string(), sha256: z.string(), bytes: z.number(), contentBytes: z.number(), snapshots: z.array(z.string()) });
 export type AgentDiskMeta = z.infer<typeof AgentDiskMeta>;
 
 /** Room for the content plus ext4 metadata, in whole MiB (4 MiB steps). */
@@ -31,16 +35,25 @@ export async function agentDiskStage(o: {
   exec: Exec;
   runtime: readonly RuntimeFile[];
   bundle: Buffer;
+  /** The CommonJS bundle of the agent's snapshot entry; none means no snapshot on the disk. */
+  snapshotBundle?: Buffer;
   onProgress?: OnProgress;
 }): Promise<StageResult<AgentDiskMeta>> {
   const runtimeInputs = await Promise.all(o.runtime.map(async (f) => ({ guestPath: f.guestPath, mode: f.mode, sha256: await sha256File(f.source) })));
+  const node = o.runtime.find((f) => f.guestPath === GUEST_NODE);
+  if (o.snapshotBundle && !node) throw new Error(`the guest runtime has no ${GUEST_NODE} to build the agent's snapshots with`);
+  const plans = o.snapshotBundle && node ? snapshotPlans(node.source, await findQemuUser()) : [];
+  const snapshotInputs = o.snapshotBundle ? { bundle: sha256Hex(o.snapshotBundle), made: plans.map((p) => p.guestPath), tcgCpu: TCG_CPU_MODEL } : null;
   return runCachedStage({
     root: o.root,
     stage: 'agent-disk',
-    inputs: { recipe: RECIPE, runtime: runtimeInputs, agent: sha256Hex(o.bundle), mtime: FIXED_MTIME, uuid: FS_UUID },
+    inputs: { recipe: RECIPE, runtime: runtimeInputs, agent: sha256Hex(o.bundle), snapshot: snapshotInputs, mtime: FIXED_MTIME, uuid: FS_UUID },
     meta: AgentDiskMeta,
     onProgress: o.onProgress,
-    describe: (m) => `${(m.bytes / 1e6).toFixed(0)} MB image, ${(m.contentBytes / 1e6).toFixed(1)} MB of files`,
+    describe: (m) =>
+      `${(m.bytes / 1e6).toFixed(0)} MB image, ${(m.contentBytes / 1e6).toFixed(1)} MB of files, ` +
+      (m.snapshots.length ? `agent snapshots: ${m.snapshots.join(', ')}` : 'no agent snapshot') +
+      (o.snapshotBundle && !m.snapshots.some((p) => p.includes('tcg')) ? ' (none for TCG: install qemu-user)' : ''),
     build: async (dir) => {
       const tree = join(dir, 'tree');
       for (const f of o.runtime) {
@@ -52,6 +65,10 @@ export async function agentDiskStage(o: {
       const agentPath = join(tree, GUEST_AGENT);
       await mkdir(dirname(agentPath), { recursive: true });
       await writeFile(agentPath, o.bundle, { mode: 0o644 });
+      for (const plan of plans) {
+        if (!o.snapshotBundle) break;
+        await buildAgentSnapshot(o.exec, { runner: plan.runner, bundle: o.snapshotBundle, workDir: dir, blobPath: join(tree, plan.guestPath) });
+      }
       const { bytes: contentBytes, files, paths } = await pinTimes(tree);
       const image = join(dir, AGENT_DISK_FILE);
       const size = diskSizeFor(contentBytes, files);
@@ -67,7 +84,7 @@ export async function agentDiskStage(o: {
       const pin = ['/', '/lost+found', ...paths].map((p) => `set_inode_field ${p} ctime @${FIXED_MTIME}`).join('\n') + '\n';
       await o.exec.run('env', [`E2FSPROGS_FAKE_TIME=${FIXED_MTIME}`, 'debugfs', '-w', '-f', '-', image], { input: pin });
       await rm(tree, { recursive: true, force: true });
-      return { file: AGENT_DISK_FILE, sha256: await sha256File(image), bytes: (await stat(image)).size, contentBytes };
+      return { file: AGENT_DISK_FILE, sha256: await sha256File(image), bytes: (await stat(image)).size, contentBytes, snapshots: plans.map((p) => p.guestPath) };
     },
   });
 }

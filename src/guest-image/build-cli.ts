@@ -5,8 +5,11 @@ import { isPassvolError, toPassvolError } from '../common/errors.js';
 import { buildGuestImage } from './build-guest-image.js';
 import { formatProgress } from './progress.js';
 
-const USAGE = `usage: build-guest-image [--agent-entry FILE] [--cache-dir DIR] [--node PATH] [--no-minify]
-  --agent-entry FILE  the agent's entry point (default src/agent/main.ts)
+const USAGE = `usage: build-guest-image [--agent-entry FILE] [--snapshot-entry FILE | --no-snapshot] [--cache-dir DIR] [--node PATH] [--no-minify]
+  --agent-entry FILE     the agent's entry point (default src/agent/main.ts)
+  --snapshot-entry FILE  the agent's startup-snapshot entry point (default src/agent/snapshot-main.ts
+                         with the default agent, none with another)
+  --no-snapshot          no startup snapshot: the guest loads the agent bundle at each boot
   --cache-dir DIR     cache root (default $PASSVOL_CACHE_DIR, else <repo>/.cache)
   --node PATH         node binary to put in the guest (default /usr/bin/node)
   --no-minify         keep the agent bundle readable`;
@@ -15,6 +18,8 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       'agent-entry': { type: 'string' },
+      'snapshot-entry': { type: 'string' },
+      'no-snapshot': { type: 'boolean' },
       'cache-dir': { type: 'string' },
       node: { type: 'string' },
       'no-minify': { type: 'boolean' },
@@ -28,7 +33,11 @@ async function main(): Promise<void> {
   }
   const started = Date.now();
   const image = await buildGuestImage(
-    { agentEntry: values['agent-entry'], cacheDir: values['cache-dir'], nodePath: values.node, minifyAgent: values['no-minify'] ? false : undefined },
+    {
+      agentEntry: values['agent-entry'],
+      snapshotEntry: values['no-snapshot'] ? null : values['snapshot-entry'],
+      cacheDir: values['cache-dir'], nodePath: values.node, minifyAgent: values['no-minify'] ? false : undefined,
+    },
     (e) => process.stderr.write(`${formatProgress(e)}\n`),
   );
   const m = image.manifest;

@@ -53,11 +53,12 @@ export async function buildGuestImage(input: BuildOptionsInput = {}, onProgress:
     note({ stage: 'agent-bundle', state: 'start' });
     const bundle = await bundleAgent(o.agentEntry, { minify: o.minifyAgent });
     note({ stage: 'agent-bundle', state: 'built', ms: Date.now() - started, detail: `${(bundle.code.length / 1024).toFixed(0)} KiB from ${relative(REPO_ROOT, o.agentEntry)}` });
+    const snapshotBundle = o.snapshotEntry ? (await bundleAgent(o.snapshotEntry, { minify: o.minifyAgent, format: 'cjs' })).code : undefined;
     const runtime = await collectNodeRuntime(exec, o.nodePath);
-    const disk = await agentDiskStage({ root: o.imageRoot, exec, runtime, bundle: bundle.code, onProgress: note });
-    return { bundle, disk };
+    const disk = await agentDiskStage({ root: o.imageRoot, exec, runtime, bundle: bundle.code, ...(snapshotBundle ? { snapshotBundle } : {}), onProgress: note });
+    return { bundle, snapshotBundle, disk };
   })();
-  const [{ kernel, modules, initramfs }, { bundle, disk }] = await Promise.all([guestSide, agentSide]);
+  const [{ kernel, modules, initramfs }, { bundle, snapshotBundle, disk }] = await Promise.all([guestSide, agentSide]);
 
   const manifest: Manifest = {
     version: 1,
@@ -72,7 +73,7 @@ export async function buildGuestImage(input: BuildOptionsInput = {}, onProgress:
     },
     initramfs: { path: join(initramfs.dir, initramfs.meta.file), sha256: initramfs.meta.sha256, bytes: initramfs.meta.bytes, format: 'cpio-gzip' },
     agentDisk: { path: join(disk.dir, disk.meta.file), sha256: disk.meta.sha256, bytes: disk.meta.bytes, format: 'ext4', serial: AGENT_DISK_SERIAL },
-    agent: { entry: relative(REPO_ROOT, o.agentEntry), sha256: sha256Hex(bundle.code) },
+    agent: { entry: relative(REPO_ROOT, o.agentEntry), sha256: sha256Hex(bundle.code), ...(snapshotBundle && o.snapshotEntry ? { snapshot: { entry: relative(REPO_ROOT, o.snapshotEntry), sha256: sha256Hex(snapshotBundle) } } : {}) },
     agentPort: AGENT_PORT_NAME,
     cmdline: DEFAULT_CMDLINE,
     stages: { kernel: kernel.hash, modules: modules.hash, initramfs: initramfs.hash, 'agent-disk': disk.hash },

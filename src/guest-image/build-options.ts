@@ -8,6 +8,7 @@ import { invalidArgument } from '../common/errors.js';
 /** The repository root (this file is src/guest-image/ or dist/guest-image/). */
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const DEFAULT_AGENT_ENTRY = 'src/agent/main.ts';
+export const DEFAULT_SNAPSHOT_ENTRY = 'src/agent/snapshot-main.ts';
 
 export const BuildOptionsInput = z
   .object({
@@ -15,6 +16,11 @@ export const BuildOptionsInput = z
     cacheDir: z.string().min(1).optional(),
     /** The agent's entry point, bundled with esbuild. Relative paths are taken from the repository root. */
     agentEntry: z.string().min(1).default(DEFAULT_AGENT_ENTRY),
+    /**
+     * The agent's startup-snapshot entry point (see src/agent/snapshot-main.ts); null for none. Default: the
+     * agent's own when agentEntry is the default, none for any other agent (a test's placeholder).
+     */
+    snapshotEntry: z.string().min(1).nullable().optional(),
     /** The node binary copied into the guest (with its libraries). */
     nodePath: z.string().min(1).optional(),
     busyboxPath: z.string().min(1).optional(),
@@ -33,6 +39,7 @@ export type BuildOptionsInput = z.input<typeof BuildOptionsInput>;
 export interface BuildOptions {
   imageRoot: string;
   agentEntry: string;
+  snapshotEntry?: string;
   nodePath: string;
   busyboxPath?: string;
   kernelPackage?: { name: string; version: string };
@@ -46,9 +53,12 @@ export function resolveBuildOptions(input: unknown, env: NodeJS.ProcessEnv = pro
   const o = parsed.data;
   const cacheDir = resolve(o.cacheDir ?? env.PASSVOL_CACHE_DIR ?? join(REPO_ROOT, '.cache'));
   const nodePath = o.nodePath ?? (existsSync('/usr/bin/node') ? '/usr/bin/node' : process.execPath);
+  const fromRepo = (p: string): string => (isAbsolute(p) ? p : join(REPO_ROOT, p));
+  const snapshotEntry = o.snapshotEntry === undefined ? (o.agentEntry === DEFAULT_AGENT_ENTRY ? DEFAULT_SNAPSHOT_ENTRY : null) : o.snapshotEntry;
   return {
     imageRoot: join(cacheDir, 'guest-image'),
-    agentEntry: isAbsolute(o.agentEntry) ? o.agentEntry : join(REPO_ROOT, o.agentEntry),
+    agentEntry: fromRepo(o.agentEntry),
+    ...(snapshotEntry ? { snapshotEntry: fromRepo(snapshotEntry) } : {}),
     nodePath,
     busyboxPath: o.busyboxPath,
     kernelPackage: o.kernelPackage,

@@ -1,6 +1,6 @@
 // Names the host and the guest agree on. The runtime attaches the agent disk and the agent port with
 // these; the init script finds them by these.
-export { AGENT_PORT_NAME, MODULES_READY_MARK, NETWORK_READY_MARK } from '../protocol/index.js';
+export { AGENT_PORT_NAME, GUEST_ACCEL_ARG, MODULES_READY_MARK, NETWORK_READY_MARK, TCG_CPU_MODEL } from '../protocol/index.js';
 
 /** virtio-blk serial of the read-only agent disk (the first disk on the bus). */
 export const AGENT_DISK_SERIAL = 'passvol-agent';
@@ -8,6 +8,12 @@ export const AGENT_DISK_SERIAL = 'passvol-agent';
 export const AGENT_MOUNT = '/passvol';
 export const GUEST_NODE = '/usr/bin/node';
 export const GUEST_AGENT = '/agent/agent.mjs';
+/**
+ * The agent's V8 startup snapshots (see src/agent/snapshot-main.ts), one per acceleration: `<accel>` is
+ * `tcg` or `kvm`, as the runtime names it on the kernel command line (GUEST_ACCEL_ARG).
+ */
+export const GUEST_AGENT_SNAPSHOT = '/agent/agent-<accel>.blob';
+export const guestAgentSnapshot = (accel: 'tcg' | 'kvm'): string => GUEST_AGENT_SNAPSHOT.replace('<accel>', accel);
 /**
  * `loglevel=1`, not `quiet` (reported to hang microvm); `panic=1` with QEMU's -no-reboot ends the VM. The
  * rest skips work that costs boot time under emulation, as Kata's guest command line does: clocksource

@@ -1,7 +1,10 @@
 // The guest's /init (PID 1, busybox sh): mount the API filesystems, load the boot modules, mount the agent
 // disk (found by its virtio serial, read-only), then supervise the agent: it is PID 1's child and is
-// started again whenever it exits. The late modules load in the background meanwhile.
-import { AGENT_DISK_SERIAL, AGENT_MOUNT, GUEST_AGENT, GUEST_NODE, MODULES_READY_MARK, NETWORK_READY_MARK } from './guest-layout.js';
+// started again whenever it exits. The late modules load in the background meanwhile. The agent starts
+// from the V8 startup snapshot made for the acceleration the runtime names (passvol.accel=tcg|kvm), and
+// from its plain bundle when there is none, when NODE_OPTIONS are set (V8 refuses a snapshot under other
+// flags), or once the snapshot failed to start (made on another CPU).
+import { AGENT_DISK_SERIAL, AGENT_MOUNT, GUEST_ACCEL_ARG, GUEST_AGENT, GUEST_AGENT_SNAPSHOT, GUEST_NODE, MODULES_READY_MARK, NETWORK_READY_MARK } from './guest-layout.js';
 
 export interface InitScriptOptions {
   agentSerial?: string;
@@ -72,19 +75,28 @@ echo 4096 > /sys/block/\${dev##*/}/queue/read_ahead_kb
 mount -t ext4 -o ro,nosuid,nodev "$dev" ${AGENT_MOUNT} || fail "cannot mount the agent disk $dev"
 
 # passvol.loglevel=LEVEL sets the agent's log level; passvol.node_options=--a,--b becomes NODE_OPTIONS.
+accel=
 for word in $(cat /proc/cmdline); do
   case "$word" in
     passvol.loglevel=*) export PASSVOL_LOG_LEVEL="\${word#passvol.loglevel=}" ;;
     passvol.node_options=*) opts="\${word#passvol.node_options=}"; export NODE_OPTIONS="$(echo "$opts" | tr ',' ' ')" ;;
+    ${GUEST_ACCEL_ARG}=tcg|${GUEST_ACCEL_ARG}=kvm) accel="\${word#${GUEST_ACCEL_ARG}=}" ;;
   esac
 done
 
 cd /
 restarts=0
+snapshot=${GUEST_AGENT_SNAPSHOT.replace('<accel>', '$accel')}
+[ -n "$accel" ] && [ -f "$snapshot" ] && [ -z "$NODE_OPTIONS" ] || snapshot=
 while :; do
-  log "starting agent at $(cut -d' ' -f1 /proc/uptime) s"
-  ${GUEST_NODE} ${GUEST_AGENT}
+  log "starting agent at $(cut -d' ' -f1 /proc/uptime) s\${snapshot:+ from its snapshot}"
+  started=$(cut -d. -f1 /proc/uptime)
+  if [ -n "$snapshot" ]; then ${GUEST_NODE} --snapshot-blob "$snapshot" --; else ${GUEST_NODE} ${GUEST_AGENT}; fi
   rc=$?
+  if [ -n "$snapshot" ] && [ "$rc" -ne 0 ] && [ $(($(cut -d. -f1 /proc/uptime) - started)) -lt 5 ]; then
+    log "the agent's $accel snapshot failed to start (status $rc; made on another CPU?): using the plain bundle from now on"
+    snapshot=
+  fi
   restarts=$((restarts + 1))
   log "agent exited with status $rc; restart $restarts in ${o.restartDelaySeconds ?? 1} s"
   sleep ${o.restartDelaySeconds ?? 1}

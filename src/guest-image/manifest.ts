@@ -14,7 +14,8 @@ export const Manifest = z.object({
   kernel: Artifact.extend({ format: z.literal('elf-vmlinux'), release: z.string(), package: z.string(), packageVersion: z.string() }),
   initramfs: Artifact.extend({ format: z.literal('cpio-gzip') }),
   agentDisk: Artifact.extend({ format: z.literal('ext4'), serial: z.string() }),
-  agent: z.object({ entry: z.string(), sha256: z.string() }),
+  /** The agent's bundle, and the bundle its startup snapshot was made from when the disk has one. */
+  agent: z.object({ entry: z.string(), sha256: z.string(), snapshot: z.object({ entry: z.string(), sha256: z.string() }).optional() }),
   agentPort: z.string(),
   cmdline: z.string(),
   stages: z.record(z.string(), z.string()),

@@ -5,3 +5,10 @@ export const AGENT_PORT_NAME = 'passvol.agent';
 export const MODULES_READY_MARK = '/run/passvol-init/modules-ready';
 /** Created earlier, once the NFS modules are in and the guest network is up: NFS mounts wait for this. */
 export const NETWORK_READY_MARK = '/run/passvol-init/network-ready';
+/** The CPU model QEMU emulates under TCG. The image build makes the agent's TCG snapshot for this model. */
+export const TCG_CPU_MODEL = 'max';
+/**
+ * Kernel argument with which the runtime tells the guest its acceleration (`tcg` or `kvm`); init starts
+ * the agent from the startup snapshot made for it (V8 loads a snapshot only on the CPU features it was made on).
+ */
+export const GUEST_ACCEL_ARG = 'passvol.accel';

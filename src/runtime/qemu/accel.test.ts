@@ -17,14 +17,14 @@ test('a real KVM is used', () => {
   const d = decideAccel({ cpuinfo: flags('vmx'), kvmOpenable: true, modules: ['kvm', 'kvm_intel'] });
   assert.equal(d.accel, 'kvm');
   assert.deepEqual(d.args, KVM_ARGS);
-  assert.deepEqual(d.kernelArgs, [], 'a real CPU speculates: the guest keeps its mitigations');
+  assert.deepEqual(d.kernelArgs, ['passvol.accel=kvm'], 'a real CPU speculates: the guest keeps its mitigations');
 });
 
 test('PVM, as on this workplace: /dev/kvm opens but kvm_pvm is loaded and there is no vmx/svm', () => {
   const d = decideAccel({ cpuinfo: flags('constant_tsc nonstop_tsc'), kvmOpenable: true, modules: ['kvm', 'kvm_pvm'] });
   assert.equal(d.accel, 'tcg');
   assert.deepEqual(d.args, TCG_ARGS);
-  assert.deepEqual(d.kernelArgs, ['mitigations=off'], 'nothing speculates under TCG');
+  assert.deepEqual(d.kernelArgs, ['mitigations=off', 'passvol.accel=tcg'], 'nothing speculates under TCG');
   assert.match(d.reason ?? '', /vmx\/svm/);
   const withFlag = decideAccel({ cpuinfo: flags('svm'), kvmOpenable: true, modules: ['kvm', 'kvm_pvm'] });
   assert.equal(withFlag.accel, 'tcg');

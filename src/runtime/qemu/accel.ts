@@ -7,6 +7,7 @@ import { open, readFile, readdir } from 'node:fs/promises';
 import { failedPrecondition } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import type { Accel } from '../hypervisor.js';
+import { GUEST_ACCEL_ARG, TCG_CPU_MODEL } from '../../protocol/index.js';
 
 export interface AccelFacts {
   cpuinfo: string;
@@ -26,13 +27,15 @@ export interface AccelDecision {
 }
 
 export const KVM_ARGS = ['-accel', 'kvm', '-cpu', 'host'];
-export const TCG_ARGS = ['-accel', 'tcg,thread=multi', '-cpu', 'max'];
+export const TCG_ARGS = ['-accel', 'tcg,thread=multi', '-cpu', TCG_CPU_MODEL];
 /**
  * TCG executes nothing speculatively, so the guest's Spectre/Meltdown mitigations guard against nothing
  * there, while page-table isolation flushes the emulated TLB on every system call: a large share of the
- * guest's time in file-system-heavy work. Under KVM the guest keeps its mitigations.
+ * guest's time in file-system-heavy work. Under KVM the guest keeps its mitigations. Both name the
+ * acceleration for the guest's init, which picks the agent's startup snapshot by it.
  */
-export const TCG_KERNEL_ARGS = ['mitigations=off'];
+export const TCG_KERNEL_ARGS = ['mitigations=off', `${GUEST_ACCEL_ARG}=tcg`];
+export const KVM_KERNEL_ARGS = [`${GUEST_ACCEL_ARG}=kvm`];
 
 export function hasHardwareVirt(cpuinfo: string): boolean {
   return cpuinfo.split('\n').some((line) => /^flags\s*:/.test(line) && /\s(vmx|svm)(\s|$)/.test(line));
@@ -47,7 +50,7 @@ export function decideAccel(facts: AccelFacts, wanted: 'auto' | Accel = 'auto'):
       : facts.modules.includes('kvm_pvm')
         ? '/dev/kvm is PVM (kvm_pvm), which boots only PVM-enabled guest kernels'
         : undefined;
-  if (!why) return { accel: 'kvm', args: KVM_ARGS, kernelArgs: [] };
+  if (!why) return { accel: 'kvm', args: KVM_ARGS, kernelArgs: KVM_KERNEL_ARGS };
   if (wanted === 'kvm') throw failedPrecondition(`KVM was asked for but is not usable here: ${why}`);
   return { accel: 'tcg', reason: why, args: TCG_ARGS, kernelArgs: TCG_KERNEL_ARGS };
 }

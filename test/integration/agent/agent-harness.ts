@@ -170,8 +170,8 @@ export interface AgentUnderTest {
   stop(): Promise<void>;
 }
 
-/** Starts the agent (from source with tsx, or a bundle given as `entry`). */
-export async function startAgent(options: { entry?: string; extraArgs?: string[] } = {}): Promise<AgentUnderTest> {
+/** Starts the agent (from source with tsx, a bundle given as `entry`, or a startup snapshot given as `snapshot`). */
+export async function startAgent(options: { entry?: string; snapshot?: string; extraArgs?: string[] } = {}): Promise<AgentUnderTest> {
   const scratch = await mkdtemp(join(tmpdir(), 'pv-agent-'));
   const root = join(scratch, 'root');
   const sysBlock = join(scratch, 'sys/block');
@@ -181,12 +181,13 @@ export async function startAgent(options: { entry?: string; extraArgs?: string[]
   await mkdir(devDir);
   const socket = join(scratch, 'agent.sock');
   const entry = options.entry ?? AGENT_MAIN;
-  const nodeArgs = entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry];
+  const nodeArgs = options.snapshot ? ['--snapshot-blob', options.snapshot, '--'] : entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry];
   const started = performance.now();
   const child = spawn(
     process.execPath,
     [...nodeArgs, '--socket', socket, '--root', root, '--sys-block', sysBlock, '--dev-dir', devDir, '--device-wait-ms', '3000', ...(options.extraArgs ?? [])],
-    { stdio: ['ignore', 'ignore', 'pipe'], cwd: REPO },
+    // A snapshot runs as the guest runs it: with no NODE_OPTIONS (a test runner's loader among them).
+    { stdio: ['ignore', 'ignore', 'pipe'], cwd: REPO, env: options.snapshot ? { ...process.env, NODE_OPTIONS: '' } : process.env },
   );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -12,6 +12,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
+import { systemExec } from '../../../src/common/exec.js';
+import { bundleAgent } from '../../../src/guest-image/agent-bundle.js';
+import { buildAgentSnapshot, snapshotPlans } from '../../../src/guest-image/agent-snapshot.js';
 import { REPO, needsRoot, startAgent, type AgentUnderTest } from './agent-harness.js';
 
 export const BUNDLE_BUDGET_BYTES = 256 * 1024;
@@ -85,7 +88,11 @@ test('the bundle has no input from runtime, csi, cli or common; only agent, prot
 });
 
 let bundled: AgentUnderTest | undefined;
-after(() => bundled?.stop());
+let fromSnapshot: AgentUnderTest | undefined;
+after(async () => {
+  await bundled?.stop();
+  await fromSnapshot?.stop();
+});
 
 test('the bundle runs: it listens on --socket and answers ping and guestInfo', { skip: needsRoot }, async (t) => {
   bundled = await startAgent({ entry: outfile });
@@ -94,4 +101,18 @@ test('the bundle runs: it listens on --socket and answers ping and guestInfo', {
   const info = await bundled.client.request('guestInfo', {});
   t.diagnostic(`bundled agent: connectable ${Math.round(bundled.startMs)} ms after spawn, RSS ${info.agentRssKiB} KiB`);
   assert.match(bundled.stderr(), /"msg":"agent ready"/);
+});
+
+test('the startup snapshot is made as the image build makes it for KVM (on this CPU), and the agent runs from it', { skip: needsRoot, timeout: 120_000 }, async (t) => {
+  const cjs = await bundleAgent(join(REPO, 'src/agent/snapshot-main.ts'), { format: 'cjs' });
+  const blobPath = join(outDir, 'agent.blob');
+  const [kvm] = snapshotPlans(process.execPath, undefined);
+  assert.ok(kvm);
+  await buildAgentSnapshot(systemExec, { runner: kvm.runner, bundle: cjs.code, workDir: outDir, blobPath });
+  fromSnapshot = await startAgent({ snapshot: blobPath });
+  assert.equal((await fromSnapshot.client.request('ping', {})).protocol, 1);
+  const info = await fromSnapshot.client.request('guestInfo', {});
+  t.diagnostic(`agent from its snapshot: connectable ${Math.round(fromSnapshot.startMs)} ms after spawn, RSS ${info.agentRssKiB} KiB`);
+  // The flags reached it (its socket is the one asked for), and it says where its modules came from.
+  assert.match(fromSnapshot.stderr(), /"fromSnapshot":true[^\n]*"msg":"agent ready"|"msg":"agent ready"[^\n]*"fromSnapshot":true/);
 });
