@@ -22,6 +22,8 @@ export interface IoBenchOptions {
   /** Where scratch disks go (the backing storage of every path). */
   scratchParent: string;
   diskMiB: number;
+  /** Extra mkfs.ext4 arguments for both twin disks (a StorageClass's mkfsOptions). */
+  mkfsArgs?: readonly string[];
   nodeModules: string;
   exec: Exec;
   log: Logger;
@@ -85,7 +87,7 @@ export async function runIoBench(o: IoBenchOptions): Promise<IoBenchResult> {
     tarballFiles: tools.tarball.files,
   };
   o.onProgress(`tarball: ${tools.tarball.files} files, ${(tools.tarball.bytes / 2 ** 20).toFixed(1)} MiB; twin ${o.diskMiB} MiB ext4 disks, NFS server, records`);
-  const env = await startIoEnvironment({ work, tools, diskMiB: o.diskMiB, exec: o.exec, log: o.log, deps: (share) => o.deps(share, work), paths: o.paths });
+  const env = await startIoEnvironment({ work, tools, diskMiB: o.diskMiB, ...(o.mkfsArgs ? { mkfsArgs: o.mkfsArgs } : {}), exec: o.exec, log: o.log, deps: (share) => o.deps(share, work), paths: o.paths });
   const samples = new Map<string, { value: number; cpu: Record<string, number> }[]>();
   const rounds: RoundInfo[] = [];
   try {

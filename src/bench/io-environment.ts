@@ -71,6 +71,8 @@ export interface IoEnvironmentOptions {
   work: string;
   tools: BenchTools;
   diskMiB: number;
+  /** Extra mkfs.ext4 arguments for both twin disks, as a StorageClass's mkfsOptions gives them. */
+  mkfsArgs?: readonly string[];
   exec: Exec;
   log: Logger;
   /** Sandbox dependencies for a share kind (the CLI builds them from the guest image). */
@@ -92,7 +94,7 @@ async function makeDisk(o: IoEnvironmentOptions, name: string): Promise<string> 
   await writeFile(img, '');
   await truncate(img, o.diskMiB * 2 ** 20);
   const dev = (await o.exec.run('losetup', ['--find', '--show', img])).stdout.trim();
-  await o.exec.run('mkfs.ext4', ['-q', '-F', dev], { timeoutMs: 300_000 });
+  await o.exec.run('mkfs.ext4', ['-q', '-F', ...(o.mkfsArgs ?? []), dev], { timeoutMs: 300_000 });
   return dev;
 }
 

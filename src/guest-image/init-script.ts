@@ -4,7 +4,8 @@
 // from the V8 startup snapshot made for the acceleration the runtime names (passvol.accel=tcg|kvm), and
 // from its plain bundle when there is none, when NODE_OPTIONS are set (V8 refuses a snapshot under other
 // flags), or once the snapshot failed to start (made on another CPU).
-import { AGENT_DISK_SERIAL, AGENT_MOUNT, GUEST_ACCEL_ARG, GUEST_AGENT, GUEST_AGENT_SNAPSHOT, GUEST_NODE, MODULES_READY_MARK, NETWORK_READY_MARK } from './guest-layout.js';
+import { DEFAULT_GROUP_ORDER } from './module-list.js';
+import { AGENT_DISK_SERIAL, AGENT_MOUNT, GUEST_ACCEL_ARG, GUEST_MODULES_ARG, MODULE_GROUPS, GUEST_AGENT, GUEST_AGENT_SNAPSHOT, GUEST_NODE, MODULES_READY_MARK, NETWORK_READY_MARK } from './guest-layout.js';
 
 export interface InitScriptOptions {
   agentSerial?: string;
@@ -42,18 +43,28 @@ load_modules() {
 }
 load_modules boot
 # The rest is not needed to start the agent: load it beside the agent in a shell of its own, reniced
-# (busybox has no nice; in a ( ) subshell $$ would be init itself). Shares and NFS first; then the guest
-# network, when the sandbox has one (QEMU user networking, restrict=on: it reaches only the NFS forwards
-# the runtime declared), gets QEMU's fixed guest address (no DHCP, no DNS) and NFS mounts may go; xfs last.
-sh -c 'load() { while read -r m; do [ -n "$m" ] && { insmod "/lib/modules/$m" || echo "passvol-init: insmod $m failed"; }; done < "/lib/modules/$1.order"; }
-  load late
-  ip link set lo up
-  if [ -e /sys/class/net/eth0 ]; then
-    ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up && echo "passvol-init: network 10.0.2.15/24 on eth0"
-  fi
-  touch ${NETWORK_READY_MARK}; echo "passvol-init: shares, NFS and network in at $(cut -d" " -f1 /proc/uptime) s"
-  load rest
-  touch ${MODULES_READY_MARK}; echo "passvol-init: late modules in at $(cut -d" " -f1 /proc/uptime) s"' &
+# (busybox has no nice; in a ( ) subshell $$ would be init itself), a group at a time: first the groups
+# the runtime names (${GUEST_MODULES_ARG}=virtiofs,nfs: its share kind, NFS when it has NAS volumes), then
+# the others. Each group's order file holds its whole dependency chain; what is in /sys/module is skipped.
+# Once NFS is in, the guest network, when the sandbox has one (QEMU user networking, restrict=on: it reaches
+# only the NFS forwards the runtime declared), gets QEMU's fixed guest address (no DHCP, no DNS) and NFS
+# mounts may go.
+sh -c 'load() { while read -r m; do [ -n "$m" ] || continue; n=\${m%.ko}; [ -d "/sys/module/$(echo "$n" | tr - _)" ] && continue; insmod "/lib/modules/$m" || echo "passvol-init: insmod $m failed"; done < "/lib/modules/$1.order"; }
+  first=
+  for word in $(cat /proc/cmdline); do case "$word" in ${GUEST_MODULES_ARG}=*) first=$(echo "\${word#${GUEST_MODULES_ARG}=}" | tr "," " ") ;; esac; done
+  done_groups=" "
+  for g in $first ${DEFAULT_GROUP_ORDER.join(' ')}; do
+    case "$g" in ${MODULE_GROUPS.join('|')}) ;; *) continue ;; esac
+    case "$done_groups" in *" $g "*) continue ;; esac
+    load "$g"; done_groups="$done_groups$g "
+    [ "$g" = nfs ] || continue
+    ip link set lo up
+    if [ -e /sys/class/net/eth0 ]; then
+      ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up && echo "passvol-init: network 10.0.2.15/24 on eth0"
+    fi
+    touch ${NETWORK_READY_MARK}; echo "passvol-init: NFS and network in at $(cut -d" " -f1 /proc/uptime) s"
+  done
+  touch ${MODULES_READY_MARK}; echo "passvol-init: late modules ($first first) in at $(cut -d" " -f1 /proc/uptime) s"' &
 renice -n 10 -p $! > /dev/null
 
 find_agent_disk() {

@@ -7,18 +7,19 @@ import { z } from 'zod';
 import { PassvolError } from '../common/errors.js';
 import type { Exec } from '../common/exec.js';
 import type { KernelMeta } from './kernel-stage.js';
-import { BOOT_MODULES, LATE_MODULES, REST_MODULES, mergeLoadOrders, parseShowDepends } from './module-list.js';
+import { BOOT_MODULES, MODULE_GROUP_MODULES, mergeLoadOrders, parseShowDepends } from './module-list.js';
+import { MODULE_GROUPS, type ModuleGroup } from '../protocol/index.js';
 import type { OnProgress } from './progress.js';
 import { runCachedStage, type StageResult } from './stage-cache.js';
 
-const RECIPE = 2;
+const RECIPE = 3;
 
 const ModulesMeta = z.object({
-  /** Folder (relative to the stage) holding the .ko files and boot.order / late.order / rest.order. */
+  /** Folder (relative to the stage) holding the .ko files, boot.order and one <group>.order per group. */
   dir: z.string(),
   boot: z.array(z.string()),
-  late: z.array(z.string()),
-  rest: z.array(z.string()),
+  /** Each group's files in load order, dependencies included (boot modules excluded). */
+  groups: z.record(z.enum(MODULE_GROUPS), z.array(z.string())),
 });
 export type ModulesMeta = z.infer<typeof ModulesMeta>;
 
@@ -27,20 +28,18 @@ export function modulesStage(o: {
   exec: Exec;
   kernel: StageResult<KernelMeta>;
   boot?: readonly string[];
-  late?: readonly string[];
-  rest?: readonly string[];
+  groups?: Readonly<Record<ModuleGroup, readonly string[]>>;
   onProgress?: OnProgress;
 }): Promise<StageResult<ModulesMeta>> {
   const boot = o.boot ?? BOOT_MODULES;
-  const late = o.late ?? LATE_MODULES;
-  const rest = o.rest ?? REST_MODULES;
+  const groups = o.groups ?? MODULE_GROUP_MODULES;
   return runCachedStage({
     root: o.root,
     stage: 'modules',
-    inputs: { recipe: RECIPE, kernel: o.kernel.hash, boot, late, rest },
+    inputs: { recipe: RECIPE, kernel: o.kernel.hash, boot, groups },
     meta: ModulesMeta,
     onProgress: o.onProgress,
-    describe: (m) => `${m.boot.length} at boot + ${m.late.length} late + ${m.rest.length} last`,
+    describe: (m) => `${m.boot.length} at boot, then ${Object.entries(m.groups).map(([g, files]) => `${g} ${files.length}`).join(', ')}`,
     build: async (dir) => {
       const kernelRoot = join(o.kernel.dir, o.kernel.meta.root);
       const depends = async (name: string): Promise<string[]> => {
@@ -48,22 +47,29 @@ export function modulesStage(o: {
         return parseShowDepends(r.stdout);
       };
       const bootFiles = mergeLoadOrders(await Promise.all(boot.map(depends)));
-      const lateFiles = mergeLoadOrders(await Promise.all(late.map(depends)), new Set(bootFiles));
-      const restFiles = mergeLoadOrders(await Promise.all(rest.map(depends)), new Set([...bootFiles, ...lateFiles]));
       const out = join(dir, 'modules');
       await mkdir(out);
+      const copied = new Set<string>();
       const copy = async (file: string): Promise<string> => {
         const name = plainName(file);
-        await writeModule(file, join(out, name), o.exec);
+        if (!copied.has(file)) {
+          copied.add(file);
+          await writeModule(file, join(out, name), o.exec);
+        }
         return name;
       };
-      const bootNames = await Promise.all(bootFiles.map(copy));
-      const lateNames = await Promise.all(lateFiles.map(copy));
-      const restNames = await Promise.all(restFiles.map(copy));
+      const bootNames: string[] = [];
+      for (const f of bootFiles) bootNames.push(await copy(f));
       await writeFile(join(out, 'boot.order'), bootNames.join('\n') + '\n');
-      await writeFile(join(out, 'late.order'), lateNames.join('\n') + '\n');
-      await writeFile(join(out, 'rest.order'), restNames.join('\n') + '\n');
-      return { dir: 'modules', boot: bootNames, late: lateNames, rest: restNames };
+      const groupNames = {} as Record<ModuleGroup, string[]>;
+      for (const group of MODULE_GROUPS) {
+        const files = mergeLoadOrders(await Promise.all(groups[group].map(depends)), new Set(bootFiles));
+        const names: string[] = [];
+        for (const f of files) names.push(await copy(f));
+        groupNames[group] = names;
+        await writeFile(join(out, `${group}.order`), names.join('\n') + '\n');
+      }
+      return { dir: 'modules', boot: bootNames, groups: groupNames };
     },
   });
 }

@@ -12,3 +12,10 @@ export const TCG_CPU_MODEL = 'max';
  * the agent from the startup snapshot made for it (V8 loads a snapshot only on the CPU features it was made on).
  */
 export const GUEST_ACCEL_ARG = 'passvol.accel';
+/**
+ * The guest loads most kernel modules in the background, group by group. The runtime names the groups
+ * this sandbox needs first (`passvol.modules=virtiofs,nfs`); init loads those, then the others.
+ */
+export const GUEST_MODULES_ARG = 'passvol.modules';
+export const MODULE_GROUPS = ['virtiofs', '9p', 'nfs', 'xfs'] as const;
+export type ModuleGroup = (typeof MODULE_GROUPS)[number];

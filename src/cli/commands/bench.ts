@@ -14,6 +14,7 @@ import { runtimeDeps } from '../runtime-setup.js';
 import { z } from 'zod';
 import { parseFlags } from '../parse-flags.js';
 import { writeReport } from '../../bench/bench-report.js';
+import { mkfsArgs } from '../../csi/backends/disk/disk-parameters.js';
 import { runCsiPublishBench } from '../../bench/csi-publish-bench.js';
 import { csiPublishMarkdown, csiPublishSvg } from '../../bench/csi-publish-report.js';
 
@@ -33,6 +34,7 @@ const IoOptions = z.object({
   workloads: list(WORKLOAD_IDS as readonly string[]),
   scratch: z.string().min(1),
   diskSize: z.coerce.number().int().min(256).max(65536),
+  mkfsOptions: z.string().max(512).default(''),
   memory: z.coerce.number().int().min(256).max(16384),
   cpus: z.coerce.number().int().min(1).max(16),
   blockCache: z.enum(['direct', 'writeback']),
@@ -69,6 +71,7 @@ export function benchCommand(): Command {
     .option('--workloads <list>', `workloads (${WORKLOAD_IDS.join(',')})`, WORKLOAD_IDS.join(','))
     .option('--scratch <dir>', 'folder for the disk images: the backing storage of every path', '/var/tmp')
     .option('--disk-size <MiB>', 'size of each of the twin disks', '2048')
+    .option('--mkfs-options <args>', 'extra mkfs.ext4 arguments for both disks, as a StorageClass mkfsOptions (e.g. "-O fast_commit")', '')
     .option('--memory <MiB>', 'guest memory of each sandbox', '1024')
     .option('--cpus <n>', 'guest CPUs of each sandbox', '1')
     .addOption(new Option('--block-cache <mode>', 'how the passed-through disk is opened: O_DIRECT or through the host page cache').choices(['direct', 'writeback']).default('direct'))
@@ -89,12 +92,13 @@ export function benchCommand(): Command {
         workloads: o.workloads,
         scratchParent: o.scratch,
         diskMiB: o.diskSize,
+        mkfsArgs: mkfsArgs(o.mkfsOptions),
         nodeModules: nodeModules(),
         exec: systemExec,
         log,
         deps: (share, work) =>
           runtimeDeps({ root: join(work, 'direct-volumes'), runtimeRoot: join(work, 'sandboxes'), goShimRoot: join(work, 'vc-sbs'), share, memory: String(o.memory), cpus: String(o.cpus), blockBackend }, log),
-        describe: { accel: accel.accel, ...(accel.reason ? { 'why not KVM': accel.reason } : {}), 'guest memory MiB': o.memory, 'guest CPUs': o.cpus, 'passthrough disk backend': blockBackend, disks: `twin ${o.diskSize} MiB sparse images in ${o.scratch}, loop devices, ext4` },
+        describe: { accel: accel.accel, ...(accel.reason ? { 'why not KVM': accel.reason } : {}), 'guest memory MiB': o.memory, 'guest CPUs': o.cpus, 'passthrough disk backend': blockBackend, disks: `twin ${o.diskSize} MiB sparse images in ${o.scratch}, loop devices, ext4${o.mkfsOptions ? ` (mkfs.ext4 ${o.mkfsOptions})` : ''}` },
         onProgress: (l) => process.stderr.write(`[bench io] ${l}\n`),
         onScratch: (dir) => scratch.push(dir),
       });

@@ -5,6 +5,7 @@ import type { Logger } from '../../common/logger.js';
 import type { Hypervisor, RunningVm, ShareKind } from '../hypervisor.js';
 import { MOUNT_PORT, NFS_PORT } from '../volumes/nfs-forwarding.js';
 import type { LaunchVm, SandboxVm, SandboxVmSpec } from './sandbox-vm.js';
+import { GUEST_MODULES_ARG, type ModuleGroup } from '../../protocol/index.js';
 
 function wrap(vm: RunningVm, shareKind: ShareKind): SandboxVm {
   return {
@@ -22,6 +23,17 @@ function wrap(vm: RunningVm, shareKind: ShareKind): SandboxVm {
   };
 }
 
+/**
+ * The guest's module groups this sandbox needs, most urgent first: its shares (the rootfs mount waits for
+ * them), NFS when it has NAS volumes, then what its disks need. The guest loads the others after these.
+ */
+export function moduleGroupsFor(shareKind: ShareKind, spec: Pick<SandboxVmSpec, 'nfsForwards' | 'volumeModules'>): ModuleGroup[] {
+  const groups: ModuleGroup[] = [shareKind === '9p' ? '9p' : 'virtiofs'];
+  if (spec.nfsForwards.length > 0) groups.push('nfs');
+  for (const g of spec.volumeModules ?? []) if (!groups.includes(g)) groups.push(g);
+  return groups;
+}
+
 export function qemuLauncher(hypervisor: Hypervisor, log: Logger): LaunchVm {
   return async (spec: SandboxVmSpec) => {
     const start = (kind: ShareKind) =>
@@ -29,7 +41,7 @@ export function qemuLauncher(hypervisor: Hypervisor, log: Logger): LaunchVm {
         name: `passvol-${spec.id}`,
         kernel: spec.image.kernel,
         initrd: spec.image.initrd,
-        cmdline: spec.image.cmdline,
+        cmdline: `${spec.image.cmdline} ${GUEST_MODULES_ARG}=${moduleGroupsFor(kind, spec).join(',')}`,
         memoryMiB: spec.memoryMiB,
         cpus: spec.cpus,
         agentDisk: spec.image.agentDisk,

@@ -2,6 +2,7 @@
 // lives in runtime/qemu/; tests and other hypervisors implement the same port.
 import type { BlockHotplug } from '../volumes/sandbox-volume.js';
 import type { NfsForward } from '../volumes/nfs-forwarding.js';
+import type { ModuleGroup } from '../../protocol/index.js';
 
 /** The guest image as the runtime boots it (the CLI reads it from the image's manifest). */
 export interface GuestImagePaths {
@@ -23,6 +24,8 @@ export interface SandboxVmSpec {
   shares: { tag: string; hostDir: string }[];
   shareKind: 'virtiofs' | '9p';
   nfsForwards: readonly NfsForward[];
+  /** Filesystem module groups this sandbox's volumes need (beyond its share kind and NFS), loaded first. */
+  volumeModules?: readonly ModuleGroup[];
 }
 
 export interface SandboxVm extends BlockHotplug {

@@ -115,6 +115,7 @@ export class Sandbox {
       shares: shares.map((s) => ({ tag: s.tag, hostDir: s.hostDir })),
       shareKind: deps.shareKind ?? 'virtiofs',
       nfsForwards: forwards,
+      volumeModules: plans.some((p) => p.kind === 'direct-block' && p.record.mountInfo.fstype === 'xfs') ? ['xfs'] : [],
     });
     this.state.vmPid = this.vm.pid;
     await this.save();
