@@ -65,9 +65,9 @@ export async function agentDiskStage(o: {
       const agentPath = join(tree, GUEST_AGENT);
       await mkdir(dirname(agentPath), { recursive: true });
       await writeFile(agentPath, o.bundle, { mode: 0o644 });
-      for (const plan of plans) {
-        if (!o.snapshotBundle) break;
-        await buildAgentSnapshot(o.exec, { runner: plan.runner, bundle: o.snapshotBundle, workDir: dir, blobPath: join(tree, plan.guestPath) });
+      const snapshotBundle = o.snapshotBundle;
+      if (snapshotBundle) {
+        for (const plan of plans) await buildAgentSnapshot(o.exec, { runner: plan.runner, bundle: snapshotBundle, workDir: dir, blobPath: join(tree, plan.guestPath) });
       }
       const { bytes: contentBytes, files, paths } = await pinTimes(tree);
       const image = join(dir, AGENT_DISK_FILE);
