@@ -71,7 +71,7 @@ export async function buildGuestImage(input: BuildOptionsInput = {}, onProgress:
       package: kernel.meta.package,
       packageVersion: kernel.meta.version,
     },
-    initramfs: { path: join(initramfs.dir, initramfs.meta.file), sha256: initramfs.meta.sha256, bytes: initramfs.meta.bytes, format: 'cpio-gzip' },
+    initramfs: { path: join(initramfs.dir, initramfs.meta.file), sha256: initramfs.meta.sha256, bytes: initramfs.meta.bytes, format: 'cpio' },
     agentDisk: { path: join(disk.dir, disk.meta.file), sha256: disk.meta.sha256, bytes: disk.meta.bytes, format: 'ext4', serial: AGENT_DISK_SERIAL },
     agent: { entry: relative(REPO_ROOT, o.agentEntry), sha256: sha256Hex(bundle.code), ...(snapshotBundle && o.snapshotEntry ? { snapshot: { entry: relative(REPO_ROOT, o.snapshotEntry), sha256: sha256Hex(snapshotBundle) } } : {}) },
     agentPort: AGENT_PORT_NAME,

@@ -1,8 +1,9 @@
-// Stage "initramfs": busybox, the modules and /init in one deterministic gzip'd cpio. Node and the agent
-// are not in it (they are ~100 MB): they come from the agent disk, which /usr, /lib64 and /agent point to.
+// Stage "initramfs": busybox, the modules and /init in one deterministic cpio. Node and the agent are not
+// in it (they are ~100 MB): they come from the agent disk, which /usr, /lib64 and /agent point to. It is
+// not compressed: under TCG the kernel's gunzip of its ~16 MB took ~0.2 s of every boot (measured
+// side by side), while QEMU loads the four times larger file into guest memory at native speed.
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { z } from 'zod';
 import type { Exec } from '../common/exec.js';
 import { findStaticBusybox, listApplets } from './busybox.js';
@@ -14,8 +15,8 @@ import type { ModulesMeta } from './modules-stage.js';
 import type { OnProgress } from './progress.js';
 import { runCachedStage, type StageResult } from './stage-cache.js';
 
-const RECIPE = 1;
-export const INITRAMFS_FILE = 'initramfs.cpio.gz';
+const RECIPE = 2;
+export const INITRAMFS_FILE = 'initramfs.cpio';
 
 const InitramfsMeta = z.object({ file: z.string(), sha256: z.string(), bytes: z.number(), entries: z.number() });
 export type InitramfsMeta = z.infer<typeof InitramfsMeta>;
@@ -73,8 +74,7 @@ export async function initramfsStage(o: {
           moduleFiles.map(async (f): Promise<CpioEntry> => ({ path: `lib/modules/${f}`, type: 'file', data: await readFile(join(moduleDir, f)) })),
         )),
       ];
-      // Node's gzip header carries mtime 0 and no name (like gzip -n), so equal input gives equal bytes.
-      const archive = gzipSync(writeCpio(entries, FIXED_MTIME), { level: 6 });
+      const archive = writeCpio(entries, FIXED_MTIME);
       await writeFile(join(dir, INITRAMFS_FILE), archive);
       return { file: INITRAMFS_FILE, sha256: sha256Hex(archive), bytes: archive.length, entries: entries.length };
     },

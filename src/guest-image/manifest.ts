@@ -12,7 +12,8 @@ const Artifact = z.object({ path: z.string(), sha256: z.string().regex(/^[0-9a-f
 export const Manifest = z.object({
   version: z.literal(1),
   kernel: Artifact.extend({ format: z.literal('elf-vmlinux'), release: z.string(), package: z.string(), packageVersion: z.string() }),
-  initramfs: Artifact.extend({ format: z.literal('cpio-gzip') }),
+  // 'cpio-gzip' is what images built before 2026-12 have; the kernel takes either.
+  initramfs: Artifact.extend({ format: z.enum(['cpio', 'cpio-gzip']) }),
   agentDisk: Artifact.extend({ format: z.literal('ext4'), serial: z.string() }),
   /** The agent's bundle, and the bundle its startup snapshot was made from when the disk has one. */
   agent: z.object({ entry: z.string(), sha256: z.string(), snapshot: z.object({ entry: z.string(), sha256: z.string() }).optional() }),

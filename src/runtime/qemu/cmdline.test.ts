@@ -8,7 +8,7 @@ import { isPassvolError } from '../../common/errors.js';
 const spec: VmSpec = {
   name: 'sb1',
   kernel: '/img/vmlinux',
-  initrd: '/img/initramfs.cpio.gz',
+  initrd: '/img/initramfs.cpio',
   cmdline: 'console=ttyS0 loglevel=1',
   memoryMiB: 512,
   cpus: 2,

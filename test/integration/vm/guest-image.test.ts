@@ -3,7 +3,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { open, readFile } from 'node:fs/promises';
-import { gunzipSync } from 'node:zlib';
 import { tempDir, testImage, vmSkipReason } from '../../helpers/vm.js';
 import { buildGuestImage } from '../../../src/guest-image/build-guest-image.js';
 import { readCpio } from '../../../src/guest-image/cpio.js';
@@ -18,7 +17,7 @@ import type { ProgressEvent } from '../../../src/guest-image/progress.js';
 
 const skip = process.getuid?.() !== 0 ? 'the image build needs root (apt-get)' : vmSkipReason();
 
-test('the manifest names an ELF kernel, a gzip cpio with /init and an ext4 agent disk, with their hashes', { skip, timeout: 600_000 }, async () => {
+test('the manifest names an ELF kernel, an uncompressed cpio with /init and an ext4 agent disk, with their hashes', { skip, timeout: 600_000 }, async () => {
   const started = Date.now();
   const image = await testImage();
   console.log(`# first build in this run: ${Date.now() - started} ms (built: ${image.built.join(', ') || 'nothing'})`);
@@ -30,7 +29,8 @@ test('the manifest names an ELF kernel, a gzip cpio with /init and an ext4 agent
   await fh.read(head, 0, 4, 0);
   await fh.close();
   assert.deepEqual([...head], [0x7f, 0x45, 0x4c, 0x46]);
-  const entries = readCpio(gunzipSync(await readFile(m.initramfs.path)));
+  assert.equal(m.initramfs.format, 'cpio');
+  const entries = readCpio(await readFile(m.initramfs.path));
   const names = new Set(entries.map((e) => e.path));
   for (const p of ['init', 'bin/busybox', 'bin/sh', 'bin/insmod', 'dev/console', 'lib/modules/boot.order', 'lib/modules/ext4.ko', 'lib/modules/virtio_blk.ko', 'lib/modules/xfs.ko', 'lib/modules/nfsv4.ko']) {
     assert.ok(names.has(p), `initramfs has ${p}`);
