@@ -1,5 +1,5 @@
-// Stage "agent-disk": a read-only ext4 image with node, its libraries, the agent bundle and, when there is
-// one, the agent's startup snapshot, made by `mkfs.ext4 -d` (nothing is mounted on the host). Fixed UUID,
+// Stage "agent-disk": a read-only ext4 image with node, its libraries, the agent bundle, the kernel modules
+// init loads in the background (AGENT_DISK_MODULES) and, when there is one, the agent's startup snapshot, made by `mkfs.ext4 -d` (nothing is mounted on the host). Fixed UUID,
 // hash seed and times make the filesystem reproducible: E2FSPROGS_FAKE_TIME pins the superblock and inode
 // times, the staged files' mtimes are set to the same. The snapshot (agent-snapshot.ts) is the exception:
 // V8 does not write it byte for byte the same twice, so an image with one is cached by its inputs but is
@@ -8,14 +8,14 @@ import { chmod, copyFile, lstat, mkdir, readdir, rm, stat, utimes, writeFile } f
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { Exec } from '../common/exec.js';
-import { AGENT_DISK_SERIAL, FIXED_MTIME, GUEST_AGENT, GUEST_NODE, TCG_CPU_MODEL } from './guest-layout.js';
+import { AGENT_DISK_MODULES, AGENT_DISK_SERIAL, FIXED_MTIME, GUEST_AGENT, GUEST_NODE, TCG_CPU_MODEL } from './guest-layout.js';
 import { buildAgentSnapshot, findQemuUser, snapshotPlans } from './agent-snapshot.js';
 import { sha256File, sha256Hex } from './hash.js';
 import type { RuntimeFile } from './node-runtime.js';
 import type { OnProgress } from './progress.js';
 import { runCachedStage, type StageResult } from './stage-cache.js';
 
-const RECIPE = 3;
+const RECIPE = 4;
 export const AGENT_DISK_FILE = 'agent.ext4';
 /** Any fixed UUID will do; this one is passvol's. */
 const FS_UUID = '6a1c0d4e-5b3f-4c2a-9e8d-7f6a5b4c3d2e';
@@ -37,6 +37,8 @@ export async function agentDiskStage(o: {
   bundle: Buffer;
   /** The CommonJS bundle of the agent's snapshot entry; none means no snapshot on the disk. */
   snapshotBundle?: Buffer;
+  /** The background module groups: the modules stage's folder, its hash, and the files to take from it. */
+  modules?: { dir: string; hash: string; files: readonly string[] };
   onProgress?: OnProgress;
 }): Promise<StageResult<AgentDiskMeta>> {
   const runtimeInputs = await Promise.all(o.runtime.map(async (f) => ({ guestPath: f.guestPath, mode: f.mode, sha256: await sha256File(f.source) })));
@@ -47,7 +49,7 @@ export async function agentDiskStage(o: {
   return runCachedStage({
     root: o.root,
     stage: 'agent-disk',
-    inputs: { recipe: RECIPE, runtime: runtimeInputs, agent: sha256Hex(o.bundle), snapshot: snapshotInputs, mtime: FIXED_MTIME, uuid: FS_UUID },
+    inputs: { recipe: RECIPE, runtime: runtimeInputs, agent: sha256Hex(o.bundle), snapshot: snapshotInputs, modules: o.modules?.hash ?? null, mtime: FIXED_MTIME, uuid: FS_UUID },
     meta: AgentDiskMeta,
     onProgress: o.onProgress,
     describe: (m) =>
@@ -65,6 +67,12 @@ export async function agentDiskStage(o: {
       const agentPath = join(tree, GUEST_AGENT);
       await mkdir(dirname(agentPath), { recursive: true });
       await writeFile(agentPath, o.bundle, { mode: 0o644 });
+      for (const f of o.modules?.files ?? []) {
+        const to = join(tree, AGENT_DISK_MODULES, f);
+        await mkdir(dirname(to), { recursive: true });
+        await copyFile(join(o.modules?.dir ?? '', f), to);
+        await chmod(to, 0o644);
+      }
       const snapshotBundle = o.snapshotBundle;
       if (snapshotBundle) {
         for (const plan of plans) await buildAgentSnapshot(o.exec, { runner: plan.runner, bundle: snapshotBundle, workDir: dir, blobPath: join(tree, plan.guestPath) });

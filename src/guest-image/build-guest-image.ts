@@ -14,7 +14,7 @@ import { sha256Hex } from './hash.js';
 import { initramfsStage } from './initramfs-stage.js';
 import { kernelStage } from './kernel-stage.js';
 import { writeManifest, type Manifest } from './manifest.js';
-import { modulesStage } from './modules-stage.js';
+import { modulesStage, type ModulesMeta } from './modules-stage.js';
 import { collectNodeRuntime } from './node-runtime.js';
 import type { OnProgress } from './progress.js';
 
@@ -41,10 +41,14 @@ export async function buildGuestImage(input: BuildOptionsInput = {}, onProgress:
   const pkg: KernelPackage = o.kernelPackage
     ? { ...o.kernelPackage, release: releaseOf(o.kernelPackage.name) }
     : await resolveKernelPackage(exec);
-  // The two chains share nothing, so they run side by side.
-  const guestSide = (async () => {
+  // The two chains run side by side; they meet at the modules, which the agent disk carries too.
+  const kernelAndModules = (async () => {
     const kernel = await kernelStage({ root: o.imageRoot, exec, pkg, onProgress: note });
     const modules = await modulesStage({ root: o.imageRoot, exec, kernel, onProgress: note });
+    return { kernel, modules };
+  })();
+  const guestSide = (async () => {
+    const { kernel, modules } = await kernelAndModules;
     const initramfs = await initramfsStage({ root: o.imageRoot, exec, modules, busyboxPath: o.busyboxPath, onProgress: note });
     return { kernel, modules, initramfs };
   })();
@@ -55,7 +59,16 @@ export async function buildGuestImage(input: BuildOptionsInput = {}, onProgress:
     note({ stage: 'agent-bundle', state: 'built', ms: Date.now() - started, detail: `${(bundle.code.length / 1024).toFixed(0)} KiB from ${relative(REPO_ROOT, o.agentEntry)}` });
     const snapshotBundle = o.snapshotEntry ? (await bundleAgent(o.snapshotEntry, { minify: o.minifyAgent, format: 'cjs' })).code : undefined;
     const runtime = await collectNodeRuntime(exec, o.nodePath);
-    const disk = await agentDiskStage({ root: o.imageRoot, exec, runtime, bundle: bundle.code, ...(snapshotBundle ? { snapshotBundle } : {}), onProgress: note });
+    const { modules } = await kernelAndModules;
+    const disk = await agentDiskStage({
+      root: o.imageRoot,
+      exec,
+      runtime,
+      bundle: bundle.code,
+      ...(snapshotBundle ? { snapshotBundle } : {}),
+      modules: { dir: join(modules.dir, modules.meta.dir), hash: modules.hash, files: backgroundModuleFiles(modules.meta) },
+      onProgress: note,
+    });
     return { bundle, snapshotBundle, disk };
   })();
   const [{ kernel, modules, initramfs }, { bundle, snapshotBundle, disk }] = await Promise.all([guestSide, agentSide]);
@@ -84,6 +97,12 @@ export async function buildGuestImage(input: BuildOptionsInput = {}, onProgress:
   const pruned = await pruneStages(o.imageRoot);
   if (pruned.length) note({ stage: 'manifest', state: 'built', detail: `removed stages no manifest uses: ${pruned.join(', ')}` });
   return { manifestPath, manifest, built };
+}
+
+/** The group order files and every module a group names, each once. */
+function backgroundModuleFiles(meta: ModulesMeta): string[] {
+  const groups = Object.entries(meta.groups);
+  return [...groups.map(([g]) => `${g}.order`), ...new Set(groups.flatMap(([, files]) => files ?? []))];
 }
 
 async function fileSize(path: string): Promise<number> {

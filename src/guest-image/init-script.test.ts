@@ -46,7 +46,7 @@ function runLoader(cmdline: string): { calls: string[]; networkMarked: boolean; 
     writeFileSync(join(dir, 'bin/ip'), `#!/bin/sh\necho "ip $*" >> ${log}\n`);
     for (const f of ['insmod', 'ip']) chmodSync(join(dir, 'bin', f), 0o755);
     const moved = script
-      .replaceAll('/lib/modules/', `${dir}/modules/`)
+      .replaceAll('/passvol/modules/', `${dir}/modules/`)
       .replaceAll('/sys/module/', `${dir}/sys-module/`)
       .replaceAll('/proc/cmdline', `${dir}/cmdline`)
       .replaceAll('/sys/class/net/eth0', `${dir}/no-eth0`)

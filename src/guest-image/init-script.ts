@@ -5,7 +5,7 @@
 // from its plain bundle when there is none, when NODE_OPTIONS are set (V8 refuses a snapshot under other
 // flags), or once the snapshot failed to start (made on another CPU).
 import { DEFAULT_GROUP_ORDER } from './module-list.js';
-import { AGENT_DISK_SERIAL, AGENT_MOUNT, GUEST_ACCEL_ARG, GUEST_MODULES_ARG, MODULE_GROUPS, GUEST_AGENT, GUEST_AGENT_SNAPSHOT, GUEST_NODE, MODULES_READY_MARK, NETWORK_READY_MARK } from './guest-layout.js';
+import { AGENT_DISK_MODULES, AGENT_DISK_SERIAL, AGENT_MOUNT, GUEST_ACCEL_ARG, GUEST_MODULES_ARG, MODULE_GROUPS, GUEST_AGENT, GUEST_AGENT_SNAPSHOT, GUEST_NODE, MODULES_READY_MARK, NETWORK_READY_MARK } from './guest-layout.js';
 
 export interface InitScriptOptions {
   agentSerial?: string;
@@ -13,6 +13,8 @@ export interface InitScriptOptions {
   diskWaitSteps?: number;
   restartDelaySeconds?: number;
 }
+
+const LATE_MODULES_DIR = `${AGENT_MOUNT}${AGENT_DISK_MODULES}`;
 
 export function renderInitScript(o: InitScriptOptions = {}): string {
   const serial = o.agentSerial ?? AGENT_DISK_SERIAL;
@@ -42,30 +44,6 @@ load_modules() {
   done < "/lib/modules/$1.order"
 }
 load_modules boot
-# The rest is not needed to start the agent: load it beside the agent in a shell of its own, reniced
-# (busybox has no nice; in a ( ) subshell $$ would be init itself), a group at a time: first the groups
-# the runtime names (${GUEST_MODULES_ARG}=virtiofs,nfs: its share kind, NFS when it has NAS volumes), then
-# the others. Each group's order file holds its whole dependency chain; what is in /sys/module is skipped.
-# Once NFS is in, the guest network, when the sandbox has one (QEMU user networking, restrict=on: it reaches
-# only the NFS forwards the runtime declared), gets QEMU's fixed guest address (no DHCP, no DNS) and NFS
-# mounts may go.
-sh -c 'load() { while read -r m; do [ -n "$m" ] || continue; n=\${m%.ko}; [ -d "/sys/module/$(echo "$n" | tr - _)" ] && continue; insmod "/lib/modules/$m" || echo "passvol-init: insmod $m failed"; done < "/lib/modules/$1.order"; }
-  first=
-  for word in $(cat /proc/cmdline); do case "$word" in ${GUEST_MODULES_ARG}=*) first=$(echo "\${word#${GUEST_MODULES_ARG}=}" | tr "," " ") ;; esac; done
-  done_groups=" "
-  for g in $first ${DEFAULT_GROUP_ORDER.join(' ')}; do
-    case "$g" in ${MODULE_GROUPS.join('|')}) ;; *) continue ;; esac
-    case "$done_groups" in *" $g "*) continue ;; esac
-    load "$g"; done_groups="$done_groups$g "
-    [ "$g" = nfs ] || continue
-    ip link set lo up
-    if [ -e /sys/class/net/eth0 ]; then
-      ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up && echo "passvol-init: network 10.0.2.15/24 on eth0"
-    fi
-    touch ${NETWORK_READY_MARK}; echo "passvol-init: NFS and network in at $(cut -d" " -f1 /proc/uptime) s"
-  done
-  touch ${MODULES_READY_MARK}; echo "passvol-init: late modules ($first first) in at $(cut -d" " -f1 /proc/uptime) s"' &
-renice -n 10 -p $! > /dev/null
 
 find_agent_disk() {
   for s in /sys/block/vd*/serial; do
@@ -84,6 +62,32 @@ done
 # large runs (measured: agent start ~0.3 s sooner than with the default 128 KiB).
 echo 4096 > /sys/block/\${dev##*/}/queue/read_ahead_kb
 mount -t ext4 -o ro,nosuid,nodev "$dev" ${AGENT_MOUNT} || fail "cannot mount the agent disk $dev"
+
+# The other modules (on the agent disk) are not needed to start the agent: load them beside the agent in
+# a shell of its own, reniced (busybox has no nice; in a ( ) subshell $$ would be init itself), a group at
+# a time: first the groups
+# the runtime names (${GUEST_MODULES_ARG}=virtiofs,nfs: its share kind, NFS when it has NAS volumes), then
+# the others. Each group's order file holds its whole dependency chain; what is in /sys/module is skipped.
+# Once NFS is in, the guest network, when the sandbox has one (QEMU user networking, restrict=on: it reaches
+# only the NFS forwards the runtime declared), gets QEMU's fixed guest address (no DHCP, no DNS) and NFS
+# mounts may go.
+sh -c 'load() { while read -r m; do [ -n "$m" ] || continue; n=\${m%.ko}; [ -d "/sys/module/$(echo "$n" | tr - _)" ] && continue; insmod "${LATE_MODULES_DIR}/$m" || echo "passvol-init: insmod $m failed"; done < "${LATE_MODULES_DIR}/$1.order"; }
+  first=
+  for word in $(cat /proc/cmdline); do case "$word" in ${GUEST_MODULES_ARG}=*) first=$(echo "\${word#${GUEST_MODULES_ARG}=}" | tr "," " ") ;; esac; done
+  done_groups=" "
+  for g in $first ${DEFAULT_GROUP_ORDER.join(' ')}; do
+    case "$g" in ${MODULE_GROUPS.join('|')}) ;; *) continue ;; esac
+    case "$done_groups" in *" $g "*) continue ;; esac
+    load "$g"; done_groups="$done_groups$g "
+    [ "$g" = nfs ] || continue
+    ip link set lo up
+    if [ -e /sys/class/net/eth0 ]; then
+      ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up && echo "passvol-init: network 10.0.2.15/24 on eth0"
+    fi
+    touch ${NETWORK_READY_MARK}; echo "passvol-init: NFS and network in at $(cut -d" " -f1 /proc/uptime) s"
+  done
+  touch ${MODULES_READY_MARK}; echo "passvol-init: late modules ($first first) in at $(cut -d" " -f1 /proc/uptime) s"' &
+renice -n 10 -p $! > /dev/null
 
 # passvol.loglevel=LEVEL sets the agent's log level; passvol.node_options=--a,--b becomes NODE_OPTIONS.
 accel=
