@@ -3,7 +3,7 @@
 // says every module is loaded (then a missing type really is missing). NFS needs more than its type: nfs.ko
 // registers "nfs" and "nfs4" before nfsv3.ko/nfsv4.ko register the protocol versions (a mount in between
 // fails with "Protocol not supported"), and the guest network comes up after them, so an NFS mount waits
-// for init's network mark (set before the last modules, xfs, load).
+// for init's network mark (set once the NFS module group is in).
 import { readFile, stat } from 'node:fs/promises';
 import { MODULES_READY_MARK, NETWORK_READY_MARK } from '../protocol/index.js';
 

@@ -1,6 +1,7 @@
 // Stage "agent-disk": a read-only ext4 image with node, its libraries, the agent bundle, the kernel modules
-// init loads in the background (AGENT_DISK_MODULES) and, when there is one, the agent's startup snapshot, made by `mkfs.ext4 -d` (nothing is mounted on the host). Fixed UUID,
-// hash seed and times make the filesystem reproducible: E2FSPROGS_FAKE_TIME pins the superblock and inode
+// init loads in the background (AGENT_DISK_MODULES) and, when there is one, the agent's startup snapshot,
+// made by `mkfs.ext4 -d` (nothing is mounted on the host). Fixed UUID, hash seed and times make the
+// filesystem reproducible: E2FSPROGS_FAKE_TIME pins the superblock and inode
 // times, the staged files' mtimes are set to the same. The snapshot (agent-snapshot.ts) is the exception:
 // V8 does not write it byte for byte the same twice, so an image with one is cached by its inputs but is
 // not bit-reproducible.
@@ -8,7 +9,7 @@ import { chmod, copyFile, lstat, mkdir, readdir, rm, stat, utimes, writeFile } f
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { Exec } from '../common/exec.js';
-import { AGENT_DISK_MODULES, AGENT_DISK_SERIAL, FIXED_MTIME, GUEST_AGENT, GUEST_NODE, TCG_CPU_MODEL } from './guest-layout.js';
+import { AGENT_DISK_MODULES, AGENT_DISK_SERIAL, FIXED_MTIME, GUEST_AGENT, GUEST_NODE, TCG_CPU_MODEL, guestAgentSnapshot } from './guest-layout.js';
 import { buildAgentSnapshot, findQemuUser, snapshotPlans } from './agent-snapshot.js';
 import { sha256File, sha256Hex } from './hash.js';
 import type { RuntimeFile } from './node-runtime.js';
@@ -55,7 +56,7 @@ export async function agentDiskStage(o: {
     describe: (m) =>
       `${(m.bytes / 1e6).toFixed(0)} MB image, ${(m.contentBytes / 1e6).toFixed(1)} MB of files, ` +
       (m.snapshots.length ? `agent snapshots: ${m.snapshots.join(', ')}` : 'no agent snapshot') +
-      (o.snapshotBundle && !m.snapshots.some((p) => p.includes('tcg')) ? ' (none for TCG: install qemu-user)' : ''),
+      (o.snapshotBundle && !m.snapshots.includes(guestAgentSnapshot('tcg')) ? ' (none for TCG: install qemu-user)' : ''),
     build: async (dir) => {
       const tree = join(dir, 'tree');
       for (const f of o.runtime) {
@@ -67,11 +68,9 @@ export async function agentDiskStage(o: {
       const agentPath = join(tree, GUEST_AGENT);
       await mkdir(dirname(agentPath), { recursive: true });
       await writeFile(agentPath, o.bundle, { mode: 0o644 });
-      for (const f of o.modules?.files ?? []) {
-        const to = join(tree, AGENT_DISK_MODULES, f);
-        await mkdir(dirname(to), { recursive: true });
-        await copyFile(join(o.modules?.dir ?? '', f), to);
-        await chmod(to, 0o644);
+      if (o.modules) {
+        await mkdir(join(tree, AGENT_DISK_MODULES), { recursive: true });
+        for (const f of o.modules.files) await copyFile(join(o.modules.dir, f), join(tree, AGENT_DISK_MODULES, f));
       }
       const snapshotBundle = o.snapshotBundle;
       if (snapshotBundle) {

@@ -36,14 +36,12 @@ export function snapshotPlans(node: string, qemuUser: string | undefined): Snaps
 }
 
 export async function buildAgentSnapshot(exec: Exec, o: { runner: readonly string[]; bundle: Buffer; workDir: string; blobPath: string }): Promise<void> {
-  const [command, ...prefix] = o.runner;
-  if (!command) throw new Error('no command to build the snapshot with');
   const script = join(o.workDir, 'agent-snapshot.cjs');
   await writeFile(script, o.bundle);
   await mkdir(dirname(o.blobPath), { recursive: true });
   try {
     // Not even the caller's NODE_OPTIONS: a test runner's loader would end up in the heap.
-    await exec.run('env', ['-u', 'NODE_OPTIONS', command, ...prefix, '--snapshot-blob', o.blobPath, '--build-snapshot', script], { timeoutMs: 300_000 });
+    await exec.run('env', ['-u', 'NODE_OPTIONS', ...o.runner, '--snapshot-blob', o.blobPath, '--build-snapshot', script], { timeoutMs: 300_000 });
   } finally {
     await rm(script, { force: true });
   }

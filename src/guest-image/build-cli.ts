@@ -36,7 +36,9 @@ async function main(): Promise<void> {
     {
       agentEntry: values['agent-entry'],
       snapshotEntry: values['no-snapshot'] ? null : values['snapshot-entry'],
-      cacheDir: values['cache-dir'], nodePath: values.node, minifyAgent: values['no-minify'] ? false : undefined,
+      cacheDir: values['cache-dir'],
+      nodePath: values.node,
+      minifyAgent: values['no-minify'] ? false : undefined,
     },
     (e) => process.stderr.write(`${formatProgress(e)}\n`),
   );

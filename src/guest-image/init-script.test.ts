@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AGENT_DISK_MODULES, AGENT_MOUNT } from './guest-layout.js';
 import { renderInitScript } from './init-script.js';
 
 test('/init mounts the API filesystems, finds the agent disk by serial, and respawns the agent', () => {
@@ -46,7 +47,7 @@ function runLoader(cmdline: string): { calls: string[]; networkMarked: boolean; 
     writeFileSync(join(dir, 'bin/ip'), `#!/bin/sh\necho "ip $*" >> ${log}\n`);
     for (const f of ['insmod', 'ip']) chmodSync(join(dir, 'bin', f), 0o755);
     const moved = script
-      .replaceAll('/passvol/modules/', `${dir}/modules/`)
+      .replaceAll(`${AGENT_MOUNT}${AGENT_DISK_MODULES}/`, `${dir}/modules/`)
       .replaceAll('/sys/module/', `${dir}/sys-module/`)
       .replaceAll('/proc/cmdline', `${dir}/cmdline`)
       .replaceAll('/sys/class/net/eth0', `${dir}/no-eth0`)
