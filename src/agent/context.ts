@@ -4,6 +4,7 @@ import type { BlockDevices } from './block-devices.js';
 import type { AgentConfig } from './config.js';
 import type { ContainerRegistry } from './containers.js';
 import type { EventSink } from './event-sink.js';
+import type { FilesystemFreezes } from './filesystem-freezes.js';
 import type { PathMapper } from './guest-paths.js';
 import type { KeyedLock } from './keyed-lock.js';
 import type { RunCommand } from './run-command.js';
@@ -19,6 +20,8 @@ export interface AgentContext {
   readonly locks: KeyedLock;
   /** Guest paths the agent mounted (unmounted again on shutdown). */
   readonly mounted: Set<string>;
+  /** Filesystems frozen for a snapshot, each with its lease. */
+  readonly freezes: FilesystemFreezes;
   readonly startedAt: number;
   /** Ends the agent after the current response has been sent. */
   requestShutdown(): void;

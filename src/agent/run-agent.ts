@@ -9,6 +9,7 @@ import { SysfsBlockDevices } from './block-devices.js';
 import { parseConfig, USAGE, type AgentConfig } from './config.js';
 import { Connection } from './connection.js';
 import { ConnectionHub } from './connection-hub.js';
+import { FilesystemFreezes } from './filesystem-freezes.js';
 import { ContainerRegistry } from './containers.js';
 import type { AgentContext } from './context.js';
 import { createDispatcher } from './dispatcher.js';
@@ -99,6 +100,7 @@ export async function runAgent(argv: readonly string[], start: AgentStart): Prom
     events: hub,
     locks: new KeyedLock(),
     mounted: new Set(),
+    freezes: new FilesystemFreezes(runCommand, log.child({ part: 'freezes' })),
     startedAt: Date.now(),
     requestShutdown: () => setImmediate(() => void stop(0)),
   };

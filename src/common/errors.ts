@@ -33,6 +33,7 @@ export const ERROR_TABLE = {
   PV_ERR_FAILED_PRECONDITION: { grpc: GrpcCode.FAILED_PRECONDITION, http: 412, exit: 5, summary: 'the system is not in a state that allows the operation' },
   PV_ERR_UNEXPECTED_CONTENT: { grpc: GrpcCode.FAILED_PRECONDITION, http: 409, exit: 5, summary: 'a record directory holds files passvol did not write' },
   PV_ERR_VOLUME_BUSY: { grpc: GrpcCode.ABORTED, http: 409, exit: 6, summary: 'another operation on the same volume is in flight' },
+  PV_ERR_ABORTED: { grpc: GrpcCode.ABORTED, http: 409, exit: 6, summary: 'the operation was cut short and left nothing behind; retry it' },
   PV_ERR_CORRUPT_RECORD: { grpc: GrpcCode.DATA_LOSS, http: 500, exit: 7, summary: 'a record on disk cannot be parsed' },
   PV_ERR_SANDBOX_UNREACHABLE: { grpc: GrpcCode.UNAVAILABLE, http: 503, exit: 8, summary: 'no sandbox monitor or control socket answered' },
   PV_ERR_TIMEOUT: { grpc: GrpcCode.DEADLINE_EXCEEDED, http: 504, exit: 8, summary: 'a peer did not answer in time' },

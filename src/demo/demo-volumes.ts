@@ -22,13 +22,14 @@ export function targetPath(node: DemoNode, pvName: string): string {
   return join(node.kubelet, 'pods', POD_UID, 'volumes/kubernetes.io~csi', pvName, 'mount');
 }
 
-export async function provisionDisk(node: DemoNode, pvName: string, passthrough: boolean): Promise<DemoVolume> {
+export async function provisionDisk(node: DemoNode, pvName: string, passthrough: boolean, fromSnapshot?: string): Promise<DemoVolume> {
   const capability = { mount: { fs_type: 'ext4' }, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
   const created = (await node.disk.controller.CreateVolume!({
     name: pvName,
     capacity_range: { required_bytes: 256 * 2 ** 20 },
     volume_capabilities: [capability],
     parameters: passthrough ? { passthrough: 'true' } : {},
+    ...(fromSnapshot ? { volume_content_source: { snapshot: { snapshot_id: fromSnapshot } } } : {}),
   })) as { volume: { volume_id: string; volume_context: Record<string, string> } };
   const volumeId = created.volume.volume_id;
   const pub = (await node.disk.controller.ControllerPublishVolume!({ volume_id: volumeId, node_id: 'demo-node', volume_capability: capability })) as { publish_context: Record<string, string> };

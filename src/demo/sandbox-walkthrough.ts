@@ -1,7 +1,8 @@
 // The demo's sandbox half: a container in a passvol VM sandbox using the three volumes, the seeds' check
-// inside, data read back by a second sandbox, an online resize, and stats.
+// inside, an online resize, stats, a live snapshot restored and read, and data read back by a second sandbox.
 import { join } from 'node:path';
-import { mkdirSync, copyFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, copyFileSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { provisionDisk, releaseVolume } from './demo-volumes.js';
 import type { DemoReport } from './demo-report.js';
 import type { DemoVolumes } from './csi-walkthrough.js';
 import type { DemoNode } from './demo-environment.js';
@@ -21,6 +22,26 @@ function bundle(dir: string, args: string[], v: DemoVolumes): string {
     mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }, m('/disk', v.disk.target), m('/nas', v.nas.target), m('/host', v.host.target)],
   }));
   return dir;
+}
+
+/** A live snapshot of the passed-through disk, restored to a new host-mounted volume and read there. */
+async function snapshotWalkthrough(node: DemoNode, v: DemoVolumes, report: DemoReport, sb: Sandbox): Promise<void> {
+  report.step('Snapshot the passed-through disk live: CreateSnapshot has the sandbox freeze ext4 in the guest while the disk is copied');
+  // Not synced on purpose: the guest's freeze writes it out before the copy.
+  await sb.exec(['/bin/sh', '-c', 'echo snapshot-data > /disk/snap.txt']);
+  const snap = ((await v.disk.client.controller.CreateSnapshot!({ source_volume_id: v.disk.volumeId, name: 'demo-snapshot' })) as { snapshot: { snapshot_id: string; ready_to_use: boolean } }).snapshot;
+  report.check('the snapshot is ready to use', 'true', String(snap.ready_to_use));
+  try {
+    report.step('Restore it: CreateVolume from the snapshot, mounted on the host this time, and read what the container wrote');
+    const restored = await provisionDisk(node, 'pv-demo-restored', false, snap.snapshot_id);
+    try {
+      report.check('the restored volume has what the container wrote before the snapshot', 'snapshot-data', readFileSync(join(restored.target, 'snap.txt'), 'utf8').trim());
+    } finally {
+      await releaseVolume(restored);
+    }
+  } finally {
+    await v.disk.client.controller.DeleteSnapshot!({ snapshot_id: snap.snapshot_id });
+  }
 }
 
 export async function sandboxWalkthrough(node: DemoNode, v: DemoVolumes, report: DemoReport, deps: SandboxDeps): Promise<void> {
@@ -48,6 +69,7 @@ export async function sandboxWalkthrough(node: DemoNode, v: DemoVolumes, report:
     const stats = (await v.disk.client.node.NodeGetVolumeStats!({ volume_id: v.disk.volumeId, volume_path: v.disk.target })) as { usage: { total: number; unit: string }[]; volume_condition: { message: string } };
     report.info(`${stats.volume_condition.message}; total ${stats.usage[0]?.total} bytes`);
     report.check('stats total matches df inside', String(after), String(Math.round((stats.usage[0]?.total ?? 0) / 1024)));
+    await snapshotWalkthrough(node, v, report, sb);
   } finally {
     await sb.kill('SIGKILL').catch(() => undefined);
     await sb.destroy();

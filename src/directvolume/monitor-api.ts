@@ -9,6 +9,12 @@ export const DEFAULT_GO_SHIM_ROOT = '/run/vc/sbs';
 export const DEFAULT_RS_SHIM_ROOT = '/run/kata';
 export const STATS_URL_PATH = '/direct-volume/stats';
 export const RESIZE_URL_PATH = '/direct-volume/resize';
+/**
+ * passvol's additions (Kata's shim answers 404 to them): hold a passed-through disk's guest filesystem still
+ * while its disk is copied for a snapshot. The freeze has a lease, after which the guest thaws by itself.
+ */
+export const FREEZE_URL_PATH = '/direct-volume/freeze';
+export const THAW_URL_PATH = '/direct-volume/thaw';
 /** Kata's CLI waits this long for the shim. */
 export const MONITOR_TIMEOUT_MS = 3000;
 /**
@@ -43,6 +49,19 @@ export const ResizeRequestSchema = z
   })
   .strict();
 export type ResizeRequest = z.infer<typeof ResizeRequestSchema>;
+
+/** Body of POST /direct-volume/freeze, in the resize body's style. */
+export const FreezeRequestSchema = z
+  .object({
+    VolumePath: z.string({ required_error: 'VolumePath is required: the device of the volume' }).min(1, 'VolumePath must name the device of the volume'),
+    LeaseMs: z.number({ required_error: 'LeaseMs is required: how long the guest may stay frozen, in ms' }).int().min(100, 'LeaseMs must be at least 100').max(300_000, 'LeaseMs must be at most 300000 (5 minutes)'),
+  })
+  .strict();
+export const ThawRequestSchema = z
+  .object({ VolumePath: z.string({ required_error: 'VolumePath is required: the device of the volume' }).min(1, 'VolumePath must name the device of the volume') })
+  .strict();
+/** Answer of POST /direct-volume/thaw: false when the freeze did not last until the thaw (the lease ran out). */
+export const ThawAnswerSchema = z.object({ held_throughout: z.boolean() });
 
 /** Go's url.QueryEscape: everything but A-Z a-z 0-9 - _ . ~ is %XX-escaped, and a space becomes '+'. */
 export function goQueryEscape(s: string): string {

@@ -7,8 +7,11 @@ import {
   ERROR_CODE_HEADER,
   DEFAULT_RS_SHIM_ROOT,
   MONITOR_TIMEOUT_MS,
+  FREEZE_URL_PATH,
   RESIZE_URL_PATH,
   STATS_URL_PATH,
+  THAW_URL_PATH,
+  ThawAnswerSchema,
   goQueryEscape,
   monitorSocketPath,
 } from './monitor-api.js';
@@ -19,6 +22,9 @@ export interface MonitorClientOptions {
   rsShimRoot?: string;
   timeoutMs?: number;
 }
+
+/** A freeze first writes out what is dirty in the guest, which under TCG can take much longer than a stats call. */
+const FREEZE_TIMEOUT_MS = 150_000;
 
 interface HttpAnswer {
   status: number;
@@ -54,12 +60,26 @@ export class MonitorClient {
     await this.call(sandboxId, 'POST', RESIZE_URL_PATH, JSON.stringify({ VolumePath: device, Size: sizeBytes }));
   }
 
-  private async call(sandboxId: string, method: string, path: string, body?: string): Promise<HttpAnswer> {
+  /**
+   * Freezes the guest filesystem of the volume's device for at most leaseMs (passvol's runtime only; Kata's
+   * answers NotFound). Waits as long as the guest needs to write out what is dirty.
+   */
+  async freeze(sandboxId: string, device: string, leaseMs: number): Promise<void> {
+    await this.call(sandboxId, 'POST', FREEZE_URL_PATH, JSON.stringify({ VolumePath: device, LeaseMs: leaseMs }), FREEZE_TIMEOUT_MS);
+  }
+
+  /** Thaws it; true when the freeze held from freeze() until now. */
+  async thaw(sandboxId: string, device: string): Promise<boolean> {
+    const answer = await this.call(sandboxId, 'POST', THAW_URL_PATH, JSON.stringify({ VolumePath: device }), FREEZE_TIMEOUT_MS);
+    return ThawAnswerSchema.parse(JSON.parse(answer.body)).held_throughout;
+  }
+
+  private async call(sandboxId: string, method: string, path: string, body?: string, timeoutMs = this.timeoutMs): Promise<HttpAnswer> {
     const tried: string[] = [];
     for (const socketPath of this.socketCandidates(sandboxId)) {
       let answer: HttpAnswer;
       try {
-        answer = await this.send(socketPath, method, path, body);
+        answer = await this.send(socketPath, method, path, timeoutMs, body);
       } catch (e) {
         if (NOT_LISTENING.has(errnoCode(e) ?? '')) {
           tried.push(`${socketPath} (${errnoCode(e)})`);
@@ -81,7 +101,7 @@ export class MonitorClient {
     );
   }
 
-  private send(socketPath: string, method: string, path: string, body?: string): Promise<HttpAnswer> {
+  private send(socketPath: string, method: string, path: string, timeoutMs: number, body?: string): Promise<HttpAnswer> {
     return new Promise((resolve, reject) => {
       const req = request(
         {
@@ -98,8 +118,8 @@ export class MonitorClient {
           res.on('error', reject);
         },
       );
-      req.setTimeout(this.timeoutMs, () => {
-        req.destroy(new PassvolError('PV_ERR_TIMEOUT', `monitor socket ${socketPath} did not answer within ${this.timeoutMs} ms`));
+      req.setTimeout(timeoutMs, () => {
+        req.destroy(new PassvolError('PV_ERR_TIMEOUT', `monitor socket ${socketPath} did not answer within ${timeoutMs} ms`));
       });
       req.on('error', reject);
       req.end(body);

@@ -1,4 +1,4 @@
-// Ops on guest filesystems: mount, unmount, statfs, growFilesystem.
+// Ops on guest filesystems: mount, unmount, statfs, growFilesystem, freezeFilesystem and thawFilesystem.
 import { z } from 'zod';
 import { AbsolutePath, Count, PosixId, Usage } from './primitives.js';
 
@@ -69,3 +69,20 @@ export const GrowFilesystemArgs = z
   })
   .strict();
 export const GrowFilesystemResult = z.object({ bytes: Usage, deviceBytes: Count.optional() });
+
+/** The longest a filesystem may stay frozen: every writer of the volume waits while it is. */
+export const MAX_FREEZE_LEASE_MS = 300_000;
+
+export const FreezeFilesystemArgs = z
+  .object({
+    /** The mount point (guest path) of a passed-through disk. */
+    path: AbsolutePath,
+    /** The guest thaws by itself after this long, so a caller that dies cannot leave the writers blocked. */
+    leaseMs: z.number().int().min(100).max(MAX_FREEZE_LEASE_MS),
+  })
+  .strict();
+export const ThawFilesystemArgs = z.object({ path: AbsolutePath }).strict();
+export const ThawFilesystemResult = z.object({
+  /** False when the freeze did not last until now (its lease ran out, or this agent never froze it). */
+  heldThroughout: z.boolean(),
+});

@@ -2,15 +2,18 @@
 // passed-through ext4 disk, a passed-through NFS export on the embedded server, and a plain folder over
 // virtio-fs. The seeds' check (mount inside shows ext4 / nfs, never virtiofs, for the passed-through
 // volumes), data survives into a second sandbox, online resize from the CLI grows what the container sees,
-// stats match df, and teardown leaves nothing bound, plugged or running.
+// stats match df, a live snapshot freezes the guest for its copy, and teardown leaves nothing bound,
+// plugged or running.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { RecordStore } from '../../src/directvolume/index.js';
+import { MonitorClient, RecordStore } from '../../src/directvolume/index.js';
+import { SandboxFreezer } from '../../src/csi/backends/disk/sandbox-freeze.js';
 import { readBundle } from '../../src/runtime/oci/bundle.js';
 import { Sandbox } from '../../src/runtime/sandbox/sandbox.js';
 import { runtimeDeps } from '../../src/cli/runtime-setup.js';
@@ -21,7 +24,7 @@ import { ext4LoopDisk, undoMountsAndLoops } from '../helpers/host-cleanup.js';
 
 const skip = process.getuid?.() !== 0 ? 'sandboxes need root (loop devices, QEMU, NFS server)' : !existsSync('/usr/bin/qemu-system-x86_64') ? 'qemu-system-x86 is not installed: run scripts/setup.sh' : false;
 
-test('passed-through disk and NFS export, virtio-fs for the rest; data kept; online resize; stats', { skip, timeout: 600_000 }, async () => {
+test('passed-through disk and NFS export, virtio-fs for the rest; data kept; online resize; stats; live snapshot', { skip, timeout: 600_000 }, async () => {
   const root = mkdtempSync(join(tmpdir(), 'passvol-e2e-'));
   const nfs = await startTestNfsServer();
   const dv = join(root, 'direct-volumes');
@@ -97,6 +100,29 @@ test('passed-through disk and NFS export, virtio-fs for the rest; data kept; onl
     assert.equal(resize.code, 0, resize.stderr);
     const grown = Number((await sb.exec(['/bin/sh', '-c', 'df -k /data | tail -1'])).stdout.trim().split(/\s+/)[1]);
     assert.ok(grown > Number(df[1]) * 2, `the container sees ${grown} KiB after resize (was ${df[1]})`);
+
+    // A live snapshot, as the CSI driver takes it: the guest freezes the filesystem (writing out what the
+    // container has not synced), writers wait, the image is copied, the guest thaws.
+    assert.equal((await sb.exec(['/bin/sh', '-c', 'echo before-snapshot > /data/snap.txt'])).exitCode, 0);
+    const monitor = new MonitorClient({ goShimRoot: shims, rsShimRoot: join(root, 'no-rs-shims') });
+    const copy = join(root, 'snapshot.img');
+    let writer: Promise<{ exitCode: number }> | undefined;
+    await new SandboxFreezer({ records, monitor, log }).whileFrozen([dev], async () => {
+      writer = sb.exec(['/bin/sh', '-c', 'echo during > /data/during.txt']);
+      const early = await Promise.race([writer.then(() => 'written'), sleep(1500).then(() => 'waiting')]);
+      assert.equal(early, 'waiting', 'a write to the frozen filesystem waits for the thaw');
+      copyFileSync(img, copy);
+    });
+    assert.equal((await writer!).exitCode, 0, 'the write went through after the thaw');
+    assert.equal(spawnSync('e2fsck', ['-fn', copy]).status, 0, 'the copy is a clean filesystem');
+    const inCopy = (path: string) => spawnSync('debugfs', ['-R', `cat ${path}`, copy], { encoding: 'utf8' }).stdout;
+    assert.equal(inCopy('/snap.txt'), 'before-snapshot\n', 'what the container wrote before the snapshot is in it');
+    assert.equal(inCopy('/during.txt'), '', 'what it wrote during the snapshot is not');
+    // A freeze whose lease runs out thaws by itself, and its late thaw says so.
+    await monitor.freeze('e2e-one', dev, 200);
+    await sleep(1500);
+    assert.equal((await sb.exec(['/bin/sh', '-c', 'echo after-lease > /data/after.txt'])).exitCode, 0, 'writable again once the lease ran out');
+    assert.equal(await monitor.thaw('e2e-one', dev), false);
   } finally {
     await sb.kill('SIGKILL').catch(() => undefined);
     await sb.destroy();

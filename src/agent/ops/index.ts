@@ -11,6 +11,7 @@ import { startProcess } from './start-process.js';
 import { wait } from './wait.js';
 import { writeStdin } from './write-stdin.js';
 import { growFilesystem } from './grow-filesystem.js';
+import { freezeFilesystem, thawFilesystem } from './freeze-filesystem.js';
 import type { Handler } from './handler.js';
 import { mount } from './mount.js';
 import { statfs } from './statfs.js';
@@ -29,6 +30,8 @@ export const HANDLERS: { readonly [O in OpName]: Handler<O> } = {
   deleteContainer,
   statfs,
   growFilesystem,
+  freezeFilesystem,
+  thawFilesystem,
   guestInfo,
   shutdown,
 };

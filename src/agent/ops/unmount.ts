@@ -12,6 +12,8 @@ export const unmount: Handler<'unmount'> = (args, ctx) => {
     const users = ctx.containers.usersOf(host);
     if (users.length > 0) throw new AgentError('FAILED_PRECONDITION', `${target} is bound into container(s) ${users.join(', ')}; delete them first`);
     if (await mountAt(host)) {
+      // A snapshot in progress loses its freeze (its thaw will say so) rather than blocking the unmount.
+      if (ctx.freezes.isFrozen(host)) await ctx.freezes.thaw(host);
       await ctx.run('umount', [host], { failureCode: 'FAILED_PRECONDITION' });
       ctx.log.info({ target }, 'unmounted');
     }

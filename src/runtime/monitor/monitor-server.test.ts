@@ -12,6 +12,7 @@ import { MonitorClient } from '../../directvolume/index.js';
 import { startMonitorServer, stopMonitorServer, type DirectVolumeOps } from './monitor-server.js';
 
 const resized: [string, number][] = [];
+const frozen: [string, number][] = [];
 const ops: DirectVolumeOps = {
   async stats(device) {
     if (device !== '/dev/loop7') throw notFound(`no volume with device ${device} in this sandbox`);
@@ -20,6 +21,13 @@ const ops: DirectVolumeOps = {
   async resize(device, size) {
     if (size < 4096) throw new PassvolError('PV_ERR_OUT_OF_RANGE', `volume ${device} can only grow`);
     resized.push([device, size]);
+  },
+  async freeze(device, leaseMs) {
+    if (device !== '/dev/loop7') throw notFound(`no volume with device ${device} in this sandbox`);
+    frozen.push([device, leaseMs]);
+  },
+  async thaw(device) {
+    return frozen.some(([d]) => d === device);
   },
 };
 
@@ -54,6 +62,17 @@ test('stats and resize speak Kata JSON; bad input gets 400 with the reason', asy
     // Kata sees a plain 500; passvol's client gets the exact code back (and the CLI its exit code).
     assert.equal((await raw('POST', '/direct-volume/resize', '{"VolumePath":"/dev/loop7","Size":1024}'))[0], 500);
     await assert.rejects(client.resize('sb-1', '/dev/loop7', 1024), (e: unknown) => isPassvolError(e) && e.code === 'PV_ERR_OUT_OF_RANGE' && /can only grow/.test(e.message));
+
+    // passvol's freeze and thaw: the lease is passed on, the thaw says whether the freeze held.
+    await client.freeze('sb-1', '/dev/loop7', 60_000);
+    assert.deepEqual(frozen, [['/dev/loop7', 60_000]]);
+    assert.equal(await client.thaw('sb-1', '/dev/loop7'), true);
+    assert.equal(await client.thaw('sb-1', '/dev/loop8'), false);
+    await assert.rejects(client.freeze('sb-1', '/dev/loop8', 60_000), (e: unknown) => isPassvolError(e) && e.code === 'PV_ERR_NOT_FOUND');
+    assert.deepEqual(await raw('POST', '/direct-volume/freeze', '{"VolumePath":"/dev/loop7","LeaseMs":10}'), [400, 'LeaseMs must be at least 100']);
+    assert.deepEqual(await raw('POST', '/direct-volume/freeze', '{"VolumePath":"/dev/loop7"}'), [400, 'LeaseMs is required: how long the guest may stay frozen, in ms']);
+    assert.equal((await raw('POST', '/direct-volume/thaw', '{"VolumePath":""}'))[0], 400);
+    assert.deepEqual(frozen, [['/dev/loop7', 60_000]], 'bad requests froze nothing');
   } finally {
     await stopMonitorServer(server, sock);
   }

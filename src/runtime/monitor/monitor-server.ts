@@ -1,13 +1,25 @@
 // The sandbox's monitor socket, compatible with Kata's shim management API: `passvol direct-volume
 // stats|resize`, Kata's own CLI and the CSI driver reach the guest through it. Resize is real here: block
 // resize in the hypervisor, then an online grow in the guest, answered once the container sees the size.
+// passvol adds freeze and thaw, so the CSI driver can snapshot a passed-through disk consistently.
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { toPassvolError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { readRequestBody } from '../request-body.js';
-import { ERROR_CODE_HEADER, RESIZE_URL_PATH, ResizeRequestSchema, STATS_URL_PATH, formatVolumeStats } from '../../directvolume/index.js';
+import type { z } from 'zod';
+import {
+  ERROR_CODE_HEADER,
+  FREEZE_URL_PATH,
+  FreezeRequestSchema,
+  RESIZE_URL_PATH,
+  ResizeRequestSchema,
+  STATS_URL_PATH,
+  THAW_URL_PATH,
+  ThawRequestSchema,
+  formatVolumeStats,
+} from '../../directvolume/index.js';
 
 export interface Usage {
   total: number;
@@ -19,6 +31,9 @@ export interface Usage {
 export interface DirectVolumeOps {
   stats(device: string): Promise<{ bytes: Usage; inodes: Usage }>;
   resize(device: string, sizeBytes: number): Promise<void>;
+  freeze(device: string, leaseMs: number): Promise<void>;
+  /** True when the freeze held until this thaw. */
+  thaw(device: string): Promise<boolean>;
 }
 
 function send(res: ServerResponse, status: number, body: string, errorCode?: string): void {
@@ -31,6 +46,22 @@ function send(res: ServerResponse, status: number, body: string, errorCode?: str
 export async function startMonitorServer(socketPath: string, ops: DirectVolumeOps, log: Logger): Promise<Server> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://sandbox');
+    /** The body checked against its schema; undefined once a 400 has been sent. */
+    const jsonBody = async <T extends z.ZodTypeAny>(schema: T, shape: string): Promise<z.infer<T> | undefined> => {
+      let json: unknown;
+      try {
+        json = JSON.parse(await readRequestBody(req));
+      } catch {
+        send(res, 400, `body must be JSON: ${shape}`);
+        return undefined;
+      }
+      const body = schema.safeParse(json);
+      if (!body.success) {
+        send(res, 400, body.error.issues.map((i) => i.message).join('; '));
+        return undefined;
+      }
+      return body.data as z.infer<T>;
+    };
     void (async () => {
       try {
         if (url.pathname === STATS_URL_PATH && req.method === 'GET') {
@@ -39,18 +70,26 @@ export async function startMonitorServer(socketPath: string, ops: DirectVolumeOp
           const s = await ops.stats(device);
           return send(res, 200, formatVolumeStats(s.bytes, s.inodes));
         }
-        if (url.pathname === RESIZE_URL_PATH && req.method === 'POST') {
-          let json: unknown;
-          try {
-            json = JSON.parse(await readRequestBody(req));
-          } catch {
-            return send(res, 400, 'body must be JSON: {"VolumePath":"<device>","Size":<bytes>}');
-          }
-          const body = ResizeRequestSchema.safeParse(json);
-          if (!body.success) return send(res, 400, body.error.issues.map((i) => i.message).join('; '));
-          log.info({ device: body.data.VolumePath, bytes: body.data.Size }, 'online resize requested');
-          await ops.resize(body.data.VolumePath, body.data.Size);
+        if (req.method === 'POST' && url.pathname === RESIZE_URL_PATH) {
+          const body = await jsonBody(ResizeRequestSchema, '{"VolumePath":"<device>","Size":<bytes>}');
+          if (!body) return;
+          log.info({ device: body.VolumePath, bytes: body.Size }, 'online resize requested');
+          await ops.resize(body.VolumePath, body.Size);
           return send(res, 200, '');
+        }
+        if (req.method === 'POST' && url.pathname === FREEZE_URL_PATH) {
+          const body = await jsonBody(FreezeRequestSchema, '{"VolumePath":"<device>","LeaseMs":<ms>}');
+          if (!body) return;
+          log.info({ device: body.VolumePath, leaseMs: body.LeaseMs }, 'freeze for a snapshot requested');
+          await ops.freeze(body.VolumePath, body.LeaseMs);
+          return send(res, 200, '{}');
+        }
+        if (req.method === 'POST' && url.pathname === THAW_URL_PATH) {
+          const body = await jsonBody(ThawRequestSchema, '{"VolumePath":"<device>"}');
+          if (!body) return;
+          const held = await ops.thaw(body.VolumePath);
+          log.info({ device: body.VolumePath, heldThroughout: held }, 'thawed after a snapshot');
+          return send(res, 200, JSON.stringify({ held_throughout: held }));
         }
         return send(res, 404, `no such endpoint: ${req.method} ${url.pathname}`);
       } catch (e) {

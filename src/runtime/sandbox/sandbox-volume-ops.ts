@@ -1,6 +1,7 @@
 // What a sandbox's monitor socket does for its passed-through volumes: stats from the guest filesystem,
 // and online resize (grow the disk in QEMU, then the filesystem in the guest, answered once the container
 // sees the new size). A disk only grows; sizes are rounded up to whole 512-byte sectors, as QEMU needs.
+// Freeze and thaw hold a disk's guest filesystem still while the CSI driver copies the disk for a snapshot.
 import { diskBytes } from '../../common/block-devices.js';
 import { PassvolError, notFound } from '../../common/errors.js';
 import type { AgentClient } from '../agent-client.js';
@@ -8,6 +9,8 @@ import type { DirectVolumeOps } from '../monitor/monitor-server.js';
 import type { AttachedVolume, BlockHotplug } from '../volumes/sandbox-volume.js';
 
 const SECTOR = 512;
+/** The guest writes out what is dirty before its filesystem is frozen. */
+const FREEZE_CALL_MS = 130_000;
 
 export interface VolumeOpsContext {
   sandbox: string;
@@ -22,10 +25,22 @@ export function directVolumeOps(c: VolumeOpsContext): DirectVolumeOps {
     if (!v) throw notFound(`no volume with device ${device} in sandbox ${c.sandbox}`);
     return v;
   };
+  const diskOf = (device: string): AttachedVolume => {
+    const v = byDevice(device);
+    if (v.kind !== 'direct-block') throw new PassvolError('PV_ERR_UNIMPLEMENTED', `volume ${device} is not a disk; only disks are frozen for snapshots`);
+    return v;
+  };
   return {
     stats: async (device) => {
       const v = byDevice(device);
       return (await c.agent().call('statfs', { path: v.guestPath })) as { bytes: { total: number; used: number; available: number }; inodes: { total: number; used: number; available: number } };
+    },
+    freeze: async (device, leaseMs) => {
+      await c.agent().call('freezeFilesystem', { path: diskOf(device).guestPath, leaseMs }, FREEZE_CALL_MS);
+    },
+    thaw: async (device) => {
+      const r = (await c.agent().call('thawFilesystem', { path: diskOf(device).guestPath }, FREEZE_CALL_MS)) as { heldThroughout: boolean };
+      return r.heldThroughout;
     },
     resize: async (device, size) => {
       const v = byDevice(device);

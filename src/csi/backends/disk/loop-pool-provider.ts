@@ -4,6 +4,7 @@
 import { copyFile, constants as fsConstants, mkdir, open, readdir, rename, rm, stat, statfs, truncate } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { FilesystemFreezer } from './filesystem-freeze.js';
+import type { SandboxFreezer } from './sandbox-freeze.js';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -45,6 +46,8 @@ export interface LoopPoolOptions {
   /** The only node this pool can attach to: the machine it runs on. */
   nodeId: string;
   exec: Exec;
+  /** Freezes the guests of sandboxes that hold a disk passed through, for its snapshot. */
+  sandboxFreezer?: Pick<SandboxFreezer, 'whileFrozen'>;
   /** Told what start-up put right (filesystems a dead snapshot left frozen). */
   onRecovered?: (what: string, details: Record<string, unknown>) => void;
 }
@@ -283,9 +286,17 @@ export class LoopPoolProvider implements DiskProvider {
       const img = this.imagePath(id);
       const tmp = `${img}.tmp-${process.pid}`;
       const source = this.imagePath(disk.id);
-      // Mounted here: frozen for the copy, so the snapshot holds everything written before it, consistently.
-      // In a sandbox, the guest holds its filesystem: the copy is taken live, as a power cut would leave it.
-      await this.freezer.whileFrozen(id, await this.hostMountsOf(source), () => copyFile(source, tmp, fsConstants.COPYFILE_FICLONE));
+      // Frozen for the copy, so the snapshot holds everything written before it, consistently: by this host
+      // when the disk is mounted here, by the sandbox's guest when it is passed through.
+      const copy = () => copyFile(source, tmp, fsConstants.COPYFILE_FICLONE);
+      const devices = await this.loops.devicesOf(source);
+      const inGuests = this.options.sandboxFreezer;
+      try {
+        await this.freezer.whileFrozen(id, await this.hostMountsOf(source), () => (inGuests ? inGuests.whileFrozen(devices, copy) : copy()));
+      } catch (e) {
+        await rm(tmp, { force: true });
+        throw e;
+      }
       await syncFile(tmp);
       await rename(tmp, img);
       const snap: DiskSnapshot = { id, name, sourceVolumeId, sizeBytes: disk.capacityBytes, createdAt: new Date().toISOString() };

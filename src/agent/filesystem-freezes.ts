@@ -1,0 +1,73 @@
+// Filesystems the agent froze for a snapshot of their disk (FIFREEZE through busybox fsfreeze). A freeze
+// blocks every writer of the volume, so each one has a lease: when the caller does not thaw in time (it
+// died, or the copy took too long) the agent thaws by itself, and the late thaw then answers that the
+// freeze did not hold throughout, so the caller knows its copy may be torn and discards it.
+import { AgentError } from '../protocol/index.js';
+import type { Logger } from 'pino';
+import type { RunCommand } from './run-command.js';
+
+/** fsfreeze syncs the filesystem before it freezes it: under TCG with much dirty data that takes a while. */
+const FSFREEZE_TIMEOUT_MS = 120_000;
+
+export class FilesystemFreezes {
+  private readonly leases = new Map<string, NodeJS.Timeout>();
+  /** Mount points whose lease ran out since they were frozen: their thaw answers heldThroughout false. */
+  private readonly expired = new Set<string>();
+
+  constructor(
+    private readonly run: RunCommand,
+    private readonly log: Logger,
+  ) {}
+
+  isFrozen(mountPoint: string): boolean {
+    return this.leases.has(mountPoint);
+  }
+
+  async freeze(mountPoint: string, leaseMs: number): Promise<void> {
+    if (this.leases.has(mountPoint)) throw new AgentError('FAILED_PRECONDITION', `${mountPoint} is already frozen (another snapshot of it is in progress)`);
+    this.expired.delete(mountPoint);
+    const lease = setTimeout(() => void this.expire(mountPoint, leaseMs), leaseMs);
+    this.leases.set(mountPoint, lease);
+    try {
+      await this.run('fsfreeze', ['--freeze', mountPoint], { timeoutMs: FSFREEZE_TIMEOUT_MS, failureCode: 'FAILED_PRECONDITION' });
+    } catch (e) {
+      clearTimeout(lease);
+      this.leases.delete(mountPoint);
+      // A freeze that timed out may still complete in the kernel; one refused (busy) is someone else's.
+      if (/timed out/.test((e as Error).message)) await this.unfreeze(mountPoint).catch(() => undefined);
+      throw e;
+    }
+    this.log.info({ mountPoint, leaseMs }, 'filesystem frozen');
+  }
+
+  /** Thaws what this agent froze; true when the freeze held from the freeze until this call. */
+  async thaw(mountPoint: string): Promise<boolean> {
+    const lease = this.leases.get(mountPoint);
+    if (lease === undefined) {
+      this.expired.delete(mountPoint);
+      // Not frozen by this agent (any more): thawing is harmless, and frees a freeze nobody owns.
+      await this.unfreeze(mountPoint);
+      return false;
+    }
+    clearTimeout(lease);
+    this.leases.delete(mountPoint);
+    await this.unfreeze(mountPoint);
+    this.log.info({ mountPoint }, 'filesystem thawed');
+    return true;
+  }
+
+  private async expire(mountPoint: string, leaseMs: number): Promise<void> {
+    if (!this.leases.has(mountPoint)) return;
+    this.leases.delete(mountPoint);
+    this.expired.add(mountPoint);
+    this.log.warn({ mountPoint, leaseMs }, 'freeze lease ran out: thawing, the snapshot taken under it will be discarded');
+    await this.unfreeze(mountPoint).catch((e: Error) => this.log.error({ mountPoint, err: e.message }, 'cannot thaw after the lease ran out'));
+  }
+
+  /** fsfreeze --unfreeze; "not frozen" (EINVAL) and a mount point that is gone count as done. */
+  private async unfreeze(mountPoint: string): Promise<void> {
+    await this.run('fsfreeze', ['--unfreeze', mountPoint], { timeoutMs: FSFREEZE_TIMEOUT_MS }).catch((e: Error) => {
+      if (!/Invalid argument|No such file|not a directory/i.test(e.message)) throw e;
+    });
+  }
+}
