@@ -1,6 +1,6 @@
 // `passvol csi serve`: builds the driver from its config, serves CSI on the unix socket and the ops
 // endpoints over HTTP, and stops cleanly on SIGTERM.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, statfs } from 'node:fs/promises';
 import type { Server as HttpServer } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { createLogger, type Logger } from '../common/logger.js';
@@ -37,6 +37,19 @@ async function clusterFacts(config: DriverConfig, log: Logger): Promise<ClusterF
   }
 }
 
+const TMPFS_MAGIC = 0x01021994;
+
+/**
+ * Records belong on a tmpfs, as Kata keeps them under /run: they must not outlive a reboot (the sandboxes do
+ * not), and on a disk each record's fsyncs would hold up every other call of the driver.
+ */
+async function warnUnlessTmpfs(root: string, log: Logger): Promise<void> {
+  const fs = await statfs(root).catch(() => undefined);
+  if (fs && fs.type !== TMPFS_MAGIC) {
+    log.warn({ root, fsType: `0x${fs.type.toString(16)}` }, 'the direct-volume root is not on a tmpfs: records would outlive a reboot and each write waits for the disk; mount a tmpfs there (docs/operations.md)');
+  }
+}
+
 export async function startDriver(config: DriverConfig, deps: { exec?: Exec; log?: Logger } = {}): Promise<RunningDriver> {
   const log = (deps.log ?? createLogger({ level: config.logLevel })).child({ part: 'csi', driver: config.driverName, mode: config.mode });
   const exec = deps.exec ?? systemExec;
@@ -54,6 +67,7 @@ export async function startDriver(config: DriverConfig, deps: { exec?: Exec; log
   }
   if (config.mode !== 'controller') {
     await mkdir(config.directVolumeRoot, { recursive: true, mode: 0o700 });
+    await warnUnlessTmpfs(config.directVolumeRoot, log);
     readyPaths.push(config.directVolumeRoot);
     const ctx = {
       config,

@@ -6,8 +6,8 @@ import { OP_NAMES, REQUEST_TABLE, isOpName, makeRequest, parseArgs, parseResult 
 
 test('the request table names every op of the protocol, each with an args and a result schema', () => {
   assert.deepEqual([...OP_NAMES].sort(), [
-    'closeStdin', 'createContainer', 'deleteContainer', 'growFilesystem', 'guestInfo', 'mount', 'ping',
-    'shutdown', 'signal', 'startProcess', 'statfs', 'unmount', 'wait', 'writeStdin',
+    'closeStdin', 'createContainer', 'deleteContainer', 'freezeFilesystem', 'growFilesystem', 'guestInfo', 'mount', 'ping',
+    'shutdown', 'signal', 'startProcess', 'statfs', 'thawFilesystem', 'unmount', 'wait', 'writeStdin',
   ]);
   for (const op of OP_NAMES) {
     assert.ok(REQUEST_TABLE[op].args && REQUEST_TABLE[op].result, op);
@@ -103,4 +103,12 @@ test('recoverRequestId reads the id of an object or of the head of an oversize l
   assert.equal(recoverRequestId('{"id":5,'), 5);
   assert.equal(recoverRequestId('{"op":"x","args":{"id":5}'), null);
   assert.equal(recoverRequestId('garbage'), null);
+});
+
+test('freeze args: a lease between 100 ms and 5 minutes; the thaw result says whether the freeze held', () => {
+  assert.equal(parseArgs('freezeFilesystem', { path: '/run/passvol/v/1', leaseMs: 60_000 }).leaseMs, 60_000);
+  for (const leaseMs of [50, 300_001, 1.5]) assert.throws(() => parseArgs('freezeFilesystem', { path: '/run/passvol/v/1', leaseMs }), `lease ${leaseMs}`);
+  assert.throws(() => parseArgs('freezeFilesystem', { path: '/run/passvol/v/1' }), 'a lease is required');
+  assert.deepEqual(parseResult('thawFilesystem', { heldThroughout: false }), { heldThroughout: false });
+  assert.throws(() => parseResult('thawFilesystem', {}));
 });

@@ -1,6 +1,7 @@
 // What an operator sees: JSON logs without secrets, Prometheus metrics per RPC, a health endpoint.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { GRPC, failsWith } from '../../helpers/csi-client.js';
 import { csiFixture, mountCap } from '../../helpers/csi-fixture.js';
 import { needsRoot } from '../../helpers/host-cleanup.js';
@@ -16,6 +17,9 @@ test('logs are JSON lines, carry each call, and never a secret', { skip: needsRo
   assert.ok(lines.some((l) => l.method === 'CreateVolume' && l.msg === 'request' && /"secrets":/.test(JSON.stringify(l.request))));
   assert.ok(lines.some((l) => l.method === 'CreateVolume' && l.code === 'OK' && typeof l.ms === 'number'));
   assert.ok(lines.some((l) => l.method === 'DeleteVolume' && l.code === 'INVALID_ARGUMENT' && l.level === 40));
+  // The records' root is told apart: a tmpfs is quiet, anything else gets one warning at start-up.
+  const onTmpfs = execFileSync('stat', ['-f', '-c', '%T', f.l.directVolumes], { encoding: 'utf8' }).trim() === 'tmpfs';
+  assert.equal(lines.filter((l) => /direct-volume root is not on a tmpfs/.test(String(l.msg))).length, onTmpfs ? 0 : 1);
 
   const metrics = await (await fetch('http://127.0.0.1:19871/metrics')).text();
   assert.match(metrics, /passvol_csi_operations_total\{driver="disk.csi.passvol.io",mode="all",method="CreateVolume",grpc_code="OK"\} 1/);
