@@ -1,5 +1,11 @@
 // Stage "modules": the .ko files the guest needs, with their dependencies, in load order, decompressed
-// (busybox insmod loads only plain .ko files; Debian 12 ships them plain, other kernels compress them).
+// (busybox insmod loads only plain .ko files; Debian 12 ships them plain, other kernels compress them), and
+// without their appended signatures. The guest kernel hashes a signed module whole (SHA-256) and checks the
+// signature at every load, which under TCG is emulated work on each boot; the signature proves nothing
+// there, since the guest can load no module but these, from its read-only disks, built by this stage from
+// the package apt verified. Unsigned, the kernel loads them (it enforces signatures only under lockdown) and
+// marks itself tainted (E), which changes nothing else. Measured under TCG, 9 boots each, interleaved: /init
+// to agent start 0.47 -> 0.34 s (the boot modules), agent ready 3.49 -> 3.33 s of guest uptime (medians).
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -12,7 +18,7 @@ import { MODULE_GROUPS, type ModuleGroup } from '../protocol/index.js';
 import type { OnProgress } from './progress.js';
 import { runCachedStage, type StageResult } from './stage-cache.js';
 
-const RECIPE = 3;
+const RECIPE = 4;
 
 const ModulesMeta = z.object({
   /** Folder (relative to the stage) holding the .ko files, boot.order and one <group>.order per group. */
@@ -76,7 +82,28 @@ export function modulesStage(o: {
 
 export const plainName = (file: string): string => basename(file).replace(/\.ko\.(xz|zst|gz)$/, '.ko');
 
+const SIGNATURE_MARKER = Buffer.from('~Module signature appended~\n');
+/** struct module_signature, between the signature and the marker; its last field is the signature's length. */
+const SIGNATURE_INFO_BYTES = 12;
+
+/** The module without its appended signature; an unsigned module comes back as it is. */
+export function stripModuleSignature(ko: Buffer): Buffer {
+  const markerAt = ko.length - SIGNATURE_MARKER.length;
+  if (markerAt < SIGNATURE_INFO_BYTES || !ko.subarray(markerAt).equals(SIGNATURE_MARKER)) return ko;
+  const infoAt = markerAt - SIGNATURE_INFO_BYTES;
+  const end = infoAt - ko.readUInt32BE(infoAt + 8);
+  if (end <= 0) throw new PassvolError('PV_ERR_INTERNAL', 'a module signature claims to be longer than its module');
+  return ko.subarray(0, end);
+}
+
 async function writeModule(from: string, to: string, exec: Exec): Promise<void> {
+  await decompressModule(from, to, exec);
+  const ko = await readFile(to);
+  const unsigned = stripModuleSignature(ko);
+  if (unsigned.length !== ko.length) await writeFile(to, unsigned);
+}
+
+async function decompressModule(from: string, to: string, exec: Exec): Promise<void> {
   if (from.endsWith('.ko')) return copyFile(from, to);
   if (from.endsWith('.ko.gz')) return writeFile(to, gunzipSync(await readFile(from)));
   if (from.endsWith('.ko.xz')) {

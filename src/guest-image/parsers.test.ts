@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { parseKernelDependency, parsePackageVersion, releaseOf } from './apt.js';
 import { parseApplets } from './busybox.js';
 import { mergeLoadOrders, parseShowDepends } from './module-list.js';
-import { plainName } from './modules-stage.js';
+import { plainName, stripModuleSignature } from './modules-stage.js';
 import { parseLdd } from '../common/shared-libraries.js';
 import { checkGuestPath } from './node-runtime.js';
 
@@ -42,4 +42,16 @@ test('ldd: libraries and the loader, in order; vdso skipped; a missing library i
 
 test('busybox --list: sorted applet names, busybox itself left out', () => {
   assert.deepEqual(parseApplets('sh\n[\n[[\ninsmod\nbusybox\nsh\n\n'), ['[', '[[', 'insmod', 'sh']);
+});
+
+test('a module loses exactly its appended signature; an unsigned one is left as it is', () => {
+  const body = Buffer.from('\x7fELF module body');
+  const signature = Buffer.alloc(40, 0xab);
+  const info = Buffer.alloc(12);
+  info.writeUInt32BE(signature.length, 8);
+  const signed = Buffer.concat([body, signature, info, Buffer.from('~Module signature appended~\n')]);
+  assert.deepEqual(stripModuleSignature(signed), body);
+  assert.equal(stripModuleSignature(body), body);
+  info.writeUInt32BE(10_000, 8);
+  assert.throws(() => stripModuleSignature(Buffer.concat([body, signature, info, Buffer.from('~Module signature appended~\n')])), /longer than its module/);
 });
