@@ -10,7 +10,8 @@ import type { RunCommand } from './run-command.js';
 const FSFREEZE_TIMEOUT_MS = 120_000;
 
 export class FilesystemFreezes {
-  private readonly leases = new Map<string, NodeJS.Timeout>();
+  /** Frozen mount points and their lease timers (none yet while fsfreeze runs). */
+  private readonly leases = new Map<string, NodeJS.Timeout | undefined>();
   /** Mount points whose lease ran out since they were frozen: their thaw answers heldThroughout false. */
   private readonly expired = new Set<string>();
 
@@ -26,30 +27,30 @@ export class FilesystemFreezes {
   async freeze(mountPoint: string, leaseMs: number): Promise<void> {
     if (this.leases.has(mountPoint)) throw new AgentError('FAILED_PRECONDITION', `${mountPoint} is already frozen (another snapshot of it is in progress)`);
     this.expired.delete(mountPoint);
-    const lease = setTimeout(() => void this.expire(mountPoint, leaseMs), leaseMs);
-    this.leases.set(mountPoint, lease);
+    // Held while fsfreeze runs (it first writes out what is dirty, which can take long); the lease itself
+    // starts once the filesystem is frozen, so all of it is the caller's for the copy.
+    this.leases.set(mountPoint, undefined);
     try {
       await this.run('fsfreeze', ['--freeze', mountPoint], { timeoutMs: FSFREEZE_TIMEOUT_MS, failureCode: 'FAILED_PRECONDITION' });
     } catch (e) {
-      clearTimeout(lease);
       this.leases.delete(mountPoint);
       // A freeze that timed out may still complete in the kernel; one refused (busy) is someone else's.
       if (/timed out/.test((e as Error).message)) await this.unfreeze(mountPoint).catch(() => undefined);
       throw e;
     }
+    this.leases.set(mountPoint, setTimeout(() => void this.expire(mountPoint, leaseMs), leaseMs));
     this.log.info({ mountPoint, leaseMs }, 'filesystem frozen');
   }
 
   /** Thaws what this agent froze; true when the freeze held from the freeze until this call. */
   async thaw(mountPoint: string): Promise<boolean> {
-    const lease = this.leases.get(mountPoint);
-    if (lease === undefined) {
+    if (!this.leases.has(mountPoint)) {
       this.expired.delete(mountPoint);
       // Not frozen by this agent (any more): thawing is harmless, and frees a freeze nobody owns.
       await this.unfreeze(mountPoint);
       return false;
     }
-    clearTimeout(lease);
+    clearTimeout(this.leases.get(mountPoint));
     this.leases.delete(mountPoint);
     await this.unfreeze(mountPoint);
     this.log.info({ mountPoint }, 'filesystem thawed');

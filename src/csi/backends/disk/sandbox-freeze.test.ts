@@ -10,7 +10,7 @@ import { SandboxFreezer } from './sandbox-freeze.js';
 
 const log = pino({ level: 'silent' });
 
-/** Records on a real store: /dev/loop3 bound to sandbox sb-a, /dev/loop4 to sb-kata, /dev/loop5 unbound. */
+/** Records on a real store: /dev/loop3 bound to sandbox sb-a (twice), /dev/loop4 to sb-kata, /dev/loop5 unbound. */
 async function store(): Promise<{ records: RecordStore; done: () => Promise<void> }> {
   const root = await mkdtemp(join(tmpdir(), 'passvol-freeze-'));
   const records = new RecordStore(root);
@@ -19,6 +19,7 @@ async function store(): Promise<{ records: RecordStore; done: () => Promise<void
     if (sandbox) await records.recordSandbox(target, sandbox);
   };
   await add('/k/pods/a/volumes/v3/mount', '/dev/loop3', 'sb-a');
+  await add('/k/pods/a/volumes/v3-again/mount', '/dev/loop3', 'sb-a'); // one disk named by two records
   await add('/k/pods/b/volumes/v4/mount', '/dev/loop4', 'sb-kata');
   await add('/k/pods/c/volumes/v5/mount', '/dev/loop5');
   return { records, done: () => rm(root, { recursive: true, force: true }) };
@@ -39,7 +40,7 @@ function monitor(thawAnswer = true) {
   };
 }
 
-test('the sandbox holding the disk is frozen for the copy and thawed after it; unbound devices need nothing', async () => {
+test('the sandbox holding the disk is frozen once for the copy and thawed after it; unbound devices need nothing', async () => {
   const { records, done } = await store();
   try {
     const m = monitor();

@@ -73,12 +73,13 @@ export class SandboxFreezer {
   /** The sandboxes that hold these devices now, from the direct-volume records' bindings. */
   private async holders(devices: readonly string[]): Promise<Held[]> {
     const wanted = new Set(devices);
-    const out: Held[] = [];
+    const out = new Map<string, Held>();
     for (const entry of await this.o.records.list()) {
       const r = entry.record;
       if (!r || r.sandboxId === undefined || !wanted.has(r.mountInfo.device)) continue;
-      out.push({ sandboxId: r.sandboxId, device: r.mountInfo.device });
+      // One freeze per sandbox and device, however many records name them.
+      out.set(`${r.sandboxId}\0${r.mountInfo.device}`, { sandboxId: r.sandboxId, device: r.mountInfo.device });
     }
-    return out;
+    return [...out.values()];
   }
 }
