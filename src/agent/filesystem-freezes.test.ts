@@ -64,3 +64,18 @@ test('a freeze that fails is not counted, and leaves a freeze it did not make al
   assert.equal(freezes.isFrozen('/vol/d'), false);
   assert.ok(fs.frozen.has('/vol/d'), 'the other freeze is left alone');
 });
+
+test('a renewed lease runs from the renewal; a lease that ran out is not revived', async () => {
+  const fs = fakeFsfreeze();
+  const freezes = new FilesystemFreezes(fs.run, log);
+  await freezes.freeze('/vol/e', 200);
+  await sleep(120);
+  freezes.renew('/vol/e', 200);
+  await sleep(120);
+  assert.ok(fs.frozen.has('/vol/e'), 'still frozen 240 ms after a 200 ms freeze, thanks to the renewal');
+  assert.equal(await freezes.thaw('/vol/e'), true);
+  await freezes.freeze('/vol/e', 100);
+  await sleep(250);
+  assert.throws(() => freezes.renew('/vol/e', 5_000), /not frozen any more \(its lease ran out\)/);
+  assert.equal(await freezes.thaw('/vol/e'), false);
+});

@@ -42,6 +42,14 @@ export class FilesystemFreezes {
     this.log.info({ mountPoint, leaseMs }, 'filesystem frozen');
   }
 
+  /** Restarts the lease of a freeze this agent holds; a freeze whose lease already ran out is not revived. */
+  renew(mountPoint: string, leaseMs: number): void {
+    const lease = this.leases.get(mountPoint);
+    if (lease === undefined) throw new AgentError('FAILED_PRECONDITION', `${mountPoint} is not frozen${this.expired.has(mountPoint) ? ' any more (its lease ran out)' : ''}; nothing to renew`);
+    clearTimeout(lease);
+    this.leases.set(mountPoint, setTimeout(() => void this.expire(mountPoint, leaseMs), leaseMs));
+  }
+
   /** Thaws what this agent froze; true when the freeze held from the freeze until this call. */
   async thaw(mountPoint: string): Promise<boolean> {
     if (!this.leases.has(mountPoint)) {

@@ -55,6 +55,8 @@ export const FreezeRequestSchema = z
   .object({
     VolumePath: z.string({ required_error: 'VolumePath is required: the device of the volume' }).min(1, 'VolumePath must name the device of the volume'),
     LeaseMs: z.number({ required_error: 'LeaseMs is required: how long the guest may stay frozen, in ms' }).int().min(100, 'LeaseMs must be at least 100').max(300_000, 'LeaseMs must be at most 300000 (5 minutes)'),
+    /** Extend the lease of a freeze held now (from this call) instead of freezing. */
+    Renew: z.boolean().optional(),
   })
   .strict();
 export const ThawRequestSchema = z

@@ -64,8 +64,9 @@ export class MonitorClient {
    * Freezes the guest filesystem of the volume's device for at most leaseMs (passvol's runtime only; Kata's
    * answers NotFound). Waits as long as the guest needs to write out what is dirty.
    */
-  async freeze(sandboxId: string, device: string, leaseMs: number): Promise<void> {
-    await this.call(sandboxId, 'POST', FREEZE_URL_PATH, JSON.stringify({ VolumePath: device, LeaseMs: leaseMs }), FREEZE_TIMEOUT_MS);
+  async freeze(sandboxId: string, device: string, leaseMs: number, options: { renew?: boolean } = {}): Promise<void> {
+    const body = { VolumePath: device, LeaseMs: leaseMs, ...(options.renew ? { Renew: true } : {}) };
+    await this.call(sandboxId, 'POST', FREEZE_URL_PATH, JSON.stringify(body), FREEZE_TIMEOUT_MS);
   }
 
   /** Thaws it; true when the freeze held from freeze() until now. */

@@ -79,6 +79,8 @@ export const FreezeFilesystemArgs = z
     path: AbsolutePath,
     /** The guest thaws by itself after this long, so a caller that dies cannot leave the writers blocked. */
     leaseMs: z.number().int().min(100).max(MAX_FREEZE_LEASE_MS),
+    /** Extend the lease of a freeze this agent holds (from now), instead of freezing. */
+    renew: z.boolean().optional(),
   })
   .strict();
 export const ThawFilesystemArgs = z.object({ path: AbsolutePath }).strict();

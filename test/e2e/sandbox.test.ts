@@ -118,7 +118,13 @@ test('passed-through disk and NFS export, virtio-fs for the rest; data kept; onl
     const inCopy = (path: string) => spawnSync('debugfs', ['-R', `cat ${path}`, copy], { encoding: 'utf8' }).stdout;
     assert.equal(inCopy('/snap.txt'), 'before-snapshot\n', 'what the container wrote before the snapshot is in it');
     assert.equal(inCopy('/during.txt'), '', 'what it wrote during the snapshot is not');
-    // A freeze whose lease runs out thaws by itself, and its late thaw says so.
+    // A renewed lease outlasts the first one; a freeze whose lease runs out thaws by itself, and its late thaw
+    // says so.
+    await monitor.freeze('e2e-one', dev, 3000);
+    await sleep(2000);
+    await monitor.freeze('e2e-one', dev, 3000, { renew: true });
+    await sleep(2000);
+    assert.equal(await monitor.thaw('e2e-one', dev), true, 'held for 4 s on a 3 s lease, renewed once');
     await monitor.freeze('e2e-one', dev, 200);
     await sleep(1500);
     assert.equal((await sb.exec(['/bin/sh', '-c', 'echo after-lease > /data/after.txt'])).exitCode, 0, 'writable again once the lease ran out');

@@ -10,7 +10,8 @@ export const freezeFilesystem: Handler<'freezeFilesystem'> = (args, ctx) => {
   return ctx.locks.run(mountKey(path), async () => {
     const host = ctx.paths.toHost(path);
     if (!(await mountAt(host))) throw new AgentError('NOT_FOUND', `nothing is mounted at ${path}`);
-    await ctx.freezes.freeze(host, args.leaseMs);
+    if (args.renew) ctx.freezes.renew(host, args.leaseMs);
+    else await ctx.freezes.freeze(host, args.leaseMs);
     return {};
   });
 };

@@ -13,6 +13,7 @@ import { startMonitorServer, stopMonitorServer, type DirectVolumeOps } from './m
 
 const resized: [string, number][] = [];
 const frozen: [string, number][] = [];
+const renewed: [string, number][] = [];
 const ops: DirectVolumeOps = {
   async stats(device) {
     if (device !== '/dev/loop7') throw notFound(`no volume with device ${device} in this sandbox`);
@@ -22,9 +23,9 @@ const ops: DirectVolumeOps = {
     if (size < 4096) throw new PassvolError('PV_ERR_OUT_OF_RANGE', `volume ${device} can only grow`);
     resized.push([device, size]);
   },
-  async freeze(device, leaseMs) {
+  async freeze(device, leaseMs, renew) {
     if (device !== '/dev/loop7') throw notFound(`no volume with device ${device} in this sandbox`);
-    frozen.push([device, leaseMs]);
+    (renew ? renewed : frozen).push([device, leaseMs]);
   },
   async thaw(device) {
     return frozen.some(([d]) => d === device);
@@ -66,6 +67,8 @@ test('stats and resize speak Kata JSON; bad input gets 400 with the reason', asy
     // passvol's freeze and thaw: the lease is passed on, the thaw says whether the freeze held.
     await client.freeze('sb-1', '/dev/loop7', 60_000);
     assert.deepEqual(frozen, [['/dev/loop7', 60_000]]);
+    await client.freeze('sb-1', '/dev/loop7', 60_000, { renew: true });
+    assert.deepEqual(renewed, [['/dev/loop7', 60_000]], 'a renewal reaches the sandbox as one');
     assert.equal(await client.thaw('sb-1', '/dev/loop7'), true);
     assert.equal(await client.thaw('sb-1', '/dev/loop8'), false);
     await assert.rejects(client.freeze('sb-1', '/dev/loop8', 60_000), (e: unknown) => isPassvolError(e) && e.code === 'PV_ERR_NOT_FOUND');

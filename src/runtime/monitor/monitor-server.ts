@@ -31,7 +31,8 @@ export interface Usage {
 export interface DirectVolumeOps {
   stats(device: string): Promise<{ bytes: Usage; inodes: Usage }>;
   resize(device: string, sizeBytes: number): Promise<void>;
-  freeze(device: string, leaseMs: number): Promise<void>;
+  /** Freezes, or with renew extends the lease of the freeze held now. */
+  freeze(device: string, leaseMs: number, renew: boolean): Promise<void>;
   /** True when the freeze held until this thaw. */
   thaw(device: string): Promise<boolean>;
 }
@@ -80,8 +81,8 @@ export async function startMonitorServer(socketPath: string, ops: DirectVolumeOp
         if (req.method === 'POST' && url.pathname === FREEZE_URL_PATH) {
           const body = await jsonBody(FreezeRequestSchema, '{"VolumePath":"<device>","LeaseMs":<ms>}');
           if (!body) return;
-          log.info({ device: body.VolumePath, leaseMs: body.LeaseMs }, 'freeze for a snapshot requested');
-          await ops.freeze(body.VolumePath, body.LeaseMs);
+          if (!body.Renew) log.info({ device: body.VolumePath, leaseMs: body.LeaseMs }, 'freeze for a snapshot requested');
+          await ops.freeze(body.VolumePath, body.LeaseMs, body.Renew === true);
           return send(res, 200, '{}');
         }
         if (req.method === 'POST' && url.pathname === THAW_URL_PATH) {

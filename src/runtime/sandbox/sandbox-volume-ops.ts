@@ -35,8 +35,8 @@ export function directVolumeOps(c: VolumeOpsContext): DirectVolumeOps {
       const v = byDevice(device);
       return (await c.agent().call('statfs', { path: v.guestPath })) as { bytes: { total: number; used: number; available: number }; inodes: { total: number; used: number; available: number } };
     },
-    freeze: async (device, leaseMs) => {
-      await c.agent().call('freezeFilesystem', { path: diskOf(device).guestPath, leaseMs }, FREEZE_CALL_MS);
+    freeze: async (device, leaseMs, renew) => {
+      await c.agent().call('freezeFilesystem', { path: diskOf(device).guestPath, leaseMs, ...(renew ? { renew } : {}) }, FREEZE_CALL_MS);
     },
     thaw: async (device) => {
       const r = (await c.agent().call('thawFilesystem', { path: diskOf(device).guestPath }, FREEZE_CALL_MS)) as { heldThroughout: boolean };

@@ -29,8 +29,8 @@ function monitor(thawAnswer = true) {
   const calls: string[] = [];
   return {
     calls,
-    freeze: async (sandboxId: string, device: string, leaseMs: number) => {
-      calls.push(`freeze ${sandboxId} ${device} ${leaseMs}`);
+    freeze: async (sandboxId: string, device: string, leaseMs: number, options: { renew?: boolean } = {}) => {
+      calls.push(`${options.renew ? 'renew' : 'freeze'} ${sandboxId} ${device} ${leaseMs}`);
       if (sandboxId === 'sb-kata') throw notFound(`sandbox ${sandboxId} refused POST /direct-volume/freeze: 404 page not found`);
     },
     thaw: async (sandboxId: string, device: string) => {
@@ -83,6 +83,20 @@ test('a freeze that lapsed before the thaw fails the copy with ABORTED; a failed
       /no space left/,
     );
     assert.deepEqual(m.calls, ['freeze sb-a /dev/loop3 60000', 'thaw sb-a /dev/loop3']);
+  } finally {
+    await done();
+  }
+});
+
+test('the lease is renewed while a long copy runs', async () => {
+  const { records, done } = await store();
+  try {
+    const m = monitor();
+    await new SandboxFreezer({ records, monitor: m, log, leaseMs: 300 }).whileFrozen(['/dev/loop3'], () => new Promise((r) => setTimeout(r, 450)));
+    const renewals = m.calls.filter((c) => c === 'renew sb-a /dev/loop3 300').length;
+    assert.ok(renewals >= 3, `renewed every third of the lease: ${m.calls.join(', ')}`);
+    assert.equal(m.calls[0], 'freeze sb-a /dev/loop3 300');
+    assert.equal(m.calls.at(-1), 'thaw sb-a /dev/loop3');
   } finally {
     await done();
   }

@@ -1,21 +1,28 @@
 // A snapshot of a disk passed through to a sandbox: the guest holds its filesystem, so the host cannot
 // freeze it. The sandbox's monitor socket can (passvol's freeze and thaw): the guest writes out what is
-// dirty and blocks new writes while the disk is copied. The freeze has a lease, so a driver that dies
-// mid-copy cannot leave the pod's writers blocked; a copy that outlived its lease is thrown away.
+// dirty and blocks new writes while the disk is copied. The freeze has a lease, renewed while the copy runs
+// (a full copy of a large disk without reflinks takes minutes), so a driver that dies mid-copy cannot leave
+// the pod's writers blocked for longer than one lease; a copy that outlived its lease is thrown away.
 //
 // A sandbox whose runtime cannot freeze (Kata's own shim answers NotFound) or that no longer answers is
 // copied live, as a power cut would leave the disk, and the log says so: what a cloud snapshot of an
 // attached disk gives.
 import type { Logger } from '../../../common/logger.js';
 import { PassvolError, toPassvolError } from '../../../common/errors.js';
-import type { MonitorClient, RecordStore } from '../../../directvolume/index.js';
+import type { RecordStore } from '../../../directvolume/index.js';
 
-/** How long the guest keeps the filesystem frozen at most; the copy of the image must fit in it. */
+/** How long the guest keeps the filesystem frozen without hearing from the driver. */
 export const SNAPSHOT_FREEZE_LEASE_MS = 60_000;
+/** Renewals per lease: a renewal that is late or lost once still leaves time for the next. */
+const RENEWALS_PER_LEASE = 3;
 
 export interface SandboxFreezeOptions {
   records: RecordStore;
-  monitor: Pick<MonitorClient, 'freeze' | 'thaw'>;
+  /** The sandboxes' monitor sockets (MonitorClient). */
+  monitor: {
+    freeze(sandboxId: string, device: string, leaseMs: number, options?: { renew?: boolean }): Promise<void>;
+    thaw(sandboxId: string, device: string): Promise<boolean>;
+  };
   log: Logger;
   leaseMs?: number;
 }
@@ -46,7 +53,13 @@ export class SandboxFreezer {
           this.o.log.warn({ sandboxId, device, err: err.message }, 'sandbox cannot freeze the volume: the snapshot is taken live (crash-consistent)');
         }
       }
-      const result = await fn();
+      const renewals = setInterval(() => void this.renewAll(held), Math.max(50, Math.floor(this.leaseMs / RENEWALS_PER_LEASE)));
+      let result: T;
+      try {
+        result = await fn();
+      } finally {
+        clearInterval(renewals);
+      }
       const lapsed = await this.thawAll(held.splice(0));
       if (lapsed.length > 0) {
         throw new PassvolError('PV_ERR_ABORTED', `the freeze of ${lapsed.join(', ')} did not hold until the copy was done (lease ${this.leaseMs} ms); the copy was discarded, try again`);
@@ -54,6 +67,13 @@ export class SandboxFreezer {
       return result;
     } finally {
       await this.thawAll(held);
+    }
+  }
+
+  /** Extends each lease; a renewal that fails is logged, and the thaw then says whether the freeze held. */
+  private async renewAll(held: readonly Held[]): Promise<void> {
+    for (const h of held) {
+      await this.o.monitor.freeze(h.sandboxId, h.device, this.leaseMs, { renew: true }).catch((e: Error) => this.o.log.warn({ ...h, err: e.message }, 'cannot renew the freeze of the volume'));
     }
   }
 
