@@ -65,9 +65,8 @@ mount -t ext4 -o ro,nosuid,nodev "$dev" ${AGENT_MOUNT} || fail "cannot mount the
 
 # The other modules (on the agent disk) are not needed to start the agent: load them beside the agent in
 # a shell of its own, reniced (busybox has no nice; in a ( ) subshell $$ would be init itself), a group at
-# a time: first the groups
-# the runtime names (${GUEST_MODULES_ARG}=virtiofs,nfs: its share kind, NFS when it has NAS volumes), then
-# the others. Each group's order file holds its whole dependency chain; what is in /sys/module is skipped.
+# a time: first the groups the runtime names (${GUEST_MODULES_ARG}=virtiofs,nfs: its share kind, NFS when it
+# has NAS volumes), then the others. Each group's order file holds its whole dependency chain; what is in /sys/module is skipped.
 # Once NFS is in, the guest network, when the sandbox has one (QEMU user networking, restrict=on: it reaches
 # only the NFS forwards the runtime declared), gets QEMU's fixed guest address (no DHCP, no DNS) and NFS
 # mounts may go.

@@ -25,10 +25,10 @@ export function directVolumeOps(c: VolumeOpsContext): DirectVolumeOps {
     if (!v) throw notFound(`no volume with device ${device} in sandbox ${c.sandbox}`);
     return v;
   };
-  const diskOf = (device: string): AttachedVolume => {
+  const diskOf = (device: string, what: string): AttachedVolume & { hotplugId: string } => {
     const v = byDevice(device);
-    if (v.kind !== 'direct-block') throw new PassvolError('PV_ERR_UNIMPLEMENTED', `volume ${device} is not a disk; only disks are frozen for snapshots`);
-    return v;
+    if (v.kind !== 'direct-block' || !v.hotplugId) throw new PassvolError('PV_ERR_UNIMPLEMENTED', `volume ${device} is not a disk; only disks are ${what}`);
+    return { ...v, hotplugId: v.hotplugId };
   };
   return {
     stats: async (device) => {
@@ -36,15 +36,14 @@ export function directVolumeOps(c: VolumeOpsContext): DirectVolumeOps {
       return (await c.agent().call('statfs', { path: v.guestPath })) as { bytes: { total: number; used: number; available: number }; inodes: { total: number; used: number; available: number } };
     },
     freeze: async (device, leaseMs, renew) => {
-      await c.agent().call('freezeFilesystem', { path: diskOf(device).guestPath, leaseMs, ...(renew ? { renew } : {}) }, FREEZE_CALL_MS);
+      await c.agent().call('freezeFilesystem', { path: diskOf(device, 'frozen for snapshots').guestPath, leaseMs, ...(renew ? { renew } : {}) }, FREEZE_CALL_MS);
     },
     thaw: async (device) => {
-      const r = (await c.agent().call('thawFilesystem', { path: diskOf(device).guestPath }, FREEZE_CALL_MS)) as { heldThroughout: boolean };
+      const r = (await c.agent().call('thawFilesystem', { path: diskOf(device, 'frozen for snapshots').guestPath }, FREEZE_CALL_MS)) as { heldThroughout: boolean };
       return r.heldThroughout;
     },
     resize: async (device, size) => {
-      const v = byDevice(device);
-      if (v.kind !== 'direct-block' || !v.hotplugId) throw new PassvolError('PV_ERR_UNIMPLEMENTED', `volume ${device} is not a disk; only disks are resized`);
+      const v = diskOf(device, 'resized');
       const bytes = Math.ceil(size / SECTOR) * SECTOR;
       const current = await diskBytes(device);
       if (bytes < current) throw new PassvolError('PV_ERR_OUT_OF_RANGE', `volume ${device} is ${current} bytes and can only grow; ${size} bytes would shrink it`);

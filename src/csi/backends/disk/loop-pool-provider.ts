@@ -292,7 +292,7 @@ export class LoopPoolProvider implements DiskProvider {
       const devices = await this.loops.devicesOf(source);
       const inGuests = this.options.sandboxFreezer;
       try {
-        await this.freezer.whileFrozen(id, await this.hostMountsOf(source), () => (inGuests ? inGuests.whileFrozen(devices, copy) : copy()));
+        await this.freezer.whileFrozen(id, await this.hostMountsOf(devices), () => (inGuests ? inGuests.whileFrozen(devices, copy) : copy()));
       } catch (e) {
         await rm(tmp, { force: true });
         throw e;
@@ -305,10 +305,10 @@ export class LoopPoolProvider implements DiskProvider {
     });
   }
 
-  /** One mount point per loop device of the image that is mounted on this host (a freeze takes the whole filesystem). */
-  private async hostMountsOf(image: string): Promise<string[]> {
+  /** One mount point per loop device (of an image) that is mounted on this host (a freeze takes the whole filesystem). */
+  private async hostMountsOf(devices: readonly string[]): Promise<string[]> {
     const out: string[] = [];
-    for (const device of await this.loops.devicesOf(image)) {
+    for (const device of devices) {
       const first = (await mountsOfDevice(device).catch(() => []))[0];
       if (first) out.push(first.mountPoint);
     }
