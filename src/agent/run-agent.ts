@@ -15,7 +15,7 @@ import type { AgentContext } from './context.js';
 import { createDispatcher } from './dispatcher.js';
 import { PathMapper } from './guest-paths.js';
 import { KeyedLock } from './keyed-lock.js';
-import { createAgentLogger } from './logger.js';
+import { createAgentLogger, forThisProcess, type Logger } from './logger.js';
 import { runCommand } from './run-command.js';
 import { listenUnix } from './unix-socket.js';
 import { FdDuplex, findVirtioPort, openReadWrite } from './virtio-port.js';
@@ -43,6 +43,8 @@ export interface AgentStart {
   loadedMs: number;
   /** Whether the modules came from the startup snapshot (snapshot-main.ts) rather than the bundle. */
   fromSnapshot: boolean;
+  /** A logger the snapshot already made (see createAgentLogger); otherwise one is made here. */
+  logger?: Logger;
 }
 
 /**
@@ -66,7 +68,7 @@ export async function runAgent(argv: readonly string[], start: AgentStart): Prom
     process.exit(2);
   }
 
-  const log = createAgentLogger(config.logLevel);
+  const log = forThisProcess(start.logger ?? createAgentLogger(config.logLevel), config.logLevel);
   process.on('uncaughtException', (err) => log.fatal({ err }, 'uncaught exception (the agent keeps serving)'));
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
 
@@ -113,7 +115,7 @@ export async function runAgent(argv: readonly string[], start: AgentStart): Prom
 
   if (config.socket) {
     server = await listenUnix(config.socket, (socket) => serve(socket));
-    log.info({ socket: config.socket, root: config.root || '/', startupMs: Math.round(performance.now()), ...start }, 'agent ready');
+    log.info({ socket: config.socket, root: config.root || '/', startupMs: Math.round(performance.now()), loadedMs: start.loadedMs, fromSnapshot: start.fromSnapshot }, 'agent ready');
   } else {
     const port = await findVirtioPort(config.virtioPortsDir, config.portName, config.devDir, PORT_WAIT_MS);
     serve(new FdDuplex(await openReadWrite(port)));
@@ -121,7 +123,7 @@ export async function runAgent(argv: readonly string[], start: AgentStart): Prom
     hub.emit({ v: PROTOCOL_VERSION, event: 'ready', pid: process.pid });
     // Node's own start, then the agent's code loaded, then ready.
     const nodeBootstrapMs = Math.round((performance as unknown as NodePerformance).nodeTiming.bootstrapComplete);
-    log.info({ port, startupMs: Math.round(performance.now()), nodeBootstrapMs, ...start }, 'agent ready');
+    log.info({ port, startupMs: Math.round(performance.now()), nodeBootstrapMs, loadedMs: start.loadedMs, fromSnapshot: start.fromSnapshot }, 'agent ready');
   }
 
   process.on('SIGTERM', () => void stop(0));
