@@ -44,7 +44,10 @@ export const MountArgs = z
     fsGroupChangePolicy: FsGroupChangePolicy.optional(),
     /** Grow the filesystem to the size of its block device right after mounting. */
     growToDevice: z.boolean().optional(),
-    /** How long to wait for a hot-plugged block device to appear (default: the agent's setting). */
+    /**
+     * How long to wait for a hot-plugged device to appear: a disk (default: the agent's setting) or a
+     * virtio-fs share (default 0: a booted VM's shares are there from the start).
+     */
     deviceWaitMs: z.number().int().min(0).max(300_000).optional(),
   })
   .strict();

@@ -16,6 +16,8 @@ import {
   NoArgs,
   PingResult,
   PROTOCOL_VERSION,
+  SetClockArgs,
+  SetClockResult,
   SignalArgs,
   StartProcessArgs,
   StartProcessResult,
@@ -51,6 +53,7 @@ export const REQUEST_TABLE = {
   freezeFilesystem: { args: FreezeFilesystemArgs, result: EmptyResult },
   thawFilesystem: { args: ThawFilesystemArgs, result: ThawFilesystemResult },
   guestInfo: { args: NoArgs, result: GuestInfoResult },
+  setClock: { args: SetClockArgs, result: SetClockResult },
   shutdown: { args: NoArgs, result: EmptyResult },
 } as const satisfies Record<string, OpSchemas>;
 

@@ -11,6 +11,15 @@ export const PingResult = z.object({
   uptimeMs: z.number().nonnegative(),
   /** The guest kernel's boot id: it changes when the guest reboots. */
   bootId: z.string(),
+  /** Whether init has loaded every kernel module (a VM template is saved only then). */
+  modulesReady: z.boolean().optional(),
+});
+
+/** The host's clock, for a guest that did not boot but was restored from a VM template. */
+export const SetClockArgs = z.object({ epochMs: z.number().int().positive() }).strict();
+export const SetClockResult = z.object({
+  /** How far the guest's clock was from the host's before (positive: it was behind). */
+  wasBehindMs: z.number(),
 });
 
 export const GuestInfoResult = z.object({

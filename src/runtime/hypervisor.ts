@@ -44,6 +44,13 @@ export interface NetForward {
 
 export type Accel = 'kvm' | 'tcg';
 
+/**
+ * Guest RAM in a file, for VM templates (runtime/sandbox/vm-templates.ts). 'template': a VM booted to be
+ * saved, its RAM in `file`. 'clone': a VM started from a saved template instead of booting: its RAM a
+ * private copy of the template's `file`, its device state read from `state`.
+ */
+export type VmMemory = { kind: 'template'; file: string } | { kind: 'clone'; file: string; state: string };
+
 export interface VmSpec {
   /** Short name for the process title and logs. */
   name: string;
@@ -63,8 +70,10 @@ export interface VmSpec {
   stateDir: string;
   /** Default 'auto': KVM when it is really usable, else TCG. */
   accel?: 'auto' | Accel;
-  /** Free pcie-root-ports for hot-plugged disks; default 8. */
+  /** Free pcie-root-ports for hot-plugged disks (and a clone's virtio-fs shares); default 8. */
   hotplugSlots?: number;
+  /** Default: anonymous RAM (a shared memfd when there are virtio-fs shares). */
+  memory?: VmMemory;
 }
 
 export interface BlockBackendSettings {
@@ -114,6 +123,13 @@ export interface RunningVm {
   stop(options?: { timeoutMs?: number }): Promise<void>;
   /** Resolves when QEMU has exited, for any reason, and its helpers are cleaned up. */
   wait(): Promise<VmExit>;
+  /** Whether the guest was restored from a template rather than booted. */
+  readonly fromTemplate: boolean;
+  /**
+   * A VM started with memory kind 'template': pauses it, writes its device state to `stateFile` (its RAM
+   * is already in the memory file) and ends it.
+   */
+  saveTemplate(stateFile: string): Promise<void>;
 }
 
 export interface Hypervisor {

@@ -2,7 +2,7 @@
 import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const APPLETS = ['sh', 'echo', 'cat', 'mount', 'df', 'ls', 'sleep', 'grep', 'stat', 'sync', 'tar', 'rm', 'mkdir', 'true', 'head', 'tail', 'awk', 'wc'];
+const APPLETS = ['sh', 'echo', 'cat', 'mount', 'df', 'ls', 'sleep', 'grep', 'stat', 'sync', 'tar', 'rm', 'mkdir', 'true', 'head', 'tail', 'awk', 'wc', 'date', 'dmesg'];
 
 export interface BundleMount {
   destination: string;

@@ -5,6 +5,7 @@ import { createContainer } from './create-container.js';
 import { deleteContainer } from './delete-container.js';
 import { guestInfo } from './guest-info.js';
 import { ping } from './ping.js';
+import { setClock } from './set-clock.js';
 import { shutdown } from './shutdown.js';
 import { signal } from './signal.js';
 import { startProcess } from './start-process.js';
@@ -33,5 +34,6 @@ export const HANDLERS: { readonly [O in OpName]: Handler<O> } = {
   freezeFilesystem,
   thawFilesystem,
   guestInfo,
+  setClock,
   shutdown,
 };

@@ -12,6 +12,8 @@ import { ensureGuestDir } from './guest-dirs.js';
 import { waitForFilesystem } from '../filesystem-support.js';
 import { mountKey, type Handler } from './handler.js';
 
+const SHARE_POLL_MS = 50;
+
 function failureCode(kind: MountSource['kind'], stderr: string): AgentErrorCode {
   if (/permission denied|access denied/i.test(stderr)) return 'PERMISSION_DENIED';
   if (kind === 'nfs' && /timed out|refused|unreachable|no route|not responding/i.test(stderr)) return 'UNAVAILABLE';
@@ -44,11 +46,21 @@ export const mount: Handler<'mount'> = (args, ctx) => {
     await ensureGuestDir(ctx.paths, plan.target);
     // Off the host (--root unset) the kernel module may still be loading; tests on a host skip the wait.
     if (ctx.config.root === '') await waitForFilesystem(plan.fstype, 30_000);
-    try {
-      await ctx.run('mount', ['-t', plan.fstype, '-o', plan.options.join(','), source, hostTarget], { timeoutMs: 120_000 });
-    } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      throw new AgentError(failureCode(args.source.kind, message), message, { cause: e });
+    // A share hot-plugged into a VM restored from a template has its tag once the guest has probed the device;
+    // until then the kernel refuses the mount with EINVAL ("tag not found").
+    const shareDeadline = Date.now() + (args.source.kind === 'virtiofs' ? (args.deviceWaitMs ?? 0) : 0);
+    for (;;) {
+      try {
+        await ctx.run('mount', ['-t', plan.fstype, '-o', plan.options.join(','), source, hostTarget], { timeoutMs: 120_000 });
+        break;
+      } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        if (Date.now() < shareDeadline && /invalid argument|no such device/i.test(message)) {
+          await new Promise((r) => setTimeout(r, SHARE_POLL_MS));
+          continue;
+        }
+        throw new AgentError(failureCode(args.source.kind, message), message, { cause: e });
+      }
     }
     ctx.mounted.add(plan.target);
     const log = ctx.log.child({ target: plan.target, source, fstype: plan.fstype });

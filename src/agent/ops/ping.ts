@@ -1,5 +1,7 @@
-// ping: the agent's version, uptime and the guest's boot id (which changes when the guest reboots).
-import { readFile } from 'node:fs/promises';
+// ping: the agent's version, uptime, the guest's boot id (which changes when the guest reboots), and
+// whether init has loaded every module yet.
+import { readFile, stat } from 'node:fs/promises';
+import { MODULES_READY_MARK } from '../../protocol/index.js';
 import { AGENT_VERSION } from '../config.js';
 import type { Handler } from './handler.js';
 
@@ -7,5 +9,6 @@ let bootId: string | undefined;
 
 export const ping: Handler<'ping'> = async (_args, ctx) => {
   bootId ??= (await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => 'unknown')).trim();
-  return { version: AGENT_VERSION, protocol: 1, uptimeMs: Date.now() - ctx.startedAt, bootId };
+  const modulesReady = await stat(ctx.paths.toHost(MODULES_READY_MARK)).then(() => true, () => false);
+  return { version: AGENT_VERSION, protocol: 1, uptimeMs: Date.now() - ctx.startedAt, bootId, modulesReady };
 };

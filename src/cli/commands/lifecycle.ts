@@ -18,7 +18,7 @@ import { ShimClient } from '../../runtime/shim/control-client.js';
 import { runSandboxShim } from '../../runtime/shim/sandbox-shim.js';
 import { cleanupOrphans } from '../../runtime/sandbox/orphan-cleanup.js';
 import { DEFAULT_RUNTIME_ROOT, SandboxDirs, runtimeAlive } from '../../runtime/sandbox/sandbox-dir.js';
-import { runtimeDeps, type RuntimeFlags } from '../runtime-setup.js';
+import { runtimeDeps, VM_TEMPLATES_HELP, type RuntimeFlags } from '../runtime-setup.js';
 
 const READY_FD = 3;
 const logOf = (runtimeRoot: string, id: string) => join(runtimeRoot, '.shim-logs', `${id}.log`);
@@ -41,11 +41,12 @@ function runtimeOptions(cmd: Command): Command {
     .addOption(new Option('--share <kind>', 'how plain bind mounts and the rootfs reach the guest').choices(['virtiofs', '9p']).default('virtiofs'))
     .option('--memory <MiB>', 'guest memory', '512')
     .option('--cpus <n>', 'guest CPUs', '1')
+    .option('--vm-templates <dir>', VM_TEMPLATES_HELP)
     .option('--log-level <level>', 'runtime log level', 'warn');
 }
 
 type CreateFlags = RuntimeFlags & { bundle: string; runtimeRoot: string; logLevel: string };
-const FLAG_NAMES = ['root', 'runtimeRoot', 'goShimRoot', 'image', 'share', 'memory', 'cpus', 'logLevel'] as const;
+const FLAG_NAMES = ['root', 'runtimeRoot', 'goShimRoot', 'image', 'share', 'memory', 'cpus', 'vmTemplates', 'logLevel'] as const;
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 async function create(idArg: string, o: CreateFlags): Promise<void> {

@@ -6,7 +6,7 @@ import { createLogger } from '../../common/logger.js';
 import { validateSandboxId } from '../../directvolume/index.js';
 import { readBundle } from '../../runtime/oci/bundle.js';
 import { Sandbox } from '../../runtime/sandbox/sandbox.js';
-import { runtimeDeps, type RuntimeFlags } from '../runtime-setup.js';
+import { runtimeDeps, VM_TEMPLATES_HELP, type RuntimeFlags } from '../runtime-setup.js';
 
 /** Our stdin becomes the container's, in order, one chunk in flight at a time; its end is the container's EOF. */
 function relayStdin(sandbox: Sandbox): void {
@@ -34,6 +34,7 @@ export function runCommand(): Command {
     .addOption(new Option('--share <kind>', 'how plain bind mounts and the rootfs reach the guest').choices(['virtiofs', '9p']).default('virtiofs'))
     .option('--memory <MiB>', 'guest memory', '512')
     .option('--cpus <n>', 'guest CPUs', '1')
+    .option('--vm-templates <dir>', VM_TEMPLATES_HELP)
     .option('--log-level <level>', 'runtime log level', 'warn')
     .action(async (o: RuntimeFlags & { bundle: string; id?: string; logLevel: string }) => {
       const log = createLogger({ level: o.logLevel }).child({ part: 'runtime' });

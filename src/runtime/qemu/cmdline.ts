@@ -16,6 +16,8 @@ const AbsPath = z.string().refine((p) => isAbsolute(p) && !p.includes('\0'), 'mu
 const Tag = z.string().regex(/^[A-Za-z0-9_.-]{1,31}$/, 'tags are 1-31 characters of [A-Za-z0-9_.-]');
 const Ipv4 = z.string().regex(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/).refine((s) => s.split('.').every((n) => Number(n) <= 255), 'not an IPv4 address');
 const Port = z.number().int().min(1).max(65535);
+// Goes into a shell command (migrate-incoming exec:cat PATH), so nothing a shell would interpret.
+const StatePath = z.string().regex(/^\/[A-Za-z0-9._/-]+$/, 'an absolute path of [A-Za-z0-9._/-]');
 
 export const VmSpecSchema = z
   .object({
@@ -47,8 +49,17 @@ export const VmSpecSchema = z
     stateDir: AbsPath,
     accel: z.enum(['auto', 'kvm', 'tcg']).optional(),
     hotplugSlots: z.number().int().min(0).max(16).optional(),
+    memory: z
+      .discriminatedUnion('kind', [
+        z.object({ kind: z.literal('template'), file: StatePath }).strict(),
+        z.object({ kind: z.literal('clone'), file: StatePath, state: StatePath }).strict(),
+      ])
+      .optional(),
   })
-  .strict();
+  .strict()
+  .refine((s) => !s.memory || (s.nfsForwards ?? []).length === 0, 'a template or a clone has no network (a clone gets none hot-plugged)')
+  .refine((s) => !s.memory || (s.shares ?? []).every((x) => x.kind === 'virtiofs'), 'a template or a clone shares over virtio-fs only (9p cannot be hot-plugged)')
+  .refine((s) => s.memory?.kind !== 'template' || (s.shares ?? []).length === 0, 'a template has no shares (its clones get theirs hot-plugged)');
 
 /** Checks a spec from the runtime before any of it reaches a command line. */
 export function parseVmSpec(spec: unknown): VmSpec {
@@ -69,6 +80,8 @@ export interface QemuLaunchPlan {
   pidFile: string;
   /** virtiofsd socket for each virtio-fs share tag. */
   virtiofsSockets: ReadonlyMap<string, string>;
+  /** A clone's own copy of its template's RAM (see qemu-vm.ts). */
+  cloneRam?: string;
 }
 
 /** Doubles commas: QEMU's escape inside a comma-separated option value. */
@@ -76,17 +89,33 @@ export const optValue = (s: string): string => s.replaceAll(',', ',,');
 
 export const hotplugPortIds = (slots: number): string[] => Array.from({ length: slots }, (_, i) => `${HOTPLUG_PORT_PREFIX}${i}`);
 
+/** The RAM object: a file for templates and clones, a shared memfd for vhost-user (virtio-fs), else none. */
+function memoryBackend(plan: QemuLaunchPlan): string | undefined {
+  const { spec } = plan;
+  const size = `size=${spec.memoryMiB}M`;
+  // share=on both ways: the template's RAM must land in its file, and virtiofsd must see a clone's writes
+  // (so a clone maps a copy of its own, not the template's file copy-on-write).
+  if (spec.memory?.kind === 'template') return `memory-backend-file,id=mem,${size},mem-path=${optValue(spec.memory.file)},share=on`;
+  if (spec.memory?.kind === 'clone') {
+    if (!plan.cloneRam) throw invalidArgument('a clone needs its copy of the template RAM');
+    return `memory-backend-file,id=mem,${size},mem-path=${optValue(plan.cloneRam)},share=on`;
+  }
+  if ((spec.shares ?? []).some((s) => s.kind === 'virtiofs')) return `memory-backend-memfd,id=mem,${size},share=on`;
+  return undefined;
+}
+
 export function buildQemuArgs(plan: QemuLaunchPlan): string[] {
   const { spec } = plan;
-  const shares = spec.shares ?? [];
-  const sharedMemory = shares.some((s) => s.kind === 'virtiofs'); // vhost-user needs guest RAM in a shared memfd
-  const machine = ['q35', 'sata=off', 'smbus=off', 'usb=off', 'vmport=off', 'graphics=off', ...(sharedMemory ? ['memory-backend=mem'] : [])];
+  // A clone's shares are hot-plugged once it runs (qemu-vm.ts): its devices must be the template's.
+  const shares = spec.memory ? [] : (spec.shares ?? []);
+  const ram = memoryBackend(plan);
+  const machine = ['q35', 'sata=off', 'smbus=off', 'usb=off', 'vmport=off', 'graphics=off', ...(ram ? ['memory-backend=mem'] : [])];
   const args: string[] = [
     '-name', `${optValue(spec.name)},debug-threads=on`,
     '-machine', machine.join(','),
     ...plan.accelArgs,
     '-m', `${spec.memoryMiB}M`,
-    ...(sharedMemory ? ['-object', `memory-backend-memfd,id=mem,size=${spec.memoryMiB}M,share=on`] : []),
+    ...(ram ? ['-object', ram] : []),
     '-smp', String(spec.cpus),
     ...(plan.firmware ? ['-bios', plan.firmware] : []),
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
@@ -131,6 +160,12 @@ export function buildQemuArgs(plan: QemuLaunchPlan): string[] {
     args.push('-netdev', ['user', 'id=n0', 'restrict=on', ...forwards].join(','));
     args.push('-device', 'virtio-net-pci,id=net0,netdev=n0,bus=pcie.0,mac=52:54:00:70:76:01');
   }
+  if (spec.memory) {
+    // A new generation id at every start: a clone's kernel sees it change and reseeds its random number
+    // generator, so clones of one template do not share random state.
+    args.push('-device', 'vmgenid,id=vmgenid0,guid=auto');
+  }
+  if (spec.memory?.kind === 'clone') args.push('-incoming', 'defer');
   hotplugPortIds(spec.hotplugSlots ?? 8).forEach((id, i) => {
     // io-reserve=0: virtio-pci devices need no I/O ports, and q35 has too few to give each port 4 KiB.
     args.push('-device', `pcie-root-port,id=${id},bus=pcie.0,chassis=1,slot=${i + 1},addr=0x${(FIRST_HOTPLUG_ADDR + i).toString(16)},io-reserve=0`);

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SystemExec } from '../../common/exec.js';
 import { failedPrecondition, isPassvolError, notFound, PassvolError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import type { BlockBackendSettings, HotplugBlockRequest, HotpluggedBlock, Hypervisor, RunningVm, VmExit, VmSpec } from '../hypervisor.js';
@@ -13,7 +14,8 @@ import { backendAttempts, blockdevArgs, isBackendSettingError, nodeNames } from 
 import { buildQemuArgs, hotplugPortIds, parseVmSpec, QBOOT_ROM } from './cmdline.js';
 import { hasExited, signalAndWait } from './process-exit.js';
 import { QmpClient, QmpError } from './qmp-client.js';
-import { blockdevAdd, blockdevDel, blockResize, deviceAdd, deviceDel, objectAddIothread, objectDel, quit } from './qmp-commands.js';
+import { blockdevAdd, blockdevDel, blockResize, chardevAddUnixSocket, chardevRemove, deviceAdd, deviceDel, objectAddIothread, objectDel, quit } from './qmp-commands.js';
+import { restoreState, saveState } from './vm-state.js';
 import { Virtiofsd } from './virtiofsd.js';
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
@@ -51,7 +53,9 @@ export class QemuHypervisor implements Hypervisor {
       await rm(p, { force: true });
     }
     const accel = await detectAccel(spec.accel ?? 'auto', log);
-    const firmware = this.o.firmware === null ? undefined : (this.o.firmware ?? (existsSync(QBOOT_ROM) ? QBOOT_ROM : undefined));
+    // Templates and clones run SeaBIOS: qboot cannot set up the VM generation id device (the guest hangs
+    // before its kernel starts), and a clone never runs its firmware anyway.
+    const firmware = spec.memory || this.o.firmware === null ? undefined : (this.o.firmware ?? (existsSync(QBOOT_ROM) ? QBOOT_ROM : undefined));
 
     const helpers: Virtiofsd[] = [];
     let child: ChildProcess | undefined;
@@ -61,7 +65,8 @@ export class QemuHypervisor implements Hypervisor {
         const socketPath = virtiofsSockets.get(share.tag) as string;
         helpers.push(await Virtiofsd.start({ socketPath, sourceDir: share.hostDir, cache: share.cache ?? 'auto', logFile: join(spec.stateDir, `virtiofsd-${share.tag}.log`) }));
       }
-      const args = buildQemuArgs({ spec, accelArgs: accel.args, accelKernelArgs: accel.kernelArgs, firmware, virtiofsSockets, ...paths });
+      const cloneRam = spec.memory?.kind === 'clone' ? await copyTemplateRam(spec.memory.file, join(spec.stateDir, 'ram')) : undefined;
+      const args = buildQemuArgs({ spec, accelArgs: accel.args, accelKernelArgs: accel.kernelArgs, firmware, virtiofsSockets, cloneRam, ...paths });
       log.debug({ args }, 'starting qemu');
       const out = openSync(paths.qemuLog, 'a');
       try {
@@ -72,14 +77,20 @@ export class QemuHypervisor implements Hypervisor {
       const started = child;
       const spawnError = new Promise<never>((_, reject) => started.once('error', (e) => reject(new PassvolError('PV_ERR_EXTERNAL_COMMAND', `cannot run ${QEMU_BINARY}: ${e.message} (install qemu-system-x86)`, { cause: e }))));
       const qmp = await Promise.race([QmpClient.connect(paths.qmpSocket, { log, timeoutMs: this.o.qmpTimeoutMs ?? 10_000, alive: () => !hasExited(started) }), spawnError]);
+      const clone = spec.memory?.kind === 'clone' ? spec.memory : undefined;
+      // QEMU has mapped its RAM file once QMP answers: unlinked now, the RAM goes when QEMU does.
+      if (cloneRam) await rm(cloneRam, { force: true });
+      if (clone) await restoreState(qmp, clone.state);
       const vm = new QemuVm(spec, started, qmp, accel, helpers, paths, log);
-      log.info({ pid: started.pid, accel: accel.accel, firmware: firmware ?? 'seabios' }, 'vm started');
+      // A clone has the template's devices: its shares come now, into free hot-plug ports.
+      if (clone) for (const share of spec.shares ?? []) await vm.hotplugShare(share.tag, virtiofsSockets.get(share.tag) as string);
+      log.info({ pid: started.pid, accel: accel.accel, firmware: firmware ?? 'seabios', ...(clone ? { template: clone.state } : {}) }, clone ? 'vm restored from its template' : 'vm started');
       return vm;
     } catch (e) {
       const tail = (await readFile(paths.qemuLog, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' / ');
       if (child && !hasExited(child)) child.kill('SIGKILL');
       await Promise.all(helpers.map((h) => h.stop(0)));
-      await removeFiles([paths.qmpSocket, spec.agentPort.socketPath, paths.pidFile]);
+      await removeFiles([paths.qmpSocket, spec.agentPort.socketPath, paths.pidFile, join(spec.stateDir, 'ram')]);
       if (isPassvolError(e) && tail) throw new PassvolError(e.code, `${e.message}; qemu said: ${tail}`, { cause: e });
       throw e;
     }
@@ -129,6 +140,32 @@ class QemuVm implements RunningVm {
 
   get accel(): 'kvm' | 'tcg' {
     return this.accelDecision.accel;
+  }
+
+  get fromTemplate(): boolean {
+    return this.spec.memory?.kind === 'clone';
+  }
+
+  async saveTemplate(stateFile: string): Promise<void> {
+    if (this.spec.memory?.kind !== 'template') throw failedPrecondition('only a VM started as a template can be saved as one');
+    await saveState(this.qmp, stateFile);
+    await this.stop();
+  }
+
+  /** Adds a virtio-fs share to a running VM (a clone's; a booted VM has its shares on its command line). */
+  async hotplugShare(tag: string, socketPath: string): Promise<void> {
+    const bus = this.freePorts.shift();
+    if (!bus) throw new PassvolError('PV_ERR_RESOURCE_EXHAUSTED', `no hot-plug slot left for share ${tag}`);
+    const id = `share-${tag}`;
+    await chardevAddUnixSocket(this.qmp, `${id}-chr`, socketPath);
+    try {
+      await deviceAdd(this.qmp, { driver: 'vhost-user-fs-pci', id, chardev: `${id}-chr`, tag, 'queue-size': 1024, bus });
+    } catch (e) {
+      await chardevRemove(this.qmp, `${id}-chr`).catch(() => undefined);
+      this.freePorts.unshift(bus);
+      throw e;
+    }
+    this.log.info({ tag, bus }, 'share hot-plugged');
   }
 
   async hotplugBlock(request: HotplugBlockRequest): Promise<HotpluggedBlock> {
@@ -221,6 +258,16 @@ class QemuVm implements RunningVm {
     await Promise.all(this.helpers.map((h) => h.stop()));
     await removeFiles([this.paths.qmpSocket, this.agentSocket, this.paths.pidFile]);
   }
+}
+
+/**
+ * The clone's RAM: a sparse copy of the template's (cp seeks past its holes: ~0.14 s for 170 MB used of
+ * 512 MiB on tmpfs). The state folder should be on a tmpfs, as /run is, or the guest's RAM is a disk file.
+ */
+async function copyTemplateRam(templateRam: string, copy: string): Promise<string> {
+  await rm(copy, { force: true });
+  await new SystemExec().run('cp', ['--sparse=always', templateRam, copy], { timeoutMs: 60_000 });
+  return copy;
 }
 
 async function removeFiles(paths: readonly string[]): Promise<void> {

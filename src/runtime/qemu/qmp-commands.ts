@@ -42,7 +42,17 @@ export async function blockdevDel(qmp: QmpChannel, nodeName: string): Promise<vo
   Empty.parse(await qmp.execute('blockdev-del', { 'node-name': nodeName }));
 }
 
-export async function deviceAdd(qmp: QmpChannel, args: VirtioBlkDevice): Promise<void> {
+/** A virtio-fs share hot-plugged into a clone (its chardev added first with chardevAddUnixSocket). */
+export interface VhostUserFsDevice {
+  driver: 'vhost-user-fs-pci';
+  id: string;
+  chardev: string;
+  tag: string;
+  'queue-size': number;
+  bus: string;
+}
+
+export async function deviceAdd(qmp: QmpChannel, args: VirtioBlkDevice | VhostUserFsDevice): Promise<void> {
   Empty.parse(await qmp.execute('device_add', args as unknown as Record<string, unknown>));
 }
 
@@ -58,6 +68,15 @@ export async function deviceDel(qmp: QmpChannel, id: string, timeoutMs: number):
   await deleted.promise.catch((e: unknown) => {
     throw new PassvolError('PV_ERR_TIMEOUT', `the guest did not release device ${id} within ${timeoutMs} ms (is its OS up?)`, { cause: e });
   });
+}
+
+/** A chardev that connects to a unix socket (as -chardev socket,path=... does). */
+export async function chardevAddUnixSocket(qmp: QmpChannel, id: string, path: string): Promise<void> {
+  await qmp.execute('chardev-add', { id, backend: { type: 'socket', data: { addr: { type: 'unix', data: { path } }, server: false } } });
+}
+
+export async function chardevRemove(qmp: QmpChannel, id: string): Promise<void> {
+  Empty.parse(await qmp.execute('chardev-remove', { id }));
 }
 
 export async function blockResize(qmp: QmpChannel, nodeName: string, bytes: number): Promise<void> {

@@ -5,6 +5,7 @@ import type { Logger } from '../../common/logger.js';
 import type { Hypervisor, RunningVm, ShareKind } from '../hypervisor.js';
 import { MOUNT_PORT, NFS_PORT } from '../volumes/nfs-forwarding.js';
 import type { LaunchVm, SandboxVm, SandboxVmSpec } from './sandbox-vm.js';
+import type { MakeTemplate } from './vm-templates.js';
 import { GUEST_MODULES_ARG, type ModuleGroup } from '../../protocol/index.js';
 
 function wrap(vm: RunningVm, shareKind: ShareKind): SandboxVm {
@@ -13,6 +14,7 @@ function wrap(vm: RunningVm, shareKind: ShareKind): SandboxVm {
     agentSocket: vm.agentSocket,
     shareKind,
     accel: vm.accel,
+    fromTemplate: vm.fromTemplate,
     hotplugBlock: async (o) => {
       await vm.hotplugBlock(o);
     },
@@ -50,13 +52,43 @@ export function qemuLauncher(hypervisor: Hypervisor, log: Logger): LaunchVm {
         shares: spec.shares.map((s) => ({ kind, tag: s.tag, hostDir: s.hostDir })),
         nfsForwards: spec.nfsForwards.map((f) => ({ guestAddress: f.guestAddress, host: f.hostAddress, ports: [NFS_PORT, MOUNT_PORT] })),
         stateDir: join(spec.stateDir, 'vm'),
+        ...(spec.template ? { memory: { kind: 'clone' as const, file: spec.template.memoryFile, state: spec.template.stateFile } } : {}),
       });
+    // A clone is all or nothing: the sandbox boots instead if it fails (its devices are the template's).
+    if (spec.template) return wrap(await start('virtiofs'), 'virtiofs');
     if (spec.shareKind === '9p') return wrap(await start('9p'), '9p');
     try {
       return wrap(await start('virtiofs'), 'virtiofs');
     } catch (e) {
       log.warn({ sandbox: spec.id, err: (e as Error).message }, 'virtio-fs could not start; sharing over 9p instead');
       return wrap(await start('9p'), '9p');
+    }
+  };
+}
+
+/** Makes VM templates with the same machine as qemuLauncher's sandboxes, minus shares and network. */
+export function qemuTemplateMaker(hypervisor: Hypervisor): MakeTemplate {
+  return async (build, ready) => {
+    const { image, memoryMiB, cpus } = build.shape;
+    const vm = await hypervisor.start({
+      name: build.name,
+      kernel: image.kernel,
+      initrd: image.initrd,
+      // The rootfs share's module first; init loads the rest before the template is saved.
+      cmdline: `${image.cmdline} ${GUEST_MODULES_ARG}=virtiofs`,
+      memoryMiB,
+      cpus,
+      agentDisk: image.agentDisk,
+      agentDiskSerial: image.agentDiskSerial,
+      agentPort: { name: image.agentPortName, socketPath: build.agentSocket },
+      stateDir: build.stateDir,
+      memory: { kind: 'template', file: build.memoryFile },
+    });
+    try {
+      await ready(vm.agentSocket);
+      await vm.saveTemplate(build.stateFile);
+    } finally {
+      await vm.stop();
     }
   };
 }

@@ -3,6 +3,7 @@
 import type { BlockHotplug } from '../volumes/sandbox-volume.js';
 import type { NfsForward } from '../volumes/nfs-forwarding.js';
 import type { ModuleGroup } from '../../protocol/index.js';
+import type { VmTemplate } from './vm-templates.js';
 
 /** The guest image as the runtime boots it (the CLI reads it from the image's manifest). */
 export interface GuestImagePaths {
@@ -26,6 +27,8 @@ export interface SandboxVmSpec {
   nfsForwards: readonly NfsForward[];
   /** Filesystem module groups this sandbox's volumes need (beyond its share kind and NFS), loaded first. */
   volumeModules?: readonly ModuleGroup[];
+  /** Start from this saved VM template instead of booting (virtio-fs shares only, no NFS forwards). */
+  template?: VmTemplate;
 }
 
 export interface SandboxVm extends BlockHotplug {
@@ -36,6 +39,8 @@ export interface SandboxVm extends BlockHotplug {
   readonly shareKind: 'virtiofs' | '9p';
   /** Which acceleration runs the guest: 'kvm' or 'tcg'. */
   readonly accel: string;
+  /** Whether the guest was restored from a VM template (its clock needs setting) rather than booted. */
+  readonly fromTemplate: boolean;
   stop(): Promise<void>;
   /** Resolves when the VM process exits, for any reason. */
   exited: Promise<void>;

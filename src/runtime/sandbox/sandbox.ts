@@ -23,7 +23,8 @@ import { VolumeBinding } from '../volumes/volume-binding.js';
 import { planMounts } from '../volumes/volume-plan.js';
 import { attachVolumes } from './sandbox-volumes.js';
 import { processStartTicks, type SandboxDirs, type SandboxState } from './sandbox-dir.js';
-import type { GuestImagePaths, LaunchVm, SandboxVm } from './sandbox-vm.js';
+import type { GuestImagePaths, LaunchVm, SandboxVm, SandboxVmSpec } from './sandbox-vm.js';
+import type { VmTemplate, VmTemplates } from './vm-templates.js';
 
 export interface SandboxDeps {
   records: RecordStore;
@@ -40,9 +41,12 @@ export interface SandboxDeps {
   blockBackend?: Partial<BlockBackendSettings>;
   /** How long the guest may take to boot and answer (TCG is slow). */
   agentTimeoutMs?: number;
+  /** Start sandboxes from VM templates (see vm-templates.ts); off when unset. */
+  templates?: VmTemplates;
 }
 
 const SHARE_ROOT = '/run/passvol/shares';
+const SHARE_WAIT_MS = 10_000;
 const CONTAINER_ID = 'main';
 
 export interface SandboxTimings {
@@ -94,6 +98,29 @@ export class Sandbox {
     }
   }
 
+  /**
+   * Starts the VM: from a VM template when templates are on and the sandbox can use one (virtio-fs shares,
+   * no NAS: a clone gets no network), booting otherwise or when the template fails.
+   */
+  private async launch(spec: SandboxVmSpec, log: Logger): Promise<SandboxVm> {
+    const { templates } = this.deps;
+    if (!templates || spec.shareKind !== 'virtiofs' || spec.nfsForwards.length > 0) return this.deps.launchVm(spec);
+    let template: VmTemplate;
+    try {
+      template = await templates.get({ image: spec.image, memoryMiB: spec.memoryMiB, cpus: spec.cpus });
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'no VM template; booting');
+      return this.deps.launchVm(spec);
+    }
+    try {
+      return await this.deps.launchVm({ ...spec, template });
+    } catch (e) {
+      log.warn({ err: (e as Error).message, template: template.dir }, 'cannot start from the VM template; booting');
+      await templates.discard(template);
+      return this.deps.launchVm(spec);
+    }
+  }
+
   private async save(): Promise<void> {
     await this.deps.dirs.write(this.state);
   }
@@ -106,7 +133,7 @@ export class Sandbox {
     const shares = await planShares(bundle.rootfs, plans, deps.dirs.dir(this.id), deps.exec);
     const forwards = await planForwards(plans.filter((p) => p.kind === 'direct-nfs').map((p) => (p.kind === 'direct-nfs' ? splitNfsDevice(p.record.mountInfo.device).server : '')));
     const started = Date.now();
-    this.vm = await deps.launchVm({
+    const vmSpec: SandboxVmSpec = {
       id: this.id,
       stateDir: deps.dirs.dir(this.id),
       image: deps.image,
@@ -116,7 +143,8 @@ export class Sandbox {
       shareKind: deps.shareKind ?? 'virtiofs',
       nfsForwards: forwards,
       volumeModules: plans.some((p) => p.kind === 'direct-block' && p.record.mountInfo.fstype === 'xfs') ? ['xfs'] : [],
-    });
+    };
+    this.vm = await this.launch(vmSpec, log);
     this.state.vmPid = this.vm.pid;
     await this.save();
     void this.vm.exited.then(() => this.onVmExit());
@@ -124,13 +152,18 @@ export class Sandbox {
     this.agent.on('event', (e) => this.onEvent(e));
     this.agent.on('restarted', () => void this.onContainerLost('the guest agent restarted'));
     await this.agent.waitReady(deps.agentTimeoutMs ?? 60_000);
+    if (this.vm.fromTemplate) {
+      const clock = await this.agent.call('setClock', { epochMs: Date.now() });
+      log.debug(clock, 'guest clock set');
+    }
     this.timings.bootMs = Date.now() - started;
-    log.info({ ms: this.timings.bootMs, accel: this.vm.accel }, 'guest agent ready');
+    log.info({ ms: this.timings.bootMs, accel: this.vm.accel, fromTemplate: this.vm.fromTemplate }, 'guest agent ready');
 
     const shareMounts = new Map<string, string>();
     for (const s of shares) {
       const target = `${SHARE_ROOT}/${s.tag}`;
-      await this.agent.call('mount', { source: { kind: this.vm.shareKind, tag: s.tag }, target, fstype: this.vm.shareKind, options: [] });
+      // A clone's shares were hot-plugged a moment ago: the guest may still be probing them.
+      await this.agent.call('mount', { source: { kind: this.vm.shareKind, tag: s.tag }, target, fstype: this.vm.shareKind, options: [], ...(this.vm.fromTemplate ? { deviceWaitMs: SHARE_WAIT_MS } : {}) });
       for (const [hostPath, relative] of s.entries) shareMounts.set(hostPath, relative ? `${target}/${relative}` : target);
     }
     const ctx: VolumeContext = {
