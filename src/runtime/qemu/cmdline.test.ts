@@ -104,3 +104,28 @@ test('the spec is checked before it reaches an argv', () => {
   bad({ extra: true });
   assert.equal(parseVmSpec(spec).name, 'sb1');
 });
+
+test('a template VM: RAM in its file, shared; a VM generation id; no shares or network allowed', () => {
+  const args = buildQemuArgs(plan({ memory: { kind: 'template', file: '/run/t/ram' } }));
+  assert.deepEqual(values(args, '-object'), ['memory-backend-file,id=mem,size=512M,mem-path=/run/t/ram,share=on']);
+  assert.match(values(args, '-machine')[0] ?? '', /memory-backend=mem/);
+  assert.ok(values(args, '-device').includes('vmgenid,id=vmgenid0,guid=auto'));
+  assert.ok(!args.includes('-incoming'));
+  const share = { kind: 'virtiofs' as const, tag: 'rootfs', hostDir: '/srv/rootfs' };
+  assert.throws(() => parseVmSpec({ ...spec, shares: [share], memory: { kind: 'template', file: '/run/t/ram' } }), /a template has no shares/);
+  assert.throws(() => parseVmSpec({ ...spec, memory: { kind: 'template', file: '/run/t/ram; rm -rf /' } }), /absolute path of/, 'the path goes into a shell command');
+});
+
+test('a clone: its own copy of the RAM, the template devices, an incoming state, shares left for hot-plug', () => {
+  const share = { kind: 'virtiofs' as const, tag: 'rootfs', hostDir: '/srv/rootfs' };
+  const clone = { kind: 'clone' as const, file: '/run/t/ram', state: '/run/t/state' };
+  const args = buildQemuArgs(plan({ memory: clone, shares: [share] }, { cloneRam: '/run/sb1/ram', virtiofsSockets: new Map([['rootfs', '/run/sb1/vfs.sock']]) }));
+  assert.deepEqual(values(args, '-object'), ['memory-backend-file,id=mem,size=512M,mem-path=/run/sb1/ram,share=on'], 'never the template file itself');
+  assert.deepEqual(values(args, '-incoming'), ['defer']);
+  assert.ok(values(args, '-device').includes('vmgenid,id=vmgenid0,guid=auto'));
+  assert.ok(!values(args, '-device').some((d) => d.startsWith('vhost-user-fs-pci')), 'the template had no share device');
+  assert.deepEqual(values(args, '-device').filter((d) => d.startsWith('pcie-root-port')), values(buildQemuArgs(plan({ memory: { kind: 'template', file: '/x' } })), '-device').filter((d) => d.startsWith('pcie-root-port')));
+  assert.throws(() => buildQemuArgs(plan({ memory: clone })), /needs its copy of the template RAM/);
+  assert.throws(() => parseVmSpec({ ...spec, shares: [{ ...share, kind: '9p' }], memory: clone }), /virtio-fs only/);
+  assert.throws(() => parseVmSpec({ ...spec, nfsForwards: [{ guestAddress: '10.0.2.100', host: '127.0.0.1', ports: [2049] }], memory: clone }), /no network/);
+});

@@ -168,6 +168,13 @@ export class VmTemplates {
       await writeFile(join(work, 'template.json'), `${JSON.stringify({ format: FORMAT, key, shape, madeAt: new Date().toISOString(), makeMs }, null, 2)}\n`);
       await rm(join(work, 'vm'), { recursive: true, force: true });
       const dir = join(this.o.root, key);
+      // A folder there without its files (a crash mid-discard) would block the rename for good.
+      const theirs = await this.find(key);
+      if (theirs) {
+        await this.removeMake(work);
+        return theirs;
+      }
+      await rm(dir, { recursive: true, force: true });
       try {
         await rename(work, dir);
       } catch (e) {
