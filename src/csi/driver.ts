@@ -1,6 +1,7 @@
 // `passvol csi serve`: builds the driver from its config, serves CSI on the unix socket and the ops
 // endpoints over HTTP, and stops cleanly on SIGTERM.
-import { mkdir, statfs } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { notTmpfs } from '../common/tmpfs.js';
 import type { Server as HttpServer } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { createLogger, type Logger } from '../common/logger.js';
@@ -37,16 +38,14 @@ async function clusterFacts(config: DriverConfig, log: Logger): Promise<ClusterF
   }
 }
 
-const TMPFS_MAGIC = 0x01021994;
-
 /**
  * Records belong on a tmpfs, as Kata keeps them under /run: they must not outlive a reboot (the sandboxes do
  * not), and on a disk each record's fsyncs would hold up every other call of the driver.
  */
 async function warnUnlessTmpfs(root: string, log: Logger): Promise<void> {
-  const fs = await statfs(root).catch(() => undefined);
-  if (fs && fs.type !== TMPFS_MAGIC) {
-    log.warn({ root, fsType: `0x${fs.type.toString(16)}` }, 'the direct-volume root is not on a tmpfs: records would outlive a reboot and each write waits for the disk; mount a tmpfs there (docs/operations.md)');
+  const fsType = await notTmpfs(root);
+  if (fsType) {
+    log.warn({ root, fsType }, 'the direct-volume root is not on a tmpfs: records would outlive a reboot and each write waits for the disk; mount a tmpfs there (docs/operations.md)');
   }
 }
 

@@ -2,9 +2,9 @@
 // from it, two at once. Each clone mounts its own passed-through disk and its rootfs over a hot-plugged
 // virtio-fs share, its clock is the host's, its kernel reseeded its random number generator, and a
 // template that cannot be restored is discarded and the sandbox boots instead.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { runtimeDeps } from '../../src/cli/runtime-setup.js';
@@ -16,7 +16,9 @@ import { sandboxFixture, sandboxSkip as skip } from '../helpers/sandbox-fixture.
 
 test('sandboxes start from a VM template: own disks and shares, the host clock, reseeded randomness', { skip, timeout: 600_000 }, async () => {
   const { root, records, target } = await sandboxFixture('passvol-tpl-');
-  const templates = join(root, 'templates');
+  // On a tmpfs, as templates belong (/tmp may be a disk).
+  const templates = mkdtempSync('/dev/shm/passvol-tpl-');
+  after(() => rmSync(templates, { recursive: true, force: true }));
   const deps = await runtimeDeps({ root: join(root, 'dv'), runtimeRoot: join(root, 'sandboxes'), goShimRoot: join(root, 'sbs'), vmTemplates: templates }, pino({ level: 'warn' }));
   const second = join(root, 'target2');
   mkdirSync(second);

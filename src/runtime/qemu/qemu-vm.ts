@@ -65,7 +65,7 @@ export class QemuHypervisor implements Hypervisor {
         const socketPath = virtiofsSockets.get(share.tag) as string;
         helpers.push(await Virtiofsd.start({ socketPath, sourceDir: share.hostDir, cache: share.cache ?? 'auto', logFile: join(spec.stateDir, `virtiofsd-${share.tag}.log`) }));
       }
-      const cloneRam = spec.memory?.kind === 'clone' ? await copyTemplateRam(spec.memory.file, join(spec.stateDir, 'ram')) : undefined;
+      const cloneRam = spec.memory?.kind === 'clone' ? await copyTemplateRam(spec.memory.file, cloneRamPath(spec.memory.file, spec.name)) : undefined;
       const args = buildQemuArgs({ spec, accelArgs: accel.args, accelKernelArgs: accel.kernelArgs, firmware, virtiofsSockets, cloneRam, ...paths });
       log.debug({ args }, 'starting qemu');
       const out = openSync(paths.qemuLog, 'a');
@@ -90,7 +90,7 @@ export class QemuHypervisor implements Hypervisor {
       const tail = (await readFile(paths.qemuLog, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' / ');
       if (child && !hasExited(child)) child.kill('SIGKILL');
       await Promise.all(helpers.map((h) => h.stop(0)));
-      await removeFiles([paths.qmpSocket, spec.agentPort.socketPath, paths.pidFile, join(spec.stateDir, 'ram')]);
+      await removeFiles([paths.qmpSocket, spec.agentPort.socketPath, paths.pidFile, ...(spec.memory?.kind === 'clone' ? [cloneRamPath(spec.memory.file, spec.name)] : [])]);
       if (isPassvolError(e) && tail) throw new PassvolError(e.code, `${e.message}; qemu said: ${tail}`, { cause: e });
       throw e;
     }
@@ -260,10 +260,10 @@ class QemuVm implements RunningVm {
   }
 }
 
-/**
- * The clone's RAM: a sparse copy of the template's (cp seeks past its holes: ~0.14 s for 170 MB used of
- * 512 MiB on tmpfs). The state folder should be on a tmpfs, as /run is, or the guest's RAM is a disk file.
- */
+/** Beside the template's RAM, so on its tmpfs; VmTemplates removes copies a crash left behind. */
+export const cloneRamPath = (templateRam: string, vmName: string): string => `${templateRam}.clone-${vmName}`;
+
+/** The clone's RAM: a sparse copy of the template's (cp seeks past its holes: ~0.14 s for 170 MB used of 512 MiB). */
 async function copyTemplateRam(templateRam: string, copy: string): Promise<string> {
   await rm(copy, { force: true });
   await new SystemExec().run('cp', ['--sparse=always', templateRam, copy], { timeoutMs: 60_000 });

@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -98,4 +98,19 @@ test("a dead maker's unfinished template is removed, with the VM still running f
   await exited;
   assert.ok(!existsSync(stale));
   assert.equal(vm.signalCode, 'SIGKILL');
+});
+
+test('a RAM copy a crashed clone left beside the template goes; a fresh one (a clone starting) stays', async () => {
+  const root = scratch();
+  const templates = new VmTemplates({ root, make: fakeMaker([]), log });
+  const t = await templates.get(shape);
+  const stale = `${t.memoryFile}.clone-passvol-a`;
+  const fresh = `${t.memoryFile}.clone-passvol-b`;
+  writeFileSync(stale, 'ram');
+  writeFileSync(fresh, 'ram');
+  const old = new Date(Date.now() - 120_000);
+  utimesSync(stale, old, old);
+  await new VmTemplates({ root, make: fakeMaker([]), log }).get(shape);
+  assert.ok(!existsSync(stale));
+  assert.ok(existsSync(fresh));
 });

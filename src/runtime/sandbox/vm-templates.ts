@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { PassvolError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { pidAlive, processesNaming } from '../../common/processes.js';
+import { notTmpfs } from '../../common/tmpfs.js';
 import { AgentClient } from '../agent-client.js';
 import type { GuestImagePaths } from './sandbox-vm.js';
 
@@ -26,6 +27,8 @@ export const DEFAULT_TEMPLATE_ROOT = '/run/passvol/templates';
 const FORMAT = 1;
 const MODULES_WAIT_MS = 60_000;
 const MAKE_PREFIX = '.make-';
+const TEMPLATE_FILES = new Set(['ram', 'state', 'template.json']);
+const STALE_COPY_MS = 60_000;
 
 export interface TemplateShape {
   image: GuestImagePaths;
@@ -124,7 +127,21 @@ export class VmTemplates {
     const info = await this.read(dir);
     if (!info) return undefined;
     const t = filesOf(dir);
-    return (await exists(t.memoryFile)) && (await exists(t.stateFile)) ? t : undefined;
+    if (!(await exists(t.memoryFile)) || !(await exists(t.stateFile))) return undefined;
+    await this.sweepCopies(dir);
+    return t;
+  }
+
+  /**
+   * A clone's RAM copy is made beside the template's (same tmpfs) and unlinked once its QEMU maps it; one
+   * older than a minute was left by a crash in between.
+   */
+  private async sweepCopies(dir: string): Promise<void> {
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (TEMPLATE_FILES.has(name)) continue;
+      const st = await stat(join(dir, name)).catch(() => undefined);
+      if (st && Date.now() - st.mtimeMs > STALE_COPY_MS) await rm(join(dir, name), { force: true });
+    }
   }
 
   private async removeMake(dir: string): Promise<void> {
@@ -151,6 +168,10 @@ export class VmTemplates {
 
   private async make(key: string, shape: TemplateShape): Promise<VmTemplate> {
     await mkdir(this.o.root, { recursive: true, mode: 0o700 });
+    const fsType = await notTmpfs(this.o.root);
+    if (fsType) {
+      this.o.log.warn({ root: this.o.root, fsType }, 'the VM templates folder is not a tmpfs: the RAM of templates and of their clones will be disk files');
+    }
     await this.sweep();
     const work = join(this.o.root, `${MAKE_PREFIX}${key}-${process.pid}`);
     await this.removeMake(work);
