@@ -12,6 +12,7 @@ const COMMANDS: Record<string, Loader> = {
   bench: async () => [(await import('./commands/bench.js')).benchCommand()],
   gc: async () => [(await import('./commands/gc.js')).gcCommand()],
   image: async () => [(await import('./commands/image.js')).imageCommand()],
+  template: async () => [(await import('./commands/template.js')).templateCommand()],
   run: async () => [(await import('./commands/run.js')).runCommand()],
   'nas-server': async () => [(await import('./commands/nas-server.js')).nasServerCommand()],
   ...Object.fromEntries(['create', 'start', 'state', 'kill', 'exec', 'delete', 'shim'].map((name) => [name, lifecycle])),

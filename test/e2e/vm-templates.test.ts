@@ -12,6 +12,7 @@ import { readBundle } from '../../src/runtime/oci/bundle.js';
 import { Sandbox } from '../../src/runtime/sandbox/sandbox.js';
 import { ext4LoopDisk } from '../helpers/host-cleanup.js';
 import { writeBundle } from '../helpers/oci-bundle.js';
+import { runCli } from '../helpers/run-cli.js';
 import { sandboxFixture, sandboxSkip as skip } from '../helpers/sandbox-fixture.js';
 
 test('sandboxes start from a VM template: own disks and shares, the host clock, reseeded randomness', { skip, timeout: 600_000 }, async () => {
@@ -56,6 +57,8 @@ test('sandboxes start from a VM template: own disks and shares, the host clock, 
     const uuid = (o: string) => o.trim().split('\n')[1];
     assert.notEqual(uuid(outputs[0] ?? ''), uuid(outputs[1] ?? ''), 'the clones do not share random state');
     for (const sb of sandboxes.splice(0)) await sb.destroy();
+    const listed = await runCli(['template', 'list', '--dir', templates]);
+    assert.equal((JSON.parse(listed.stdout) as { makeMs: number }[]).length, 1, listed.stderr);
 
     // A template QEMU cannot restore (as after a QEMU upgrade): discarded, and the sandbox boots.
     const [dir] = readdirSync(templates).filter((n) => !n.startsWith('.'));
@@ -65,6 +68,10 @@ test('sandboxes start from a VM template: own disks and shares, the host clock, 
     await booted.start(() => undefined);
     assert.equal((await booted.exec(['/bin/cat', '/data/f'])).stdout, 'written-by-clone0\n', 'the data the clone wrote is on the disk');
     assert.ok(!readdirSync(templates).includes(dir as string), 'the bad template was discarded');
+    const made = await runCli(['template', 'make', '--dir', templates, '--log-level', 'error']);
+    assert.equal(made.code, 0, made.stderr);
+    assert.equal((await runCli(['template', 'remove', '--dir', templates])).stdout, 'removed 1\n');
+    assert.deepEqual(readdirSync(templates), []);
   } finally {
     for (const sb of sandboxes) await sb.destroy().catch(() => undefined);
   }
