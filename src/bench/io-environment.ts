@@ -119,7 +119,7 @@ function sandboxRunner(sb: Sandbox): (script: string) => Promise<string> {
   };
 }
 
-function bundle(dir: string, rootfs: string, mounts: { destination: string; source: string }[]): string {
+export function benchBundle(dir: string, rootfs: string, mounts: { destination: string; source: string }[]): string {
   const config = {
     ociVersion: '1.0.2',
     process: { args: ['/bin/sleep', '1000000'], env: ['PATH=/bin:/usr/bin'], cwd: '/', user: { uid: 0, gid: 0 } },
@@ -177,7 +177,7 @@ export async function startIoEnvironment(o: IoEnvironmentOptions): Promise<IoEnv
         const boot = async (id: string, share: 'virtiofs' | '9p', mounts: { destination: string; source: string; path: PathId }[]) => {
           const dir = join(o.work, `bundle-${id}`);
           await mkdir(dir, { recursive: true });
-          await writeFile(join(dir, 'config.json'), bundle(dir, o.tools.rootfs, mounts));
+          await writeFile(join(dir, 'config.json'), benchBundle(dir, o.tools.rootfs, mounts));
           const deps = await o.deps(share);
           const sb = await Sandbox.create(id, await readBundle(dir), deps);
           sandboxes.push(sb);

@@ -1,5 +1,6 @@
 // `passvol bench <what>`: runs a benchmark and writes JSON, Markdown and SVG results. Never part of tests.
 import { Command, Option } from 'commander';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemExec } from '../../common/exec.js';
@@ -16,7 +17,19 @@ import { parseFlags } from '../parse-flags.js';
 import { writeReport } from '../../bench/bench-report.js';
 import { mkfsArgs } from '../../csi/backends/disk/disk-parameters.js';
 import { runCsiPublishBench } from '../../bench/csi-publish-bench.js';
+import { runBootBench } from '../../bench/boot-bench.js';
+import { bootMarkdown, bootSvg } from '../../bench/boot-report.js';
 import { csiPublishMarkdown, csiPublishSvg } from '../../bench/csi-publish-report.js';
+
+const BootOptions = z.object({
+  out: z.string().min(1),
+  rounds: z.coerce.number().int().min(1).max(50),
+  memory: z.coerce.number().int().min(256).max(16384),
+  cpus: z.coerce.number().int().min(1).max(16),
+  scratch: z.string().min(1),
+  templates: z.string().min(1),
+  logLevel: z.string(),
+});
 
 const CsiOptions = z.object({ out: z.string().min(1), callers: z.coerce.number().int().min(1).max(256), rounds: z.coerce.number().int().min(1).max(100) });
 
@@ -106,6 +119,41 @@ export function benchCommand(): Command {
       const name = o.quick ? 'io-quick' : 'io';
       const files = await writeReport(o.out, name, result, md, ioBenchSvg(result));
       process.stdout.write(`${md}\nwrote ${files.json}, ${files.markdown}, ${files.svg}\n`);
+    });
+  bench
+    .command('boot')
+    .description('sandbox start: booted against restored from a VM template, with a passed-through disk (needs root)')
+    .option('--out <dir>', 'results folder', 'bench/results')
+    .option('--rounds <n>', 'rounds (one sandbox each way per round)', '5')
+    .option('--memory <MiB>', 'guest memory', '512')
+    .option('--cpus <n>', 'guest CPUs', '1')
+    .option('--scratch <dir>', 'folder for the disk image and sandbox state', '/var/tmp')
+    .option('--templates <dir>', 'folder for the VM template (a tmpfs)', '/dev/shm')
+    .option('--log-level <level>', 'runtime log level', 'warn')
+    .action(async (raw) => {
+      const o = parseFlags(BootOptions, raw);
+      const log = createLogger({ level: o.logLevel }).child({ part: 'bench' });
+      const work = await mkdtemp(join(o.scratch, 'passvol-bench-boot-'));
+      const templatesDir = await mkdtemp(join(o.templates, 'passvol-bench-templates-'));
+      cleanUpOnInterrupt(() => [work, templatesDir]);
+      try {
+        const result = await runBootBench({
+          rounds: o.rounds,
+          work,
+          templatesDir,
+          memoryMiB: o.memory,
+          cpus: o.cpus,
+          exec: systemExec,
+          log,
+          deps: (d) => runtimeDeps({ root: d.directVolumes, runtimeRoot: d.runtimeRoot, goShimRoot: d.goShimRoot, memory: String(o.memory), cpus: String(o.cpus), ...(d.templates ? { vmTemplates: d.templates } : {}) }, log),
+          onProgress: (l) => process.stderr.write(`[bench boot] ${l}\n`),
+        });
+        const md = bootMarkdown(result);
+        const files = await writeReport(o.out, 'boot', result, md, bootSvg(result));
+        process.stdout.write(`${md}\nwrote ${files.json}, ${files.markdown}, ${files.svg}\n`);
+      } finally {
+        await rm(templatesDir, { recursive: true, force: true });
+      }
     });
   return bench;
 }
