@@ -5,11 +5,13 @@ import { LineDecoder, encodeLine, type ErrorResponse, type Frame, type ResponseE
 import type { AgentContext } from './context.js';
 import type { ContainerRegistry } from './containers.js';
 import { createDispatcher } from './dispatcher.js';
+import { PathMapper } from './guest-paths.js';
 
 // Only what ping and the failing ops below touch; everything else would throw if reached.
 const ctx = {
   log: pino({ level: 'silent' }),
   startedAt: Date.now(),
+  paths: new PathMapper('/nonexistent-root'),
   containers: {
     signal: () => {
       throw new TypeError('boom');
@@ -28,6 +30,7 @@ test('a valid request gets its result', async () => {
   const r = await dispatch(line(JSON.stringify({ v: 1, id: 1, op: 'ping' })));
   assert.ok(r.ok && r.id === 1);
   assert.equal((r.result as { protocol: number }).protocol, 1);
+  assert.equal((r.result as { modulesReady: boolean }).modulesReady, false, 'no init mark under this root');
 });
 
 test('malformed requests get error responses with the id when it can be read', async () => {

@@ -1,7 +1,7 @@
 // setClock: a VM restored from a template wakes with the clock the template had when it was saved; the
 // runtime sends the host's time. busybox date sets whole seconds, so the clock is stepped twice: at once to
 // the current second (behind by under one), then, off the request, exactly at the next second boundary.
-import type { Logger } from '../../common/logger.js';
+import type { Logger } from '../logger.js';
 import type { RunCommand } from '../run-command.js';
 import type { Handler } from './handler.js';
 

@@ -3,7 +3,6 @@
 import type { BlockHotplug } from '../volumes/sandbox-volume.js';
 import type { NfsForward } from '../volumes/nfs-forwarding.js';
 import type { ModuleGroup } from '../../protocol/index.js';
-import type { VmTemplate } from './vm-templates.js';
 
 /** The guest image as the runtime boots it (the CLI reads it from the image's manifest). */
 export interface GuestImagePaths {
@@ -13,6 +12,13 @@ export interface GuestImagePaths {
   agentDiskSerial: string;
   agentPortName: string;
   cmdline: string;
+}
+
+/** A saved VM template's files (runtime/sandbox/vm-templates.ts keeps them). */
+export interface VmTemplate {
+  dir: string;
+  memoryFile: string;
+  stateFile: string;
 }
 
 export interface SandboxVmSpec {

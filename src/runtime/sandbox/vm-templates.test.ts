@@ -25,7 +25,11 @@ function fakeMaker(calls: TemplateBuild[], fail?: string): MakeTemplate {
   return async (build) => {
     calls.push(build);
     await new Promise((r) => setTimeout(r, 20));
-    if (fail) throw new Error(fail);
+    if (fail) {
+      mkdirSync(build.stateDir, { recursive: true });
+      writeFileSync(join(build.stateDir, 'console.log'), 'passvol-init: up at 1.80 s\npassvol-init: no virtio disk with serial passvol-agent\n');
+      throw new Error(fail);
+    }
     writeFileSync(build.memoryFile, 'ram');
     writeFileSync(build.stateFile, 'state');
   };
@@ -70,7 +74,7 @@ test('concurrent sandboxes wait for one make; later ones find the template on di
 test('a failed make leaves nothing behind and says why', async () => {
   const root = scratch();
   const templates = new VmTemplates({ root, make: fakeMaker([], 'the guest did not answer'), log });
-  await assert.rejects(templates.get(shape), /cannot make a VM template: the guest did not answer/);
+  await assert.rejects(templates.get(shape), /cannot make a VM template: the guest did not answer; the guest's console ended: passvol-init: up at 1\.80 s \/ passvol-init: no virtio disk/);
   assert.deepEqual(readdirSync(root), []);
 });
 

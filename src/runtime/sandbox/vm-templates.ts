@@ -21,7 +21,9 @@ import type { Logger } from '../../common/logger.js';
 import { pidAlive, processesNaming } from '../../common/processes.js';
 import { notTmpfs } from '../../common/tmpfs.js';
 import { AgentClient } from '../agent-client.js';
-import type { GuestImagePaths } from './sandbox-vm.js';
+import type { GuestImagePaths, VmTemplate } from './sandbox-vm.js';
+
+export type { VmTemplate };
 
 export const DEFAULT_TEMPLATE_ROOT = '/run/passvol/templates';
 const FORMAT = 1;
@@ -36,12 +38,6 @@ export interface TemplateShape {
   cpus: number;
 }
 
-/** A saved template's files. */
-export interface VmTemplate {
-  dir: string;
-  memoryFile: string;
-  stateFile: string;
-}
 
 /** Where a template is made: the maker boots the VM there and saves it when `ready` resolves. */
 export interface TemplateBuild {
@@ -208,8 +204,10 @@ export class VmTemplates {
       log.info({ makeMs }, 'VM template made');
       return filesOf(dir);
     } catch (e) {
+      // The guest's last words go into the error: the folder with its console log is removed.
+      const console = (await readFile(join(work, 'vm', 'console.log'), 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' / ');
       await this.removeMake(work);
-      throw new PassvolError('PV_ERR_EXTERNAL_COMMAND', `cannot make a VM template: ${(e as Error).message}`, { cause: e });
+      throw new PassvolError('PV_ERR_EXTERNAL_COMMAND', `cannot make a VM template: ${(e as Error).message}${console ? `; the guest's console ended: ${console}` : ''}`, { cause: e });
     }
   }
 
