@@ -2,6 +2,7 @@
 // cmdline.ts builds, connect QMP, and drive disk hot-plug over it. stop() ends QEMU and its helpers (our
 // own children, by handle) and removes every socket and pid file they leave.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -59,13 +60,14 @@ export class QemuHypervisor implements Hypervisor {
 
     const helpers: Virtiofsd[] = [];
     let child: ChildProcess | undefined;
+    const cloneRam = spec.memory?.kind === 'clone' ? cloneRamPath(spec.memory.file, spec.name) : undefined;
     try {
       for (const share of spec.shares ?? []) {
         if (share.kind !== 'virtiofs') continue;
         const socketPath = virtiofsSockets.get(share.tag) as string;
         helpers.push(await Virtiofsd.start({ socketPath, sourceDir: share.hostDir, cache: share.cache ?? 'auto', logFile: join(spec.stateDir, `virtiofsd-${share.tag}.log`) }));
       }
-      const cloneRam = spec.memory?.kind === 'clone' ? await copyTemplateRam(spec.memory.file, cloneRamPath(spec.memory.file, spec.name)) : undefined;
+      if (cloneRam && spec.memory) await copyTemplateRam(spec.memory.file, cloneRam);
       const args = buildQemuArgs({ spec, accelArgs: accel.args, accelKernelArgs: accel.kernelArgs, firmware, virtiofsSockets, cloneRam, ...paths });
       log.debug({ args }, 'starting qemu');
       const out = openSync(paths.qemuLog, 'a');
@@ -90,7 +92,7 @@ export class QemuHypervisor implements Hypervisor {
       const tail = (await readFile(paths.qemuLog, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' / ');
       if (child && !hasExited(child)) child.kill('SIGKILL');
       await Promise.all(helpers.map((h) => h.stop(0)));
-      await removeFiles([paths.qmpSocket, spec.agentPort.socketPath, paths.pidFile, ...(spec.memory?.kind === 'clone' ? [cloneRamPath(spec.memory.file, spec.name)] : [])]);
+      await removeFiles([paths.qmpSocket, spec.agentPort.socketPath, paths.pidFile, ...(cloneRam ? [cloneRam] : [])]);
       if (isPassvolError(e) && tail) throw new PassvolError(e.code, `${e.message}; qemu said: ${tail}`, { cause: e });
       throw e;
     }
@@ -260,14 +262,15 @@ class QemuVm implements RunningVm {
   }
 }
 
-/** Beside the template's RAM, so on its tmpfs; VmTemplates removes copies a crash left behind. */
-export const cloneRamPath = (templateRam: string, vmName: string): string => `${templateRam}.clone-${vmName}`;
+/**
+ * Beside the template's RAM, so on its tmpfs, and unique (two runtime roots may each have a sandbox of one
+ * name); VmTemplates removes copies a crash left behind.
+ */
+const cloneRamPath = (templateRam: string, vmName: string): string => `${templateRam}.clone-${vmName}-${randomBytes(4).toString('hex')}`;
 
 /** The clone's RAM: a sparse copy of the template's (cp seeks past its holes: ~0.14 s for 170 MB used of 512 MiB). */
-async function copyTemplateRam(templateRam: string, copy: string): Promise<string> {
-  await rm(copy, { force: true });
+async function copyTemplateRam(templateRam: string, copy: string): Promise<void> {
   await new SystemExec().run('cp', ['--sparse=always', templateRam, copy], { timeoutMs: 60_000 });
-  return copy;
 }
 
 async function removeFiles(paths: readonly string[]): Promise<void> {
