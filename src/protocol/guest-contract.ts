@@ -19,3 +19,9 @@ export const GUEST_ACCEL_ARG = 'passvol.accel';
 export const GUEST_MODULES_ARG = 'passvol.modules';
 export const MODULE_GROUPS = ['virtiofs', '9p', 'nfs', 'xfs'] as const;
 export type ModuleGroup = (typeof MODULE_GROUPS)[number];
+/**
+ * The guest's side of QEMU's user network (the NFS forwards): its interface and fixed address (no DHCP).
+ * init configures it at boot; in a VM restored from a template, where the NIC is hot-plugged, the agent does.
+ */
+export const GUEST_NIC = 'eth0';
+export const GUEST_NETWORK_ADDRESS = '10.0.2.15/24';

@@ -18,6 +18,8 @@ import {
   PROTOCOL_VERSION,
   SetClockArgs,
   SetClockResult,
+  SetupNetworkArgs,
+  SetupNetworkResult,
   SignalArgs,
   StartProcessArgs,
   StartProcessResult,
@@ -54,6 +56,7 @@ export const REQUEST_TABLE = {
   thawFilesystem: { args: ThawFilesystemArgs, result: ThawFilesystemResult },
   guestInfo: { args: NoArgs, result: GuestInfoResult },
   setClock: { args: SetClockArgs, result: SetClockResult },
+  setupNetwork: { args: SetupNetworkArgs, result: SetupNetworkResult },
   shutdown: { args: NoArgs, result: EmptyResult },
 } as const satisfies Record<string, OpSchemas>;
 

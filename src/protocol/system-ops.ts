@@ -28,3 +28,7 @@ export const GuestInfoResult = z.object({
   agentRssKiB: Count,
   loadavg: z.tuple([z.number(), z.number(), z.number()]),
 });
+
+/** Brings up the guest's NIC for the NFS forwards, once it appears (hot-plugged into a restored VM). */
+export const SetupNetworkArgs = z.object({ waitMs: z.number().int().min(0).max(60_000).default(10_000) }).strict();
+export const SetupNetworkResult = z.object({ interface: z.string(), address: z.string() });

@@ -1,16 +1,17 @@
 // VM templates on a real QEMU: the first sandbox makes the template (one boot), the next ones are restored
 // from it, two at once. Each clone mounts its own passed-through disk and its rootfs over a hot-plugged
-// virtio-fs share, its clock is the host's, its kernel reseeded its random number generator, and a
+// virtio-fs share (one also a NAS volume over a hot-plugged network), its clock is the host's, its kernel reseeded its random number generator, and a
 // template that cannot be restored is discarded and the sandbox boots instead.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { runtimeDeps } from '../../src/cli/runtime-setup.js';
 import { readBundle } from '../../src/runtime/oci/bundle.js';
 import { Sandbox } from '../../src/runtime/sandbox/sandbox.js';
 import { ext4LoopDisk } from '../helpers/host-cleanup.js';
+import { startTestNfsServer } from '../helpers/nfs-server.js';
 import { writeBundle } from '../helpers/oci-bundle.js';
 import { runCli } from '../helpers/run-cli.js';
 import { sandboxFixture, sandboxSkip as skip } from '../helpers/sandbox-fixture.js';
@@ -24,8 +25,15 @@ test('sandboxes start from a VM template: own disks and shares, the host clock, 
   const second = join(root, 'target2');
   mkdirSync(second);
   await records.add(second, { 'volume-type': 'directvol', device: ext4LoopDisk(root, 64, 'disk2.img').dev, fstype: 'ext4', options: ['rw', 'nosuid', 'nodev'] });
-  const check = 'date +%s; cat /proc/sys/kernel/random/uuid; mount | grep -E " on (/|/data) "; echo written-by-$0 > /data/f; cat /data/f';
-  const sandboxFor = async (id: string, disk: string) => Sandbox.create(id, await readBundle(writeBundle(join(root, id), ['/bin/sleep', '600'], [{ destination: '/data', source: disk }])), deps);
+  // A NAS volume too: a clone gets its network hot-plugged.
+  const nfs = await startTestNfsServer();
+  mkdirSync(join(nfs.exportDir, 'vol'));
+  const nas = join(root, 'nas-target');
+  mkdirSync(nas);
+  await records.add(nas, { 'volume-type': 'nfs', device: `${nfs.info.server}:${nfs.info.share}/vol`, fstype: 'nfs4', options: ['vers=4.1', 'rw'] });
+  const check = 'date +%s; cat /proc/sys/kernel/random/uuid; mount | grep -E " on (/|/data|/nas) "; echo written-by-$0 > /data/f; cat /data/f';
+  const sandboxFor = async (id: string, disk: string, withNas = false) =>
+    Sandbox.create(id, await readBundle(writeBundle(join(root, id), ['/bin/sleep', '600'], [{ destination: '/data', source: disk }, ...(withNas ? [{ destination: '/nas', source: nas }] : [])])), deps);
 
   // The first sandbox makes the template, then starts from it as well.
   const first = await sandboxFor('tpl-1', target);
@@ -37,7 +45,7 @@ test('sandboxes start from a VM template: own disks and shares, the host clock, 
     sandboxes.length = 0;
 
     // Two clones at once, each with its own disk.
-    const clones = await Promise.all([sandboxFor('tpl-2', target), sandboxFor('tpl-3', second)]);
+    const clones = await Promise.all([sandboxFor('tpl-2', target, true), sandboxFor('tpl-3', second)]);
     sandboxes.push(...clones);
     const outputs: string[] = [];
     for (const [i, sb] of clones.entries()) {
@@ -54,6 +62,9 @@ test('sandboxes start from a VM template: own disks and shares, the host clock, 
       const dmesg = await sb.exec(['/bin/sh', '-c', 'dmesg | grep -c "reseeded due to virtual machine fork"']);
       assert.equal(dmesg.stdout.trim(), '1', 'the kernel saw the new VM generation id and reseeded');
     }
+    assert.match(outputs[0] ?? '', / on \/nas type nfs4 /, 'the NAS volume is mounted by the guest over its hot-plugged network');
+    assert.equal((await clones[0]?.exec(['/bin/sh', '-c', 'echo over-nfs > /nas/g && sync']))?.exitCode, 0);
+    assert.equal(readFileSync(join(nfs.exportDir, 'vol/g'), 'utf8'), 'over-nfs\n');
     const uuid = (o: string) => o.trim().split('\n')[1];
     assert.notEqual(uuid(outputs[0] ?? ''), uuid(outputs[1] ?? ''), 'the clones do not share random state');
     for (const sb of sandboxes.splice(0)) await sb.destroy();

@@ -6,6 +6,7 @@ import { deleteContainer } from './delete-container.js';
 import { guestInfo } from './guest-info.js';
 import { ping } from './ping.js';
 import { setClock } from './set-clock.js';
+import { setupNetwork } from './setup-network.js';
 import { shutdown } from './shutdown.js';
 import { signal } from './signal.js';
 import { startProcess } from './start-process.js';
@@ -35,5 +36,6 @@ export const HANDLERS: { readonly [O in OpName]: Handler<O> } = {
   thawFilesystem,
   guestInfo,
   setClock,
+  setupNetwork,
   shutdown,
 };

@@ -127,5 +127,7 @@ test('a clone: its own copy of the RAM, the template devices, an incoming state,
   assert.deepEqual(values(args, '-device').filter((d) => d.startsWith('pcie-root-port')), values(buildQemuArgs(plan({ memory: { kind: 'template', file: '/x' } })), '-device').filter((d) => d.startsWith('pcie-root-port')));
   assert.throws(() => buildQemuArgs(plan({ memory: clone })), /needs its copy of the template RAM/);
   assert.throws(() => parseVmSpec({ ...spec, shares: [{ ...share, kind: '9p' }], memory: clone }), /virtio-fs only/);
-  assert.throws(() => parseVmSpec({ ...spec, nfsForwards: [{ guestAddress: '10.0.2.100', host: '127.0.0.1', ports: [2049] }], memory: clone }), /no network/);
+  const nfs = [{ guestAddress: '10.0.2.100', host: '127.0.0.1', ports: [2049] }];
+  assert.ok(!buildQemuArgs(plan({ memory: clone, nfsForwards: nfs }, { cloneRam: '/run/sb1/ram' })).includes('-netdev'), "a clone's network is hot-plugged");
+  assert.throws(() => parseVmSpec({ ...spec, nfsForwards: nfs, memory: { kind: 'template', file: '/run/t/ram' } }), /a template has no network/);
 });

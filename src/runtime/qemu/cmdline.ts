@@ -4,7 +4,7 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { invalidArgument } from '../../common/errors.js';
-import type { VmSpec } from '../hypervisor.js';
+import type { NetForward, VmSpec } from '../hypervisor.js';
 
 export const QBOOT_ROM = '/usr/share/qemu/qboot.rom';
 export const AGENT_DISK_ID = 'agent-disk';
@@ -57,7 +57,7 @@ export const VmSpecSchema = z
       .optional(),
   })
   .strict()
-  .refine((s) => !s.memory || (s.nfsForwards ?? []).length === 0, 'a template or a clone has no network (a clone gets none hot-plugged)')
+  .refine((s) => s.memory?.kind !== 'template' || (s.nfsForwards ?? []).length === 0, 'a template has no network (its clones get theirs hot-plugged)')
   .refine((s) => !s.memory || (s.shares ?? []).every((x) => x.kind === 'virtiofs'), 'a template or a clone shares over virtio-fs only (9p cannot be hot-plugged)')
   .refine((s) => s.memory?.kind !== 'template' || (s.shares ?? []).length === 0, 'a template has no shares (its clones get theirs hot-plugged)');
 
@@ -82,6 +82,22 @@ export interface QemuLaunchPlan {
   virtiofsSockets: ReadonlyMap<string, string>;
   /** A clone's own copy of its template's RAM (see qemu-vm.ts). */
   cloneRam?: string;
+}
+
+export const NETDEV_ID = 'n0';
+export const NIC_ID = 'net0';
+export const GUEST_MAC = '52:54:00:70:76:01';
+
+/** QEMU's guestfwd rules for the NFS forwards: `tcp:GUEST:PORT-tcp:HOST:PORT,nodelay=on`. */
+export function guestForwards(forwards: readonly NetForward[]): string[] {
+  return forwards.flatMap((f) =>
+    f.ports.map((p) => {
+      const [guest, host] = typeof p === 'number' ? [p, p] : [p.guest, p.host];
+      // nodelay: without it Nagle holds each small NFS reply back for the guest's delayed ACK, ~40 ms per
+      // synchronous operation (20 IOPS for a 4k write + fsync).
+      return `tcp:${f.guestAddress}:${guest}-tcp:${f.host}:${host},nodelay=on`;
+    }),
+  );
 }
 
 /** Doubles commas: QEMU's escape inside a comma-separated option value. */
@@ -147,18 +163,12 @@ export function buildQemuArgs(plan: QemuLaunchPlan): string[] {
       args.push('-device', `vhost-user-fs-pci,id=share${i},chardev=vfs${i},tag=${share.tag},queue-size=1024,bus=pcie.0`);
     }
   });
-  const forwards = (spec.nfsForwards ?? []).flatMap((f) =>
-    f.ports.map((p) => {
-      const [guest, host] = typeof p === 'number' ? [p, p] : [p.guest, p.host];
-      // nodelay (the comma doubled inside -netdev): without it Nagle holds each small NFS reply back for
-      // the guest's delayed ACK, ~40 ms per synchronous operation (20 IOPS for a 4k write + fsync).
-      return `guestfwd=tcp:${f.guestAddress}:${guest}-tcp:${f.host}:${host},,nodelay=on`;
-    }),
-  );
+  // A clone's network is hot-plugged once it runs (qemu-vm.ts), as its shares are.
+  const forwards = spec.memory ? [] : guestForwards(spec.nfsForwards ?? []);
   if (forwards.length > 0) {
-    // restrict=on: the guest reaches nothing but these forwards.
-    args.push('-netdev', ['user', 'id=n0', 'restrict=on', ...forwards].join(','));
-    args.push('-device', 'virtio-net-pci,id=net0,netdev=n0,bus=pcie.0,mac=52:54:00:70:76:01');
+    // restrict=on: the guest reaches nothing but these forwards. Commas inside -netdev are doubled.
+    args.push('-netdev', ['user', `id=${NETDEV_ID}`, 'restrict=on', ...forwards.map((f) => `guestfwd=${optValue(f)}`)].join(','));
+    args.push('-device', `virtio-net-pci,id=${NIC_ID},netdev=${NETDEV_ID},bus=pcie.0,mac=${GUEST_MAC}`);
   }
   if (spec.memory) {
     // A new generation id at every start: a clone's kernel sees it change and reseeds its random number

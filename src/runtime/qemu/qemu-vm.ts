@@ -12,10 +12,10 @@ import type { Logger } from '../../common/logger.js';
 import type { BlockBackendSettings, HotplugBlockRequest, HotpluggedBlock, Hypervisor, RunningVm, VmExit, VmSpec } from '../hypervisor.js';
 import { detectAccel, type AccelDecision } from './accel.js';
 import { backendAttempts, blockdevArgs, isBackendSettingError, nodeNames } from './block-backend.js';
-import { buildQemuArgs, hotplugPortIds, parseVmSpec, QBOOT_ROM } from './cmdline.js';
+import { buildQemuArgs, GUEST_MAC, guestForwards, hotplugPortIds, NETDEV_ID, NIC_ID, parseVmSpec, QBOOT_ROM } from './cmdline.js';
 import { hasExited, signalAndWait } from './process-exit.js';
 import { QmpClient, QmpError } from './qmp-client.js';
-import { blockdevAdd, blockdevDel, blockResize, chardevAddUnixSocket, chardevRemove, deviceAdd, deviceDel, objectAddIothread, objectDel, quit } from './qmp-commands.js';
+import { blockdevAdd, blockdevDel, blockResize, chardevAddUnixSocket, chardevRemove, deviceAdd, deviceDel, netdevAddRestrictedUser, netdevDel, objectAddIothread, objectDel, quit } from './qmp-commands.js';
 import { restoreState, saveState } from './vm-state.js';
 import { Virtiofsd } from './virtiofsd.js';
 
@@ -84,8 +84,11 @@ export class QemuHypervisor implements Hypervisor {
       if (cloneRam) await rm(cloneRam, { force: true });
       if (clone) await restoreState(qmp, clone.state);
       const vm = new QemuVm(spec, started, qmp, accel, helpers, paths, log);
-      // A clone has the template's devices: its shares come now, into free hot-plug ports.
-      if (clone) for (const share of spec.shares ?? []) await vm.hotplugShare(share.tag, virtiofsSockets.get(share.tag) as string);
+      // A clone has the template's devices: its shares and network come now, into free hot-plug ports.
+      if (clone) {
+        for (const share of spec.shares ?? []) await vm.hotplugShare(share.tag, virtiofsSockets.get(share.tag) as string);
+        if ((spec.nfsForwards ?? []).length > 0) await vm.hotplugNetwork(guestForwards(spec.nfsForwards ?? []));
+      }
       log.info({ pid: started.pid, accel: accel.accel, firmware: firmware ?? 'seabios', ...(clone ? { template: clone.state } : {}) }, clone ? 'vm restored from its template' : 'vm started');
       return vm;
     } catch (e) {
@@ -168,6 +171,21 @@ class QemuVm implements RunningVm {
       throw e;
     }
     this.log.info({ tag, bus }, 'share hot-plugged');
+  }
+
+  /** Adds the NFS forwards' network to a running VM (a clone's), as the command line gives a booted one. */
+  async hotplugNetwork(guestfwd: readonly string[]): Promise<void> {
+    const bus = this.freePorts.shift();
+    if (!bus) throw new PassvolError('PV_ERR_RESOURCE_EXHAUSTED', 'no hot-plug slot left for the network');
+    await netdevAddRestrictedUser(this.qmp, NETDEV_ID, guestfwd);
+    try {
+      await deviceAdd(this.qmp, { driver: 'virtio-net-pci', id: NIC_ID, netdev: NETDEV_ID, mac: GUEST_MAC, bus });
+    } catch (e) {
+      await netdevDel(this.qmp, NETDEV_ID).catch(() => undefined);
+      this.freePorts.unshift(bus);
+      throw e;
+    }
+    this.log.info({ bus, forwards: guestfwd.length }, 'network hot-plugged');
   }
 
   async hotplugBlock(request: HotplugBlockRequest): Promise<HotpluggedBlock> {

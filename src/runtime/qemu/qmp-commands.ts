@@ -52,7 +52,16 @@ export interface VhostUserFsDevice {
   bus: string;
 }
 
-export async function deviceAdd(qmp: QmpChannel, args: VirtioBlkDevice | VhostUserFsDevice): Promise<void> {
+/** The user-mode network a clone gets hot-plugged (a booted VM has it on its command line). */
+export interface VirtioNetDevice {
+  driver: 'virtio-net-pci';
+  id: string;
+  netdev: string;
+  mac: string;
+  bus: string;
+}
+
+export async function deviceAdd(qmp: QmpChannel, args: VirtioBlkDevice | VhostUserFsDevice | VirtioNetDevice): Promise<void> {
   Empty.parse(await qmp.execute('device_add', args as unknown as Record<string, unknown>));
 }
 
@@ -73,6 +82,15 @@ export async function deviceDel(qmp: QmpChannel, id: string, timeoutMs: number):
 /** A chardev that connects to a unix socket (as -chardev socket,path=... does). */
 export async function chardevAddUnixSocket(qmp: QmpChannel, id: string, path: string): Promise<void> {
   await qmp.execute('chardev-add', { id, backend: { type: 'socket', data: { addr: { type: 'unix', data: { path } }, server: false } } });
+}
+
+/** QEMU user networking that reaches nothing but `guestfwd` rules (restrict=on). */
+export async function netdevAddRestrictedUser(qmp: QmpChannel, id: string, guestfwd: readonly string[]): Promise<void> {
+  Empty.parse(await qmp.execute('netdev_add', { type: 'user', id, restrict: true, guestfwd: guestfwd.map((str) => ({ str })) }));
+}
+
+export async function netdevDel(qmp: QmpChannel, id: string): Promise<void> {
+  Empty.parse(await qmp.execute('netdev_del', { id }));
 }
 
 export async function chardevRemove(qmp: QmpChannel, id: string): Promise<void> {

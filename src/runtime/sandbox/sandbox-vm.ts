@@ -33,7 +33,7 @@ export interface SandboxVmSpec {
   nfsForwards: readonly NfsForward[];
   /** Filesystem module groups this sandbox's volumes need (beyond its share kind and NFS), loaded first. */
   volumeModules?: readonly ModuleGroup[];
-  /** Start from this saved VM template instead of booting (virtio-fs shares only, no NFS forwards). */
+  /** Start from this saved VM template instead of booting (virtio-fs shares only). */
   template?: VmTemplate;
 }
 

@@ -46,7 +46,8 @@ export interface SandboxDeps {
 }
 
 const SHARE_ROOT = '/run/passvol/shares';
-const SHARE_WAIT_MS = 10_000;
+/** How long a clone's hot-plugged share or NIC may take to appear in the guest. */
+const HOTPLUG_WAIT_MS = 10_000;
 const CONTAINER_ID = 'main';
 
 export interface SandboxTimings {
@@ -99,12 +100,12 @@ export class Sandbox {
   }
 
   /**
-   * Starts the VM: from a VM template when templates are on and the sandbox can use one (virtio-fs shares,
-   * no NAS: a clone gets no network), booting otherwise or when the template fails.
+   * Starts the VM: from a VM template when templates are on and the sandbox shares over virtio-fs (9p
+   * devices cannot be hot-plugged into a clone), booting otherwise or when the template fails.
    */
   private async launch(spec: SandboxVmSpec, log: Logger): Promise<SandboxVm> {
     const { templates } = this.deps;
-    if (!templates || spec.shareKind !== 'virtiofs' || spec.nfsForwards.length > 0) return this.deps.launchVm(spec);
+    if (!templates || spec.shareKind !== 'virtiofs') return this.deps.launchVm(spec);
     let template: VmTemplate;
     try {
       template = await templates.get({ image: spec.image, memoryMiB: spec.memoryMiB, cpus: spec.cpus });
@@ -155,6 +156,8 @@ export class Sandbox {
     if (this.vm.fromTemplate) {
       const clock = await this.agent.call('setClock', { epochMs: Date.now() });
       log.debug(clock, 'guest clock set');
+      // The NIC was hot-plugged after the restore: init, long done, did not configure it.
+      if (forwards.length > 0) await this.agent.call('setupNetwork', { waitMs: HOTPLUG_WAIT_MS });
     }
     this.timings.bootMs = Date.now() - started;
     log.info({ ms: this.timings.bootMs, accel: this.vm.accel, fromTemplate: this.vm.fromTemplate }, 'guest agent ready');
@@ -163,7 +166,7 @@ export class Sandbox {
     for (const s of shares) {
       const target = `${SHARE_ROOT}/${s.tag}`;
       // A clone's shares were hot-plugged a moment ago: the guest may still be probing them.
-      await this.agent.call('mount', { source: { kind: this.vm.shareKind, tag: s.tag }, target, fstype: this.vm.shareKind, options: [], ...(this.vm.fromTemplate ? { deviceWaitMs: SHARE_WAIT_MS } : {}) });
+      await this.agent.call('mount', { source: { kind: this.vm.shareKind, tag: s.tag }, target, fstype: this.vm.shareKind, options: [], ...(this.vm.fromTemplate ? { deviceWaitMs: HOTPLUG_WAIT_MS } : {}) });
       for (const [hostPath, relative] of s.entries) shareMounts.set(hostPath, relative ? `${target}/${relative}` : target);
     }
     const ctx: VolumeContext = {
