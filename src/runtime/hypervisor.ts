@@ -16,6 +16,15 @@
 // So: q35 with qboot (SeaBIOS when qboot.rom is missing), direct kernel boot, N free pcie-root-ports.
 // Boot to a pinging agent: 3.1-4.3 s with the placeholder agent, ~3.7 s with src/agent (node start ~1 s).
 
+import { PassvolError } from '../common/errors.js';
+
+/** A VM template could not be restored (a QEMU upgrade, a corrupt file): the template is unusable, not the host. */
+export class TemplateRestoreError extends PassvolError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('PV_ERR_EXTERNAL_COMMAND', message, options);
+  }
+}
+
 /** The narrow QMP surface callers may use directly (query-block, query-pci, ...). */
 export interface QmpChannel {
   execute(command: string, args?: Record<string, unknown>, options?: { timeoutMs?: number }): Promise<unknown>;

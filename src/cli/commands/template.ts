@@ -39,6 +39,7 @@ export function templateCommand(): Command {
       const o = parseFlags(MakeOptions, raw);
       const deps = await runtimeDeps({ vmTemplates: o.dir, ...(o.image ? { image: o.image } : {}) }, createLogger({ level: o.logLevel }));
       const templates = deps.templates as VmTemplates;
+      await templates.forgetFailures();
       const started = Date.now();
       const t = await templates.get({ image: deps.image, memoryMiB: o.memory, cpus: o.cpus });
       process.stdout.write(`${t.dir} (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);

@@ -5,19 +5,27 @@ import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { invalidArgument } from '../../common/errors.js';
 import type { NetForward, VmSpec } from '../hypervisor.js';
+import { STATE_PATH } from './vm-state.js';
 
 export const QBOOT_ROM = '/usr/share/qemu/qboot.rom';
 export const AGENT_DISK_ID = 'agent-disk';
 export const SERIAL_BUS = 'vser0';
 export const HOTPLUG_PORT_PREFIX = 'hp';
 const FIRST_HOTPLUG_ADDR = 0x10;
+/**
+ * Templates and clones have CLONE_SLOTS more root ports: a clone's shares and NIC are hot-plugged into
+ * them, so it keeps as many slots for disks as a booted VM (and the template must have the same ports).
+ */
+export const CLONE_SLOTS = 4;
+/** Root ports from FIRST_HOTPLUG_ADDR to the last slot of bus 0 (0x1f). */
+const MAX_ROOT_PORTS = 0x20 - FIRST_HOTPLUG_ADDR;
+export const hotplugSlotsOf = (spec: Pick<VmSpec, 'hotplugSlots' | 'memory'>): number => (spec.hotplugSlots ?? 8) + (spec.memory ? CLONE_SLOTS : 0);
 
 const AbsPath = z.string().refine((p) => isAbsolute(p) && !p.includes('\0'), 'must be an absolute path');
 const Tag = z.string().regex(/^[A-Za-z0-9_.-]{1,31}$/, 'tags are 1-31 characters of [A-Za-z0-9_.-]');
 const Ipv4 = z.string().regex(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/).refine((s) => s.split('.').every((n) => Number(n) <= 255), 'not an IPv4 address');
 const Port = z.number().int().min(1).max(65535);
-// Goes into a shell command (migrate-incoming exec:cat PATH), so nothing a shell would interpret.
-const StatePath = z.string().regex(/^\/[A-Za-z0-9._/-]+$/, 'an absolute path of [A-Za-z0-9._/-]');
+const StatePath = z.string().regex(STATE_PATH, 'an absolute path of [A-Za-z0-9._/-]');
 
 export const VmSpecSchema = z
   .object({
@@ -59,7 +67,12 @@ export const VmSpecSchema = z
   .strict()
   .refine((s) => s.memory?.kind !== 'template' || (s.nfsForwards ?? []).length === 0, 'a template has no network (its clones get theirs hot-plugged)')
   .refine((s) => !s.memory || (s.shares ?? []).every((x) => x.kind === 'virtiofs'), 'a template or a clone shares over virtio-fs only (9p cannot be hot-plugged)')
-  .refine((s) => s.memory?.kind !== 'template' || (s.shares ?? []).length === 0, 'a template has no shares (its clones get theirs hot-plugged)');
+  .refine((s) => hotplugSlotsOf(s) <= MAX_ROOT_PORTS, `at most ${MAX_ROOT_PORTS} hot-plug ports (templates and clones take ${CLONE_SLOTS} of them)`)
+  .refine((s) => s.memory?.kind !== 'template' || (s.shares ?? []).length === 0, 'a template has no shares (its clones get theirs hot-plugged)')
+  .refine(
+    (s) => s.memory?.kind !== 'clone' || (s.shares ?? []).length + ((s.nfsForwards ?? []).length > 0 ? 1 : 0) <= CLONE_SLOTS,
+    `a clone hot-plugs at most ${CLONE_SLOTS} shares and network together: boot this sandbox instead`,
+  );
 
 /** Checks a spec from the runtime before any of it reaches a command line. */
 export function parseVmSpec(spec: unknown): VmSpec {
@@ -176,7 +189,7 @@ export function buildQemuArgs(plan: QemuLaunchPlan): string[] {
     args.push('-device', 'vmgenid,id=vmgenid0,guid=auto');
   }
   if (spec.memory?.kind === 'clone') args.push('-incoming', 'defer');
-  hotplugPortIds(spec.hotplugSlots ?? 8).forEach((id, i) => {
+  hotplugPortIds(hotplugSlotsOf(spec)).forEach((id, i) => {
     // io-reserve=0: virtio-pci devices need no I/O ports, and q35 has too few to give each port 4 KiB.
     args.push('-device', `pcie-root-port,id=${id},bus=pcie.0,chassis=1,slot=${i + 1},addr=0x${(FIRST_HOTPLUG_ADDR + i).toString(16)},io-reserve=0`);
   });

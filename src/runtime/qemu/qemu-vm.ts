@@ -4,15 +4,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, readFile, rm, stat, statfs } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { SystemExec } from '../../common/exec.js';
 import { failedPrecondition, isPassvolError, notFound, PassvolError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
-import type { BlockBackendSettings, HotplugBlockRequest, HotpluggedBlock, Hypervisor, RunningVm, VmExit, VmSpec } from '../hypervisor.js';
+import { TemplateRestoreError, type BlockBackendSettings, type HotplugBlockRequest, type HotpluggedBlock, type Hypervisor, type RunningVm, type VmExit, type VmSpec } from '../hypervisor.js';
 import { detectAccel, type AccelDecision } from './accel.js';
 import { backendAttempts, blockdevArgs, isBackendSettingError, nodeNames } from './block-backend.js';
-import { buildQemuArgs, GUEST_MAC, guestForwards, hotplugPortIds, NETDEV_ID, NIC_ID, parseVmSpec, QBOOT_ROM } from './cmdline.js';
+import { buildQemuArgs, GUEST_MAC, guestForwards, hotplugPortIds, hotplugSlotsOf, NETDEV_ID, NIC_ID, parseVmSpec, QBOOT_ROM } from './cmdline.js';
 import { hasExited, signalAndWait } from './process-exit.js';
 import { QmpClient, QmpError } from './qmp-client.js';
 import { blockdevAdd, blockdevDel, blockResize, chardevAddUnixSocket, chardevRemove, deviceAdd, deviceDel, netdevAddRestrictedUser, netdevDel, objectAddIothread, objectDel, quit } from './qmp-commands.js';
@@ -25,6 +25,8 @@ const SERIAL = /^[A-Za-z0-9._-]{1,20}$/;
 /** Long enough for pciehp's 5 s attention-button delay, should a guest use native hot-plug. */
 const UNPLUG_TIMEOUT_MS = 15_000;
 const MAX_SOCKET_PATH = 107;
+/** Room a clone's RAM copy leaves on its tmpfs beyond the guest's size. */
+const CLONE_RAM_HEADROOM_MIB = 64;
 
 export interface QemuHypervisorOptions {
   log: Logger;
@@ -67,7 +69,7 @@ export class QemuHypervisor implements Hypervisor {
         const socketPath = virtiofsSockets.get(share.tag) as string;
         helpers.push(await Virtiofsd.start({ socketPath, sourceDir: share.hostDir, cache: share.cache ?? 'auto', logFile: join(spec.stateDir, `virtiofsd-${share.tag}.log`) }));
       }
-      if (cloneRam && spec.memory) await copyTemplateRam(spec.memory.file, cloneRam);
+      if (cloneRam && spec.memory) await copyTemplateRam(spec.memory.file, cloneRam, spec.memoryMiB);
       const args = buildQemuArgs({ spec, accelArgs: accel.args, accelKernelArgs: accel.kernelArgs, firmware, virtiofsSockets, cloneRam, ...paths });
       log.debug({ args }, 'starting qemu');
       const out = openSync(paths.qemuLog, 'a');
@@ -82,7 +84,11 @@ export class QemuHypervisor implements Hypervisor {
       const clone = spec.memory?.kind === 'clone' ? spec.memory : undefined;
       // QEMU has mapped its RAM file once QMP answers: unlinked now, the RAM goes when QEMU does.
       if (cloneRam) await rm(cloneRam, { force: true });
-      if (clone) await restoreState(qmp, clone.state);
+      if (clone) {
+        await restoreState(qmp, clone.state).catch((e: unknown) => {
+          throw new TemplateRestoreError(`cannot restore the VM template ${clone.state}: ${(e as Error).message}`, { cause: e });
+        });
+      }
       const vm = new QemuVm(spec, started, qmp, accel, helpers, paths, log);
       // A clone has the template's devices: its shares and network come now, into free hot-plug ports.
       if (clone) {
@@ -96,7 +102,8 @@ export class QemuHypervisor implements Hypervisor {
       if (child && !hasExited(child)) child.kill('SIGKILL');
       await Promise.all(helpers.map((h) => h.stop(0)));
       await removeFiles([paths.qmpSocket, spec.agentPort.socketPath, paths.pidFile, ...(cloneRam ? [cloneRam] : [])]);
-      if (isPassvolError(e) && tail) throw new PassvolError(e.code, `${e.message}; qemu said: ${tail}`, { cause: e });
+      // QEMU's last words join the message; the error keeps its class (a TemplateRestoreError stays one).
+      if (isPassvolError(e) && tail) e.message = `${e.message}; qemu said: ${tail}`;
       throw e;
     }
   }
@@ -125,7 +132,7 @@ class QemuVm implements RunningVm {
     private readonly log: Logger,
   ) {
     this.agentSocket = spec.agentPort.socketPath;
-    this.freePorts = hotplugPortIds(spec.hotplugSlots ?? 8);
+    this.freePorts = hotplugPortIds(hotplugSlotsOf(spec));
     const exited = new Promise<VmExit>((resolve) => {
       if (hasExited(child)) resolve({ code: child.exitCode, signal: child.signalCode });
       else child.once('exit', (code, signal) => resolve({ code, signal }));
@@ -162,11 +169,13 @@ class QemuVm implements RunningVm {
     const bus = this.freePorts.shift();
     if (!bus) throw new PassvolError('PV_ERR_RESOURCE_EXHAUSTED', `no hot-plug slot left for share ${tag}`);
     const id = `share-${tag}`;
-    await chardevAddUnixSocket(this.qmp, `${id}-chr`, socketPath);
+    let chardev = false;
     try {
+      await chardevAddUnixSocket(this.qmp, `${id}-chr`, socketPath);
+      chardev = true;
       await deviceAdd(this.qmp, { driver: 'vhost-user-fs-pci', id, chardev: `${id}-chr`, tag, 'queue-size': 1024, bus });
     } catch (e) {
-      await chardevRemove(this.qmp, `${id}-chr`).catch(() => undefined);
+      if (chardev) await chardevRemove(this.qmp, `${id}-chr`).catch(() => undefined);
       this.freePorts.unshift(bus);
       throw e;
     }
@@ -177,11 +186,13 @@ class QemuVm implements RunningVm {
   async hotplugNetwork(guestfwd: readonly string[]): Promise<void> {
     const bus = this.freePorts.shift();
     if (!bus) throw new PassvolError('PV_ERR_RESOURCE_EXHAUSTED', 'no hot-plug slot left for the network');
-    await netdevAddRestrictedUser(this.qmp, NETDEV_ID, guestfwd);
+    let netdev = false;
     try {
+      await netdevAddRestrictedUser(this.qmp, NETDEV_ID, guestfwd);
+      netdev = true;
       await deviceAdd(this.qmp, { driver: 'virtio-net-pci', id: NIC_ID, netdev: NETDEV_ID, mac: GUEST_MAC, bus });
     } catch (e) {
-      await netdevDel(this.qmp, NETDEV_ID).catch(() => undefined);
+      if (netdev) await netdevDel(this.qmp, NETDEV_ID).catch(() => undefined);
       this.freePorts.unshift(bus);
       throw e;
     }
@@ -286,8 +297,17 @@ class QemuVm implements RunningVm {
  */
 const cloneRamPath = (templateRam: string, vmName: string): string => `${templateRam}.clone-${vmName}-${randomBytes(4).toString('hex')}`;
 
-/** The clone's RAM: a sparse copy of the template's (cp seeks past its holes: ~0.14 s for 170 MB used of 512 MiB). */
-async function copyTemplateRam(templateRam: string, copy: string): Promise<void> {
+/**
+ * The clone's RAM: a sparse copy of the template's (cp seeks past its holes: ~0.14 s for 170 MB used of
+ * 512 MiB). It grows as the guest touches memory, up to the guest's size: with less free than that on
+ * the tmpfs, a guest would die of SIGBUS later, so the clone is refused now (and the sandbox boots).
+ */
+async function copyTemplateRam(templateRam: string, copy: string, memoryMiB: number): Promise<void> {
+  const fs = await statfs(dirname(copy));
+  const freeMiB = (fs.bavail * fs.bsize) / 2 ** 20;
+  if (freeMiB < memoryMiB + CLONE_RAM_HEADROOM_MIB) {
+    throw new PassvolError('PV_ERR_RESOURCE_EXHAUSTED', `${Math.floor(freeMiB)} MiB free in ${dirname(copy)}, a clone needs ${memoryMiB + CLONE_RAM_HEADROOM_MIB}: grow the tmpfs or remove templates`);
+  }
   await new SystemExec().run('cp', ['--sparse=always', templateRam, copy], { timeoutMs: 60_000 });
 }
 

@@ -3,10 +3,17 @@
 // x-ignore-shared capability (made for this) leaves that file's RAM out. So a save writes ~0.2 MB and a
 // restore reads it in tens of milliseconds, however much RAM the guest has.
 import { z } from 'zod';
-import { PassvolError } from '../../common/errors.js';
+import { invalidArgument, PassvolError } from '../../common/errors.js';
 import type { QmpChannel } from '../hypervisor.js';
 
 const Empty = z.object({}).passthrough();
+/** State paths go into a shell command (exec:cat PATH), so nothing a shell would interpret. */
+export const STATE_PATH = /^\/[A-Za-z0-9._/-]+$/;
+
+function checked(file: string): string {
+  if (!STATE_PATH.test(file)) throw invalidArgument(`VM state path ${JSON.stringify(file)} must be an absolute path of [A-Za-z0-9._/-]`);
+  return file;
+}
 const Migration = z.object({ status: z.string().optional(), 'error-desc': z.string().optional() }).passthrough();
 const POLL_MS = 10;
 
@@ -25,18 +32,20 @@ async function migrationDone(qmp: QmpChannel, what: string, timeoutMs: number): 
   }
 }
 
-/** Pauses the VM and writes its device state to `file` (a path checked by cmdline.ts's StatePath). */
+/** Pauses the VM and writes its device state to `file`. */
 export async function saveState(qmp: QmpChannel, file: string, timeoutMs = 30_000): Promise<void> {
+  const path = checked(file);
   Empty.parse(await qmp.execute('stop'));
   await ignoreSharedRam(qmp);
-  Empty.parse(await qmp.execute('migrate', { uri: `exec:cat > ${file}` }));
+  Empty.parse(await qmp.execute('migrate', { uri: `exec:cat > ${path}` }));
   await migrationDone(qmp, 'saving the VM state', timeoutMs);
 }
 
 /** Loads the device state into a QEMU started with `-incoming defer`, then lets the guest run. */
 export async function restoreState(qmp: QmpChannel, file: string, timeoutMs = 30_000): Promise<void> {
+  const path = checked(file);
   await ignoreSharedRam(qmp);
-  Empty.parse(await qmp.execute('migrate-incoming', { uri: `exec:cat ${file}` }));
+  Empty.parse(await qmp.execute('migrate-incoming', { uri: `exec:cat ${path}` }));
   await migrationDone(qmp, 'restoring the VM state', timeoutMs);
   Empty.parse(await qmp.execute('cont'));
 }

@@ -5,13 +5,13 @@
 import type { Server } from 'node:http';
 import { dirname } from 'node:path';
 import { rm } from 'node:fs/promises';
-import { PassvolError } from '../../common/errors.js';
+import { isPassvolError, PassvolError } from '../../common/errors.js';
 import type { Exec } from '../../common/exec.js';
 import type { Logger } from '../../common/logger.js';
 import { DEFAULT_RS_SHIM_ROOT, monitorSocketPath, type RecordStore } from '../../directvolume/index.js';
 import type { AgentEvent } from '../../protocol/index.js';
 import { AgentClient } from '../agent-client.js';
-import type { BlockBackendSettings } from '../hypervisor.js';
+import { TemplateRestoreError, type BlockBackendSettings } from '../hypervisor.js';
 import { startMonitorServer, stopMonitorServer, type DirectVolumeOps } from '../monitor/monitor-server.js';
 import { directVolumeOps } from './sandbox-volume-ops.js';
 import { planShares, releaseShares } from './sandbox-shares.js';
@@ -46,6 +46,8 @@ export interface SandboxDeps {
 }
 
 const SHARE_ROOT = '/run/passvol/shares';
+/** A clone's agent answers within a second or two; one that does not is a template gone bad. */
+const CLONE_READY_MS = 15_000;
 /** How long a clone's hot-plugged share or NIC may take to appear in the guest. */
 const HOTPLUG_WAIT_MS = 10_000;
 const CONTAINER_ID = 'main';
@@ -100,25 +102,49 @@ export class Sandbox {
   }
 
   /**
-   * Starts the VM: from a VM template when templates are on and the sandbox shares over virtio-fs (9p
-   * devices cannot be hot-plugged into a clone), booting otherwise or when the template fails.
+   * Starts the VM and connects its agent: from a VM template when templates are on and the sandbox shares
+   * over virtio-fs (9p devices cannot be hot-plugged into a clone), booting otherwise. A clone that cannot
+   * start or whose agent never answers is stopped and the sandbox boots; the template is discarded only
+   * when it was the template that failed (the restore, or a dead guest), not for a missing slot or space.
    */
-  private async launch(spec: SandboxVmSpec, log: Logger): Promise<SandboxVm> {
+  private async startGuest(spec: SandboxVmSpec, log: Logger): Promise<{ vm: SandboxVm; agent: AgentClient }> {
     const { templates } = this.deps;
-    if (!templates || spec.shareKind !== 'virtiofs') return this.deps.launchVm(spec);
-    let template: VmTemplate;
-    try {
-      template = await templates.get({ image: spec.image, memoryMiB: spec.memoryMiB, cpus: spec.cpus });
-    } catch (e) {
-      log.warn({ err: (e as Error).message }, 'no VM template; booting');
-      return this.deps.launchVm(spec);
+    if (templates && spec.shareKind === 'virtiofs') {
+      let template: VmTemplate | undefined;
+      try {
+        template = await templates.get({ image: spec.image, memoryMiB: spec.memoryMiB, cpus: spec.cpus });
+      } catch (e) {
+        log.warn({ err: (e as Error).message }, 'no VM template; booting');
+      }
+      if (template) {
+        try {
+          return await this.launchAndConnect({ ...spec, template }, log, CLONE_READY_MS);
+        } catch (e) {
+          const templateFailed = e instanceof TemplateRestoreError || (isPassvolError(e) && e.code === 'PV_ERR_TIMEOUT');
+          log.warn({ err: (e as Error).message, template: template.dir, discarded: templateFailed }, 'cannot start from the VM template; booting');
+          if (templateFailed) await templates.discard(template);
+        }
+      }
     }
+    return this.launchAndConnect(spec, log, this.deps.agentTimeoutMs ?? 60_000);
+  }
+
+  private async launchAndConnect(spec: SandboxVmSpec, log: Logger, readyMs: number): Promise<{ vm: SandboxVm; agent: AgentClient }> {
+    const vm = await this.deps.launchVm(spec);
+    this.state.vmPid = vm.pid;
+    await this.save();
     try {
-      return await this.deps.launchVm({ ...spec, template });
+      const agent = await AgentClient.connect(vm.agentSocket, log.child({ part: 'agent' }), 10_000);
+      try {
+        await agent.waitReady(readyMs);
+      } catch (e) {
+        agent.close();
+        throw e;
+      }
+      return { vm, agent };
     } catch (e) {
-      log.warn({ err: (e as Error).message, template: template.dir }, 'cannot start from the VM template; booting');
-      await templates.discard(template);
-      return this.deps.launchVm(spec);
+      await vm.stop().catch(() => undefined);
+      throw e;
     }
   }
 
@@ -145,14 +171,12 @@ export class Sandbox {
       nfsForwards: forwards,
       volumeModules: plans.some((p) => p.kind === 'direct-block' && p.record.mountInfo.fstype === 'xfs') ? ['xfs'] : [],
     };
-    this.vm = await this.launch(vmSpec, log);
-    this.state.vmPid = this.vm.pid;
-    await this.save();
+    const guest = await this.startGuest(vmSpec, log);
+    this.vm = guest.vm;
+    this.agent = guest.agent;
     void this.vm.exited.then(() => this.onVmExit());
-    this.agent = await AgentClient.connect(this.vm.agentSocket, log.child({ part: 'agent' }), 10_000);
     this.agent.on('event', (e) => this.onEvent(e));
     this.agent.on('restarted', () => void this.onContainerLost('the guest agent restarted'));
-    await this.agent.waitReady(deps.agentTimeoutMs ?? 60_000);
     if (this.vm.fromTemplate) {
       const clock = await this.agent.call('setClock', { epochMs: Date.now() });
       log.debug(clock, 'guest clock set');

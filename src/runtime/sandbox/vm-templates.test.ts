@@ -1,17 +1,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { templateKey, VmTemplates, type MakeTemplate, type TemplateBuild, type TemplateShape } from './vm-templates.js';
 
-const shape: TemplateShape = {
-  image: { kernel: '/img/k-1/vmlinux', initrd: '/img/i-1/initramfs.cpio', agentDisk: '/img/a-1/agent.ext4', agentDiskSerial: 'passvol-agent', agentPortName: 'passvol.agent', cmdline: 'console=ttyS0' },
-  memoryMiB: 512,
-  cpus: 1,
-};
 const log = pino({ level: 'silent' });
 
 function scratch(): string {
@@ -19,6 +14,15 @@ function scratch(): string {
   after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
+
+/** A guest image whose files exist (a template of an image that is gone is swept). */
+const images = scratch();
+for (const f of ['vmlinux', 'initramfs.cpio', 'agent.ext4']) writeFileSync(join(images, f), '');
+const shape: TemplateShape = {
+  image: { kernel: join(images, 'vmlinux'), initrd: join(images, 'initramfs.cpio'), agentDisk: join(images, 'agent.ext4'), agentDiskSerial: 'passvol-agent', agentPortName: 'passvol.agent', cmdline: 'console=ttyS0' },
+  memoryMiB: 512,
+  cpus: 1,
+};
 
 /** A maker that writes what QEMU would (RAM and state files) without a VM; `ready` is never called. */
 function fakeMaker(calls: TemplateBuild[], fail?: string): MakeTemplate {
@@ -71,11 +75,51 @@ test('concurrent sandboxes wait for one make; later ones find the template on di
   assert.deepEqual(readdirSync(root), []);
 });
 
-test('a failed make leaves nothing behind and says why', async () => {
+test('a failed make leaves nothing behind, says why, and is not tried again for a while', async () => {
   const root = scratch();
-  const templates = new VmTemplates({ root, make: fakeMaker([], 'the guest did not answer'), log });
+  const calls: TemplateBuild[] = [];
+  const templates = new VmTemplates({ root, make: fakeMaker(calls, 'the guest did not answer'), log });
   await assert.rejects(templates.get(shape), /cannot make a VM template: the guest did not answer; the guest's console ended: passvol-init: up at 1\.80 s \/ passvol-init: no virtio disk/);
-  assert.deepEqual(readdirSync(root), []);
+  assert.deepEqual(readdirSync(root), [`.failed-${templateKey(shape)}`], 'only the note of the failure');
+  await assert.rejects(templates.get(shape), /failed \d+ s ago/);
+  assert.equal(calls.length, 1, 'the second sandbox boots instead of paying another failed make');
+});
+
+test('makes in two processes: one makes, the other waits for its lock and finds the template', async () => {
+  const root = scratch();
+  const key = templateKey(shape);
+  // Another live process (this test's parent shell stands in) holds the lock, then makes the template.
+  mkdirSync(join(root, `.lock-${key}`));
+  writeFileSync(join(root, `.lock-${key}`, 'pid'), String(process.ppid));
+  const calls: TemplateBuild[] = [];
+  const waiting = new VmTemplates({ root, make: fakeMaker(calls), log }).get(shape);
+  await new Promise((r) => setTimeout(r, 300));
+  const other = new VmTemplates({ root, make: fakeMaker([]), log });
+  rmSync(join(root, `.lock-${key}`), { recursive: true });
+  const made = await other.get(shape);
+  assert.deepEqual(await waiting, made);
+  assert.equal(calls.length <= 1, true);
+  // A lock whose holder died is taken over at once.
+  const dead = spawn('true');
+  await new Promise((r) => dead.once('exit', r));
+  mkdirSync(join(root, `.lock-${key}`));
+  writeFileSync(join(root, `.lock-${key}`, 'pid'), String(dead.pid));
+  rmSync(join(root, key), { recursive: true });
+  await new VmTemplates({ root, make: fakeMaker([]), log, lockWaitMs: 1000 }).get(shape);
+  assert.ok(!existsSync(join(root, `.lock-${key}`)));
+});
+
+test('a template whose image is gone is swept; a folder others can write is refused', async () => {
+  const root = scratch();
+  const img = scratch();
+  for (const f of ['vmlinux', 'initramfs.cpio', 'agent.ext4']) writeFileSync(join(img, f), '');
+  const old: TemplateShape = { ...shape, image: { ...shape.image, kernel: join(img, 'vmlinux'), initrd: join(img, 'initramfs.cpio'), agentDisk: join(img, 'agent.ext4') } };
+  await new VmTemplates({ root, make: fakeMaker([]), log }).get(old);
+  rmSync(join(img, 'agent.ext4'));
+  await new VmTemplates({ root, make: fakeMaker([]), log }).get(shape);
+  assert.deepEqual(readdirSync(root), [templateKey(shape)], 'the old image\'s template went');
+  chmodSync(root, 0o777);
+  await assert.rejects(new VmTemplates({ root, make: fakeMaker([]), log }).get(shape), /writable by no one else \(mode 777\)/);
 });
 
 test('a template folder without its files is not used', async () => {

@@ -12,7 +12,7 @@
 // layout (KASLR) and every secret the template held in memory before it was saved. The kernel reseeds
 // its random number generator when a clone starts (the VM generation id changes), and each clone gets
 // a private copy of the RAM, so no memory pages are shared between sandboxes.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -29,6 +29,16 @@ export const DEFAULT_TEMPLATE_ROOT = '/run/passvol/templates';
 const FORMAT = 1;
 const MODULES_WAIT_MS = 60_000;
 const MAKE_PREFIX = '.make-';
+const LOCK_PREFIX = '.lock-';
+const FAILED_PREFIX = '.failed-';
+const DISCARD_PREFIX = '.discard-';
+/** A make takes ~9 s under TCG; a waiter gives the holder this long. */
+const LOCK_WAIT_MS = 180_000;
+const LOCK_POLL_MS = 200;
+/** A lock folder whose holder never wrote its pid (killed in between). */
+const STALE_LOCK_MS = 10_000;
+/** After a failed make, sandboxes boot without trying again for this long (each try costs a boot). */
+const RETRY_AFTER_FAILURE_MS = 10 * 60_000;
 const TEMPLATE_FILES = new Set(['ram', 'state', 'template.json']);
 const STALE_COPY_MS = 60_000;
 
@@ -52,6 +62,7 @@ export interface TemplateBuild {
 /** Boots a VM with its RAM in `memoryFile`, waits for `ready(agentSocket)`, then saves it to `stateFile`. */
 export type MakeTemplate = (build: TemplateBuild, ready: (agentSocket: string) => Promise<void>) => Promise<void>;
 
+const TemplateShapeJson = z.object({ image: z.object({ kernel: z.string(), initrd: z.string(), agentDisk: z.string() }).passthrough() }).passthrough();
 const TemplateJson = z.object({ format: z.literal(FORMAT), key: z.string(), shape: z.unknown(), madeAt: z.string(), makeMs: z.number() }).passthrough();
 export type TemplateInfo = z.infer<typeof TemplateJson> & { dir: string };
 
@@ -69,24 +80,25 @@ export class VmTemplates {
   private readonly making = new Map<string, Promise<VmTemplate>>();
 
   constructor(
-    private readonly o: { root: string; make: MakeTemplate; log: Logger; agentTimeoutMs?: number },
+    private readonly o: { root: string; make: MakeTemplate; log: Logger; agentTimeoutMs?: number; lockWaitMs?: number },
   ) {}
 
-  /** The template for this shape, made now (one boot, ~4 s under TCG) if there is none. */
+  /**
+   * The template for this shape, made now (one boot, ~9 s under TCG) if there is none. One process makes
+   * it while the others wait (a lock folder per key); after a failed make, none is tried for a while.
+   */
   get(shape: TemplateShape): Promise<VmTemplate> {
     const key = templateKey(shape);
     const inFlight = this.making.get(key);
     if (inFlight) return inFlight;
-    const p = this.find(key)
-      .then((found) => found ?? this.make(key, shape))
-      .finally(() => this.making.delete(key));
+    const p = this.getOrMake(key, shape).finally(() => this.making.delete(key));
     this.making.set(key, p);
     return p;
   }
 
   /** Drops a template a clone could not start from (another QEMU, say); the next sandbox makes a new one. */
   async discard(t: VmTemplate): Promise<void> {
-    await rm(t.dir, { recursive: true, force: true });
+    await this.removeAside(t.dir);
     this.o.log.warn({ template: t.dir }, 'VM template discarded');
   }
 
@@ -106,16 +118,78 @@ export class VmTemplates {
     for (const name of await readdir(this.o.root).catch(() => [] as string[])) {
       if (name.startsWith(MAKE_PREFIX)) await this.removeMake(join(this.o.root, name));
       else await rm(join(this.o.root, name), { recursive: true, force: true });
-      n++;
+      if (!name.startsWith('.')) n++;
     }
     return n;
   }
 
+  /** Forgets failed makes, so the next get tries again at once (`passvol template make`). */
+  async forgetFailures(): Promise<void> {
+    for (const name of await readdir(this.o.root).catch(() => [] as string[])) {
+      if (name.startsWith(FAILED_PREFIX)) await rm(join(this.o.root, name), { force: true });
+    }
+  }
+
+  private async getOrMake(key: string, shape: TemplateShape): Promise<VmTemplate> {
+    await this.checkRoot();
+    await this.sweep();
+    const found = await this.find(key);
+    if (found) return found;
+    const failedAt = Number(await readFile(join(this.o.root, `${FAILED_PREFIX}${key}`), 'utf8').catch(() => '0'));
+    if (Date.now() - failedAt < RETRY_AFTER_FAILURE_MS) {
+      throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `making this VM template failed ${Math.round((Date.now() - failedAt) / 1000)} s ago (see the log then); the next try is after ${RETRY_AFTER_FAILURE_MS / 60_000} min`);
+    }
+    return this.withMakeLock(key, async () => (await this.find(key)) ?? this.make(key, shape));
+  }
+
+  /** The root must be ours alone: a template planted by another user would run as a sandbox's guest. */
+  private async checkRoot(): Promise<void> {
+    await mkdir(this.o.root, { recursive: true, mode: 0o700 });
+    const st = await stat(this.o.root);
+    const uid = process.getuid?.();
+    if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
+      throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `the VM templates folder ${this.o.root} must be owned by uid ${uid} and writable by no one else (mode ${(st.mode & 0o777).toString(8)})`);
+    }
+  }
+
+  /**
+   * Runs `fn` holding the make lock for `key` (a folder naming its holder's pid, so one left by a process
+   * that died is taken over). Other processes wait, then find the template the holder made.
+   */
+  private async withMakeLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const lock = join(this.o.root, `${LOCK_PREFIX}${key}`);
+    const deadline = Date.now() + (this.o.lockWaitMs ?? LOCK_WAIT_MS);
+    for (;;) {
+      try {
+        await mkdir(lock);
+        await writeFile(join(lock, 'pid'), String(process.pid));
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const holder = Number(await readFile(join(lock, 'pid'), 'utf8').catch(() => '0'));
+      const age = Date.now() - ((await stat(lock).catch(() => undefined))?.mtimeMs ?? Date.now());
+      if ((holder && !pidAlive(holder)) || (!holder && age > STALE_LOCK_MS)) {
+        await rm(lock, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new PassvolError('PV_ERR_TIMEOUT', `another process (pid ${holder}) has been making VM template ${key} for too long`);
+      await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
+    }
+    try {
+      return await fn();
+    } finally {
+      await rm(lock, { recursive: true, force: true });
+    }
+  }
+
   private async read(dir: string): Promise<TemplateInfo | undefined> {
-    const raw = await readFile(join(dir, 'template.json'), 'utf8').catch(() => undefined);
-    if (raw === undefined) return undefined;
-    const parsed = TemplateJson.safeParse(JSON.parse(raw));
-    return parsed.success ? { ...parsed.data, dir } : undefined;
+    try {
+      const parsed = TemplateJson.safeParse(JSON.parse(await readFile(join(dir, 'template.json'), 'utf8')));
+      return parsed.success ? { ...parsed.data, dir } : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   private async find(key: string): Promise<VmTemplate | undefined> {
@@ -151,24 +225,43 @@ export class VmTemplates {
     await rm(dir, { recursive: true, force: true });
   }
 
-  /** Unfinished makes whose maker died: their VM is killed and their folder removed. */
+  /** Renamed out of the way first, so no reader ever sees a half-removed template. */
+  private async removeAside(dir: string): Promise<void> {
+    const aside = join(this.o.root, `${DISCARD_PREFIX}${randomBytes(4).toString('hex')}`);
+    await rename(dir, aside).catch(() => undefined);
+    await rm(aside, { recursive: true, force: true });
+  }
+
+  /**
+   * What crashes and upgrades leave: unfinished makes of makers that died (their VM is killed), templates
+   * whose image files are gone (a rebuilt image has new content-addressed paths, so a new key), and
+   * discards a crash interrupted.
+   */
   private async sweep(): Promise<void> {
     for (const name of await readdir(this.o.root).catch(() => [] as string[])) {
-      const pid = Number(/^\.make-[0-9a-f]+-(\d+)$/.exec(name)?.[1]);
-      if (pid && !pidAlive(pid)) {
+      const dir = join(this.o.root, name);
+      const maker = Number(/^\.make-[0-9a-f]+-(\d+)$/.exec(name)?.[1]);
+      if (maker && !pidAlive(maker)) {
         this.o.log.warn({ folder: name }, 'removing the unfinished VM template of a maker that died');
-        await this.removeMake(join(this.o.root, name));
+        await this.removeMake(dir);
+      } else if (name.startsWith(DISCARD_PREFIX)) {
+        await rm(dir, { recursive: true, force: true });
+      } else if (!name.startsWith('.')) {
+        const image = (TemplateShapeJson.safeParse((await this.read(dir))?.shape).data as TemplateShape | undefined)?.image;
+        const gone = image ? !(await exists(image.kernel)) || !(await exists(image.initrd)) || !(await exists(image.agentDisk)) : false;
+        if (gone) {
+          this.o.log.info({ template: name }, 'removing a VM template whose guest image is gone');
+          await this.removeAside(dir);
+        }
       }
     }
   }
 
   private async make(key: string, shape: TemplateShape): Promise<VmTemplate> {
-    await mkdir(this.o.root, { recursive: true, mode: 0o700 });
     const fsType = await notTmpfs(this.o.root);
     if (fsType) {
       this.o.log.warn({ root: this.o.root, fsType }, 'the VM templates folder is not a tmpfs: the RAM of templates and of their clones will be disk files');
     }
-    await this.sweep();
     const work = join(this.o.root, `${MAKE_PREFIX}${key}-${process.pid}`);
     await this.removeMake(work);
     await mkdir(work, { mode: 0o700 });
@@ -184,29 +277,18 @@ export class VmTemplates {
       const makeMs = Date.now() - started;
       await writeFile(join(work, 'template.json'), `${JSON.stringify({ format: FORMAT, key, shape, madeAt: new Date().toISOString(), makeMs }, null, 2)}\n`);
       await rm(join(work, 'vm'), { recursive: true, force: true });
+      // Under the make lock: a folder already there is a broken one (no template was found), so it goes.
       const dir = join(this.o.root, key);
-      // A folder there without its files (a crash mid-discard) would block the rename for good.
-      const theirs = await this.find(key);
-      if (theirs) {
-        await this.removeMake(work);
-        return theirs;
-      }
-      await rm(dir, { recursive: true, force: true });
-      try {
-        await rename(work, dir);
-      } catch (e) {
-        // Another process made it meanwhile: use theirs.
-        const theirs = await this.find(key);
-        if (!theirs) throw e;
-        await this.removeMake(work);
-        return theirs;
-      }
+      await this.removeAside(dir);
+      await rename(work, dir);
+      await rm(join(this.o.root, `${FAILED_PREFIX}${key}`), { force: true });
       log.info({ makeMs }, 'VM template made');
       return filesOf(dir);
     } catch (e) {
       // The guest's last words go into the error: the folder with its console log is removed.
       const console = (await readFile(join(work, 'vm', 'console.log'), 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' / ');
       await this.removeMake(work);
+      await writeFile(join(this.o.root, `${FAILED_PREFIX}${key}`), String(Date.now())).catch(() => undefined);
       throw new PassvolError('PV_ERR_EXTERNAL_COMMAND', `cannot make a VM template: ${(e as Error).message}${console ? `; the guest's console ended: ${console}` : ''}`, { cause: e });
     }
   }
