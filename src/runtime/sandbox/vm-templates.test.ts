@@ -126,7 +126,7 @@ test('a template folder without its files is not used', async () => {
   const root = scratch();
   const dir = join(root, templateKey(shape));
   mkdirSync(dir);
-  writeFileSync(join(dir, 'template.json'), JSON.stringify({ format: 1, key: templateKey(shape), shape, madeAt: '', makeMs: 1 }));
+  writeFileSync(join(dir, 'template.json'), JSON.stringify({ format: 2, key: templateKey(shape), shape, madeAt: '', makeMs: 1 }));
   const calls: TemplateBuild[] = [];
   const t = await new VmTemplates({ root, make: fakeMaker(calls), log }).get(shape);
   assert.equal(calls.length, 1, 'it is made again, in its place');

@@ -26,7 +26,8 @@ import type { GuestImagePaths, VmTemplate } from './sandbox-vm.js';
 export type { VmTemplate };
 
 export const DEFAULT_TEMPLATE_ROOT = '/run/passvol/templates';
-const FORMAT = 1;
+/** Part of every key: bump it when a template's machine changes (devices, firmware), which old templates lack. */
+const FORMAT = 2;
 const MODULES_WAIT_MS = 60_000;
 const MAKE_PREFIX = '.make-';
 const LOCK_PREFIX = '.lock-';
