@@ -74,12 +74,16 @@ export class AgentClient extends EventEmitter<{ event: [AgentEvent]; close: []; 
     }
   }
 
-  /** Sends ping until the agent answers (it starts after the guest kernel boots). */
-  async waitReady(timeoutMs: number): Promise<OpResult<'ping'>> {
+  /**
+   * Sends ping until the agent answers (it starts after the guest kernel boots), one every `pingEveryMs`:
+   * unanswered pings queue up for the agent, so a boot keeps them sparse, while a guest restored from a
+   * template answers within a fraction of a second.
+   */
+  async waitReady(timeoutMs: number, pingEveryMs = 500): Promise<OpResult<'ping'>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
-        const pong = await this.call('ping', {}, 500);
+        const pong = await this.call('ping', {}, pingEveryMs);
         this.ready = true;
         return pong;
       } catch (e) {

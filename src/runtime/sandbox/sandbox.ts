@@ -48,6 +48,7 @@ export interface SandboxDeps {
 const SHARE_ROOT = '/run/passvol/shares';
 /** A clone's agent answers within a second or two; one that does not is a template gone bad. */
 const CLONE_READY_MS = 15_000;
+const CLONE_PING_MS = 100;
 /** How long a clone's hot-plugged share or NIC may take to appear in the guest. */
 const HOTPLUG_WAIT_MS = 10_000;
 const CONTAINER_ID = 'main';
@@ -136,7 +137,7 @@ export class Sandbox {
     try {
       const agent = await AgentClient.connect(vm.agentSocket, log.child({ part: 'agent' }), 10_000);
       try {
-        await agent.waitReady(readyMs);
+        await agent.waitReady(readyMs, spec.template ? CLONE_PING_MS : undefined);
       } catch (e) {
         agent.close();
         throw e;
