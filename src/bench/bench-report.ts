@@ -17,6 +17,6 @@ export async function writeReport(dir: string, name: string, result: unknown, ma
   return files;
 }
 
-export function machineLine(): string {
-  return `Node ${process.version}, ${process.platform}/${process.arch}, measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+export function machineLine(measuredAt = new Date()): string {
+  return `Node ${process.version}, ${process.platform}/${process.arch}, measured ${measuredAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }

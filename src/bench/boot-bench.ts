@@ -11,6 +11,7 @@ import { RecordStore } from '../directvolume/index.js';
 import { readBundle } from '../runtime/oci/bundle.js';
 import { Sandbox, type SandboxDeps } from '../runtime/sandbox/sandbox.js';
 import { benchBundle } from './io-environment.js';
+import { processesIn, rssKiB } from './host-processes.js';
 import { summarize, type Summary } from './stats.js';
 
 export const BOOT_MODES = ['boot', 'template'] as const;
@@ -22,7 +23,13 @@ export interface BootSample {
   agentReadyMs: number;
   diskReadyMs: number;
   createMs: number;
+  /** QEMU's resident memory once the sandbox is up, and what the guest kernel says is free. */
+  qemuRssMiB: number;
+  guestAvailableMiB: number;
 }
+
+const FIELDS = ['agentReadyMs', 'diskReadyMs', 'createMs', 'qemuRssMiB', 'guestAvailableMiB'] as const;
+type SampleField = (typeof FIELDS)[number];
 
 export interface BootBenchResult {
   measuredAt: string;
@@ -33,7 +40,7 @@ export interface BootBenchResult {
   /** Making the template: one boot to a settled guest, then the save. */
   templateMakeMs: number;
   samples: BootSample[];
-  summary: Record<BootMode, { agentReadyMs: Summary; diskReadyMs: Summary; createMs: Summary }>;
+  summary: Record<BootMode, Record<SampleField, Summary>>;
 }
 
 export interface BootBenchOptions {
@@ -95,17 +102,19 @@ export async function runBootBench(o: BootBenchOptions): Promise<BootBenchResult
         const createMs = Date.now() - started;
         try {
           accel = sb.accel;
-          const sample = { mode, round, agentReadyMs: sb.timings.bootMs, diskReadyMs: sb.timings.volumeMs['/data'] ?? NaN, createMs };
+          const qemuRssKiB = processesIn(join(common.runtimeRoot, sb.id), /^qemu/).reduce((sum, p) => sum + rssKiB(p), 0);
+          const guest = await sb.guestInfo();
+          const sample = { mode, round, agentReadyMs: sb.timings.bootMs, diskReadyMs: sb.timings.volumeMs['/data'] ?? NaN, createMs, qemuRssMiB: Math.round(qemuRssKiB / 1024), guestAvailableMiB: Math.round(guest.memAvailableKiB / 1024) };
           samples.push(sample);
-          o.onProgress(`round ${round}/${o.rounds}: ${mode}: agent ready ${sample.agentReadyMs} ms, disk ready ${sample.diskReadyMs} ms, create ${createMs} ms`);
+          o.onProgress(`round ${round}/${o.rounds}: ${mode}: agent ready ${sample.agentReadyMs} ms, disk ready ${sample.diskReadyMs} ms, create ${createMs} ms, QEMU RSS ${sample.qemuRssMiB} MiB`);
         } finally {
           await sb.destroy();
         }
       }
     }
     await templates.removeAll();
-    const of = (mode: BootMode, k: 'agentReadyMs' | 'diskReadyMs' | 'createMs') => summarize(samples.filter((s) => s.mode === mode).map((s) => s[k]));
-    const summary = Object.fromEntries(BOOT_MODES.map((m) => [m, { agentReadyMs: of(m, 'agentReadyMs'), diskReadyMs: of(m, 'diskReadyMs'), createMs: of(m, 'createMs') }])) as BootBenchResult['summary'];
+    const of = (mode: BootMode, k: SampleField) => summarize(samples.filter((s) => s.mode === mode).map((s) => s[k]));
+    const summary = Object.fromEntries(BOOT_MODES.map((m) => [m, Object.fromEntries(FIELDS.map((k) => [k, of(m, k)]))])) as BootBenchResult['summary'];
     return { measuredAt: new Date().toISOString(), accel, rounds: o.rounds, memoryMiB: o.memoryMiB, cpus: o.cpus, templateMakeMs, samples, summary };
   } finally {
     undoMountsAndLoops(o.work);

@@ -22,7 +22,7 @@ export function bootMarkdown(r: BootBenchResult): string {
   return `## Sandbox start: booted against restored from a VM template
 
 ${r.rounds} rounds, one sandbox each way per round (which goes first alternates), each with one passed-through
-ext4 disk; seconds, median (range). Acceleration: **${r.accel.toUpperCase()}**. Guest ${r.memoryMiB} MiB, ${r.cpus} CPU. ${cpus().length} host CPUs. ${machineLine()}.
+ext4 disk; seconds, median (range). Acceleration: **${r.accel.toUpperCase()}**. Guest ${r.memoryMiB} MiB, ${r.cpus} CPU. ${cpus().length} host CPUs. ${machineLine(new Date(r.measuredAt))}.
 
 | start | launch to agent ready (s) | disk hot-plug + guest mount (s) | whole sandbox create (s) |
 |---|---|---|---|
@@ -35,6 +35,11 @@ Making the template took ${s(r.templateMakeMs)} s (one boot until every module i
 sandbox of a shape pays it, or \`passvol template make\` at node set-up. A restore copies the template's RAM
 (what the guest touched, sparse), reads ~0.4 MB of device state, hot-plugs the virtio-fs share and sets the clock.
 Templates are opt-in (\`--vm-templates DIR\`): clones share the template's kernel layout; see docs/operations.md.
+
+Memory once the sandbox is up (median): QEMU's resident set ${Math.round(boot.qemuRssMiB.median)} MiB booted, ${Math.round(tpl.qemuRssMiB.median)} MiB from a
+template (a clone maps its own copy of what the template had touched, and under TCG a booted QEMU also holds
+the code it translated while booting); free in the ${r.memoryMiB} MiB guest:
+${Math.round(boot.guestAvailableMiB.median)} and ${Math.round(tpl.guestAvailableMiB.median)} MiB.
 `;
 }
 

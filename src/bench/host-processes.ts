@@ -2,6 +2,7 @@
 // on a workload is the difference of two samples. The processes are found by the folder their arguments
 // name (common/processes.ts), never by name alone.
 import { readFileSync } from 'node:fs';
+import { processesNaming } from '../common/processes.js';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
@@ -15,6 +16,19 @@ export function cpuMs(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+function comm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Processes whose arguments name something in `folder` and whose command name matches `name`. */
+export function processesIn(folder: string, name: RegExp): number[] {
+  return processesNaming(folder).filter((p) => name.test(comm(p)));
 }
 
 export function rssKiB(pid: number): number {

@@ -4,7 +4,6 @@
 // sandboxes with the same VM configuration: one with the passed-through disk, the passed-through NFS export
 // and a virtio-fs share, one with a 9p share. Every path then runs the same scripts.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Exec } from '../common/exec.js';
@@ -16,8 +15,7 @@ import { RecordStore } from '../directvolume/index.js';
 import { readBundle } from '../runtime/oci/bundle.js';
 import { Sandbox, type SandboxDeps } from '../runtime/sandbox/sandbox.js';
 import type { BenchTools } from './bench-rootfs.js';
-import { CpuMeter, rssKiB } from './host-processes.js';
-import { processesNaming } from '../common/processes.js';
+import { CpuMeter, processesIn, rssKiB } from './host-processes.js';
 import { WORKLOAD_FILES } from './io-workloads.js';
 
 export const PATH_IDS = ['host', 'blk', 'virtiofs', '9p', 'nas'] as const;
@@ -80,14 +78,7 @@ export interface IoEnvironmentOptions {
   paths: readonly PathId[];
 }
 
-const comm = (pid: number) => {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return '';
-  }
-};
-const pidsOf = (folder: string, name: RegExp) => () => processesNaming(folder).filter((p) => name.test(comm(p)));
+const pidsOf = (folder: string, name: RegExp) => () => processesIn(folder, name);
 
 async function makeDisk(o: IoEnvironmentOptions, name: string): Promise<string> {
   const img = join(o.work, `${name}.img`);
