@@ -162,3 +162,19 @@ test('a RAM copy a crashed clone left beside the template goes; a fresh one (a c
   assert.ok(!existsSync(stale));
   assert.ok(existsSync(fresh));
 });
+
+test('gc removes what a crashed maker left, with its VM, and nothing else', async () => {
+  const root = scratch();
+  const templates = new VmTemplates({ root, make: fakeMaker([]), log });
+  assert.deepEqual(await new VmTemplates({ root: join(root, 'none'), make: fakeMaker([]), log }).cleanUp(), [], 'no folder, nothing to do');
+  await templates.get(shape);
+  const dead = spawn('true');
+  await new Promise((r) => dead.once('exit', r));
+  const stale = `.make-0123456789abcdef-${dead.pid}`;
+  mkdirSync(join(root, stale));
+  const vm = spawn(process.execPath, ['-e', 'setTimeout(() => undefined, 600_000)', `${join(root, stale)}/ram`], { stdio: 'ignore' });
+  const exited = new Promise((r) => vm.once('exit', r));
+  assert.deepEqual(await templates.cleanUp(), [stale]);
+  await exited;
+  assert.deepEqual(readdirSync(root), [templateKey(shape)], 'the good template stays');
+});

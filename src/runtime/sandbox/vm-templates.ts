@@ -126,6 +126,18 @@ export class VmTemplates {
     return n;
   }
 
+  /**
+   * What `passvol gc` runs: removes what crashed makers left (and their VMs, which would otherwise run on
+   * until the next sandbox that uses templates) and templates whose image is gone. Returns what it removed.
+   */
+  async cleanUp(): Promise<string[]> {
+    if (!(await exists(this.o.root))) return [];
+    const before = new Set(await readdir(this.o.root));
+    await this.sweep();
+    const after = new Set(await readdir(this.o.root));
+    return [...before].filter((n) => !after.has(n) && !n.startsWith(DISCARD_PREFIX));
+  }
+
   /** Forgets failed makes, so the next get tries again at once (`passvol template make`). */
   async forgetFailures(): Promise<void> {
     for (const name of await readdir(this.o.root).catch(() => [] as string[])) {
