@@ -76,11 +76,11 @@ export class SysfsBlockDevices implements BlockDevices {
   }
 
   async findBySerial(serial: string, waitMs: number): Promise<BlockDevice> {
-    const deadline = Date.now() + waitMs;
+    const deadline = performance.now() + waitMs;
     for (;;) {
       const found = await this.scanSerial(serial);
       if (found?.ready) return { name: found.name, devPath: join(this.devDir, found.name) };
-      if (Date.now() >= deadline) {
+      if (performance.now() >= deadline) {
         const why = found
           ? `disk ${found.name} has serial "${serial}" but ${join(this.devDir, found.name)} is not a block device`
           : `no virtio disk with serial "${serial}" appeared in ${this.sysBlockDir} within ${waitMs} ms`;

@@ -117,8 +117,8 @@ async function childrenOf(pid: number): Promise<number[]> {
 
 /** The launcher's child (the container process), waiting up to `waitMs` for the fork to happen. */
 export async function findChildPid(launcherPid: number, isRunning: () => boolean, waitMs = 2000): Promise<number | undefined> {
-  const deadline = Date.now() + waitMs;
-  while (isRunning() && Date.now() < deadline) {
+  const deadline = performance.now() + waitMs;
+  while (isRunning() && performance.now() < deadline) {
     const [child] = await childrenOf(launcherPid);
     if (child !== undefined) return child;
     await sleep(2);

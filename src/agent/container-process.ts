@@ -85,8 +85,8 @@ export class ContainerProcess {
 
   /** Waits until the process's root directory is `root` (the launcher has chrooted); false if it never is. */
   async rootIs(root: string, waitMs: number): Promise<boolean> {
-    const deadline = Date.now() + waitMs;
-    while (this.running && this.realPid !== undefined && Date.now() < deadline) {
+    const deadline = performance.now() + waitMs;
+    while (this.running && this.realPid !== undefined && performance.now() < deadline) {
       if ((await readlink(`/proc/${this.realPid}/root`).catch(() => '')) === root) return true;
       await sleep(2);
     }

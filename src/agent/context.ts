@@ -22,7 +22,6 @@ export interface AgentContext {
   readonly mounted: Set<string>;
   /** Filesystems frozen for a snapshot, each with its lease. */
   readonly freezes: FilesystemFreezes;
-  readonly startedAt: number;
   /** Ends the agent after the current response has been sent. */
   requestShutdown(): void;
 }

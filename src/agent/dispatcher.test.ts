@@ -10,7 +10,6 @@ import { PathMapper } from './guest-paths.js';
 // Only what ping and the failing ops below touch; everything else would throw if reached.
 const ctx = {
   log: pino({ level: 'silent' }),
-  startedAt: Date.now(),
   paths: new PathMapper('/nonexistent-root'),
   containers: {
     signal: () => {

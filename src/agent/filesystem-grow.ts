@@ -28,9 +28,9 @@ export async function growFilesystem(devices: BlockDevices, run: RunCommand, req
   if (!device) throw new AgentError('FAILED_PRECONDITION', `${req.guestPath} is not on a virtio disk (device ${mount.majMin})`);
   let deviceBytes = await devices.sizeBytes(device);
   if (req.minDeviceBytes !== undefined) {
-    const deadline = Date.now() + req.waitMs;
+    const deadline = performance.now() + req.waitMs;
     while (deviceBytes < req.minDeviceBytes) {
-      if (Date.now() >= deadline) {
+      if (performance.now() >= deadline) {
         throw new AgentError(
           'FAILED_PRECONDITION',
           `disk ${device.name} is ${deviceBytes} bytes, not the ${req.minDeviceBytes} asked for, after ${req.waitMs} ms; resize the disk on the host first`,

@@ -19,11 +19,11 @@ export async function waitForFilesystem(
   timeoutMs: number,
   paths = { procFilesystems: '/proc/filesystems', readyMark: MODULES_READY_MARK, networkMark: NETWORK_READY_MARK },
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   const network = fstype === 'nfs' || fstype === 'nfs4';
   for (;;) {
     if (network ? await exists(paths.networkMark) : await kernelKnows(fstype, paths.procFilesystems)) return;
-    if ((await exists(paths.readyMark)) || Date.now() > deadline) return;
+    if ((await exists(paths.readyMark)) || performance.now() > deadline) return;
     await new Promise((r) => setTimeout(r, 50));
   }
 }

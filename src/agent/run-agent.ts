@@ -103,7 +103,6 @@ export async function runAgent(argv: readonly string[], start: AgentStart): Prom
     locks: new KeyedLock(),
     mounted: new Set(),
     freezes: new FilesystemFreezes(runCommand, log.child({ part: 'freezes' })),
-    startedAt: Date.now(),
     requestShutdown: () => setImmediate(() => void stop(0)),
   };
   const dispatch = createDispatcher(ctx);

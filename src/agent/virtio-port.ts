@@ -14,13 +14,13 @@ const READ_SIZE = 64 * 1024;
 
 /** Finds the device node of the port named `name`, waiting up to `waitMs` for it to appear. */
 export async function findVirtioPort(portsDir: string, name: string, devDir: string, waitMs: number): Promise<string> {
-  const deadline = Date.now() + waitMs;
+  const deadline = performance.now() + waitMs;
   for (;;) {
     for (const entry of (await readdir(portsDir).catch(() => [] as string[])).sort()) {
       const portName = (await readFile(join(portsDir, entry, 'name'), 'utf8').catch(() => '')).trim();
       if (portName === name) return join(devDir, entry);
     }
-    if (Date.now() >= deadline) throw new Error(`no virtio-serial port named "${name}" under ${portsDir} after ${waitMs} ms`);
+    if (performance.now() >= deadline) throw new Error(`no virtio-serial port named "${name}" under ${portsDir} after ${waitMs} ms`);
     await sleep(100);
   }
 }

@@ -48,14 +48,14 @@ export const mount: Handler<'mount'> = (args, ctx) => {
     if (ctx.config.root === '') await waitForFilesystem(plan.fstype, 30_000);
     // A share hot-plugged into a VM restored from a template has its tag once the guest has probed the device;
     // until then the kernel refuses the mount with EINVAL ("tag not found").
-    const shareDeadline = Date.now() + (args.source.kind === 'virtiofs' ? (args.deviceWaitMs ?? 0) : 0);
+    const shareDeadline = performance.now() + (args.source.kind === 'virtiofs' ? (args.deviceWaitMs ?? 0) : 0);
     for (;;) {
       try {
         await ctx.run('mount', ['-t', plan.fstype, '-o', plan.options.join(','), source, hostTarget], { timeoutMs: 120_000 });
         break;
       } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
-        if (Date.now() < shareDeadline && /invalid argument|no such device/i.test(message)) {
+        if (performance.now() < shareDeadline && /invalid argument|no such device/i.test(message)) {
           await new Promise((r) => setTimeout(r, SHARE_POLL_MS));
           continue;
         }

@@ -9,9 +9,9 @@ const POLL_MS = 50;
 
 export const setupNetwork: Handler<'setupNetwork'> = async (args, ctx) => {
   const sysfs = ctx.paths.toHost(`/sys/class/net/${GUEST_NIC}`);
-  const deadline = Date.now() + args.waitMs;
+  const deadline = performance.now() + args.waitMs;
   while (!(await stat(sysfs).then(() => true, () => false))) {
-    if (Date.now() >= deadline) throw new AgentError('NOT_FOUND', `no ${GUEST_NIC} after ${args.waitMs} ms: was the network hot-plugged?`);
+    if (performance.now() >= deadline) throw new AgentError('NOT_FOUND', `no ${GUEST_NIC} after ${args.waitMs} ms: was the network hot-plugged?`);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
   await ctx.run('ip', ['addr', 'add', GUEST_NETWORK_ADDRESS, 'dev', GUEST_NIC]).catch((e: unknown) => {

@@ -22,8 +22,11 @@ export function demoCommand(): Command {
         ...(o.workDir ? { workDir: o.workDir } : {}),
         onScratch: (dir) => scratch.push(dir),
         sandbox: async (volumes, node) => {
-          const deps = await runtimeDeps({ root: node.directVolumes, runtimeRoot: join(node.work, 'sandboxes'), goShimRoot: node.goShims }, log);
-          await sandboxWalkthrough(node, volumes, report, deps);
+          const flags = { root: node.directVolumes, runtimeRoot: join(node.work, 'sandboxes'), goShimRoot: node.goShims };
+          const deps = await runtimeDeps(flags, log);
+          // In the scratch folder, so an interrupted demo's cleanup takes the template (and its VM) too.
+          const cloneDeps = await runtimeDeps({ ...flags, vmTemplates: join(node.work, 'vm-templates') }, log);
+          await sandboxWalkthrough(node, volumes, report, deps, cloneDeps);
         },
       });
       report.summary();

@@ -89,6 +89,11 @@ export class Sandbox {
     return this.vm?.shareKind ?? 'none';
   }
 
+  /** Whether its VM was restored from a VM template rather than booted. */
+  get fromTemplate(): boolean {
+    return this.vm?.fromTemplate ?? false;
+  }
+
   /** Boots the VM, attaches every volume, creates the container. On failure, undoes what it did. */
   static async create(id: string, bundle: Bundle, deps: SandboxDeps): Promise<Sandbox> {
     const sb = new Sandbox(id, bundle, deps);
