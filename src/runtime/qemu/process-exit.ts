@@ -8,7 +8,14 @@ export const hasExited = (child: ChildProcess): boolean => child.exitCode !== nu
 export async function signalAndWait(child: ChildProcess, exited: Promise<unknown>, graceMs: number, termMs = 3000): Promise<void> {
   const within = async (ms: number): Promise<boolean> => {
     if (hasExited(child)) return true;
-    return Promise.race([exited.then(() => true), sleep(ms).then(() => hasExited(child))]);
+    // The timer is cancelled once the child exits: left running, it kept a finished `passvol run` (or a
+    // shim) alive for the whole grace period.
+    const timer = new AbortController();
+    try {
+      return await Promise.race([exited.then(() => true), sleep(ms, undefined, { signal: timer.signal }).then(() => hasExited(child))]);
+    } finally {
+      timer.abort();
+    }
   };
   if (await within(graceMs)) return;
   child.kill('SIGTERM');
