@@ -2,16 +2,15 @@
 // cmdline.ts builds, connect QMP, and drive disk hot-plug over it. stop() ends QEMU and its helpers (our
 // own children, by handle) and removes every socket and pid file they leave.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, stat, statfs } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { SystemExec } from '../../common/exec.js';
+import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { failedPrecondition, isPassvolError, notFound, PassvolError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { TemplateRestoreError, type BlockBackendSettings, type HotplugBlockRequest, type HotpluggedBlock, type Hypervisor, type RunningVm, type VmExit, type VmSpec } from '../hypervisor.js';
 import { detectAccel, type AccelDecision } from './accel.js';
 import { backendAttempts, blockdevArgs, isBackendSettingError, nodeNames } from './block-backend.js';
+import { cloneRamPath, copyTemplateRam } from './clone-ram.js';
 import { buildQemuArgs, GUEST_MAC, guestForwards, hotplugPortIds, hotplugSlotsOf, NETDEV_ID, NIC_ID, parseVmSpec, QBOOT_ROM } from './cmdline.js';
 import { hasExited, signalAndWait } from './process-exit.js';
 import { QmpClient, QmpError } from './qmp-client.js';
@@ -25,8 +24,6 @@ const SERIAL = /^[A-Za-z0-9._-]{1,20}$/;
 /** Long enough for pciehp's 5 s attention-button delay, should a guest use native hot-plug. */
 const UNPLUG_TIMEOUT_MS = 15_000;
 const MAX_SOCKET_PATH = 107;
-/** Room a clone's RAM copy leaves on its tmpfs beyond the guest's size. */
-const CLONE_RAM_HEADROOM_MIB = 64;
 
 export interface QemuHypervisorOptions {
   log: Logger;
@@ -289,26 +286,6 @@ class QemuVm implements RunningVm {
     await Promise.all(this.helpers.map((h) => h.stop()));
     await removeFiles([this.paths.qmpSocket, this.agentSocket, this.paths.pidFile]);
   }
-}
-
-/**
- * Beside the template's RAM, so on its tmpfs, and unique (two runtime roots may each have a sandbox of one
- * name); VmTemplates removes copies a crash left behind.
- */
-const cloneRamPath = (templateRam: string, vmName: string): string => `${templateRam}.clone-${vmName}-${randomBytes(4).toString('hex')}`;
-
-/**
- * The clone's RAM: a sparse copy of the template's (cp seeks past its holes: ~0.14 s for 170 MB used of
- * 512 MiB). It grows as the guest touches memory, up to the guest's size: with less free than that on
- * the tmpfs, a guest would die of SIGBUS later, so the clone is refused now (and the sandbox boots).
- */
-async function copyTemplateRam(templateRam: string, copy: string, memoryMiB: number): Promise<void> {
-  const fs = await statfs(dirname(copy));
-  const freeMiB = (fs.bavail * fs.bsize) / 2 ** 20;
-  if (freeMiB < memoryMiB + CLONE_RAM_HEADROOM_MIB) {
-    throw new PassvolError('PV_ERR_RESOURCE_EXHAUSTED', `${Math.floor(freeMiB)} MiB free in ${dirname(copy)}, a clone needs ${memoryMiB + CLONE_RAM_HEADROOM_MIB}: grow the tmpfs or remove templates`);
-  }
-  await new SystemExec().run('cp', ['--sparse=always', templateRam, copy], { timeoutMs: 60_000 });
 }
 
 async function removeFiles(paths: readonly string[]): Promise<void> {
