@@ -16,7 +16,7 @@ export function gcCommand(): Command {
     .action(async (o: { runtimeRoot: string; root?: string; vmTemplates: string; json?: boolean }) => {
       const log = createLogger({ level: 'warn' });
       const report = await cleanupOrphans(new SandboxDirs(o.runtimeRoot), new RecordStore(resolveDirectVolumeRoot(o.root)), log);
-      const templates = await new VmTemplates({ root: o.vmTemplates, make: () => Promise.reject(new Error('gc makes no template')), log }).cleanUp();
+      const templates = await VmTemplates.folder(o.vmTemplates, log).cleanUp();
       if (o.json) process.stdout.write(`${JSON.stringify({ sandboxes: report, templates }, null, 2)}\n`);
       else if (report.length === 0 && templates.length === 0) process.stdout.write('nothing to clean up\n');
       else {

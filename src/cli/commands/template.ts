@@ -17,13 +17,7 @@ const MakeOptions = z.object({
   logLevel: z.string(),
 });
 
-/** The folder alone, for list and remove: they need no image and make nothing. */
-const folder = (dir: string) =>
-  new VmTemplates({
-    root: resolve(dir),
-    make: () => Promise.reject(new Error('list and remove make no template')),
-    log: createLogger({ level: 'warn' }),
-  });
+const folder = (dir: string) => VmTemplates.folder(resolve(dir), createLogger({ level: 'warn' }));
 
 export function templateCommand(): Command {
   const cmd = new Command('template').description('VM templates sandboxes start from with --vm-templates (needs root)');

@@ -51,7 +51,6 @@ export interface TemplateShape {
   cpus: number;
 }
 
-
 /** Where a template is made: the maker boots the VM there and saves it when `ready` resolves. */
 export interface TemplateBuild {
   shape: TemplateShape;
@@ -85,6 +84,11 @@ export class VmTemplates {
   constructor(
     private readonly o: { root: string; make: MakeTemplate; log: Logger; agentTimeoutMs?: number; lockWaitMs?: number },
   ) {}
+
+  /** The folder alone, for listing, removing and cleaning up: it makes no template (and needs no image). */
+  static folder(root: string, log: Logger): VmTemplates {
+    return new VmTemplates({ root, make: () => Promise.reject(new PassvolError('PV_ERR_INTERNAL', 'this templates folder makes no template')), log });
+  }
 
   /**
    * The template for this shape, made now (one boot, ~9 s under TCG) if there is none. One process makes
