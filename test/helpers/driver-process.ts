@@ -32,6 +32,8 @@ export function layout(root: string): DriverLayout {
 export interface DriverProcess {
   child: ChildProcess;
   logs(): string;
+  /** The logs once a line matches `re`: the driver writes a call's line after it answered, over a pipe. */
+  logsOnce(re: RegExp, timeoutMs?: number): Promise<string>;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -59,6 +61,11 @@ export async function startDriverProcess(l: DriverLayout, extra: string[] = [], 
   return {
     child,
     logs: () => out,
+    logsOnce: async (re, timeoutMs = 5000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!re.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      return out;
+    },
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode === null) child.kill(signal);
       await exited;
