@@ -1,10 +1,14 @@
 // Containers in the guest. A container is a rootfs directory (already mounted by the runtime, under
-// /run/passvol/), a fresh /dev (container-dev.ts), the volumes bind-mounted into it (in the agent's namespace, with nosuid,nodev and ro as
-// asked; destinations resolved inside the rootfs so an image's symlinks cannot redirect them), and processes
-// run by container-launcher.ts in a private mount namespace and a PID namespace of their own.
-import { mkdir, stat } from 'node:fs/promises';
+// /run/passvol/), a fresh /dev (container-dev.ts), the volumes bind-mounted into it and the kernel
+// filesystems its spec asks for (sysfs, tmpfs, ...), in the spec's order (in the agent's namespace, with
+// nosuid,nodev and ro as asked; destinations resolved inside the rootfs so an image's symlinks cannot
+// redirect them), and processes run by container-launcher.ts in a private mount namespace and a PID
+// namespace of their own.
+import { mkdir, stat, symlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { AgentError, type ContainerMount, type ProcessSpec } from '../protocol/index.js';
+import { AgentError, type ContainerMountEntry, type KernelMount, type ProcessSpec } from '../protocol/index.js';
+import { checkKernelMountOptions } from './mount-policy.js';
 import { prepareContainerDev } from './container-dev.js';
 import { execCommand, initCommand } from './container-launcher.js';
 import { ContainerProcess, type ExitStatus } from './container-process.js';
@@ -76,32 +80,33 @@ export class ContainerRegistry {
     return [...this.containers.keys()];
   }
 
-  async create(args: { containerId: string; rootfs: string; mounts: ContainerMount[]; process: ProcessSpec }): Promise<void> {
+  async create(args: { containerId: string; rootfs: string; mounts: ContainerMountEntry[]; process: ProcessSpec }): Promise<void> {
     const { containerId } = args;
     if (this.containers.has(containerId)) throw new AgentError('ALREADY_EXISTS', `container "${containerId}" already exists`);
     // Every argument is checked before anything on disk is looked at or changed.
     const rootfsHost = this.deps.paths.toHost(checkGuestPath(args.rootfs, 'rootfs'));
-    const checked = args.mounts.map((m) => ({
-      ...m,
-      sourceHost: this.deps.paths.toHost(checkGuestPath(m.source, 'mount source')),
-      destination: checkContainerPath(m.destination, 'mount destination'),
-    }));
+    const checked = args.mounts.map((m) =>
+      'fstype' in m
+        ? { ...m, destination: checkContainerPath(m.destination, 'mount destination'), options: checkKernelMountOptions(m.fstype, m.options) }
+        : { ...m, sourceHost: this.deps.paths.toHost(checkGuestPath(m.source, 'mount source')), destination: checkContainerPath(m.destination, 'mount destination') },
+    );
     const rootStat = await stat(rootfsHost).catch(() => undefined);
     if (!rootStat?.isDirectory()) throw new AgentError('NOT_FOUND', `rootfs ${args.rootfs} is not a directory in the guest; mount it first`);
     const planned = await Promise.all(
       checked.map(async (m) => {
-        const { sourceHost } = m;
-        const st = await stat(sourceHost).catch(() => undefined);
+        if (!('sourceHost' in m)) return m;
+        const st = await stat(m.sourceHost).catch(() => undefined);
         if (!st) throw new AgentError('NOT_FOUND', `mount source ${m.source} does not exist in the guest; mount the volume first`);
         return { ...m, isDir: st.isDirectory() };
       }),
     );
+    const binds = planned.filter((m) => 'sourceHost' in m);
     const container: Container = {
       id: containerId,
       rootfsHost,
       procHost: await ensureInRoot(rootfsHost, '/proc', 'dir'),
       init: args.process,
-      sources: planned.map((m) => m.sourceHost),
+      sources: binds.map((m) => m.sourceHost),
       binds: [],
       processes: new Map(),
     };
@@ -110,6 +115,10 @@ export class ContainerRegistry {
     try {
       await prepareContainerDev(this.deps.run, rootfsHost, container.binds);
       for (const m of planned) {
+        if (!('sourceHost' in m)) {
+          await this.mountKernelFs(rootfsHost, m, container.binds);
+          continue;
+        }
         const target = await ensureInRoot(rootfsHost, m.destination, m.isDir ? 'dir' : 'file');
         await this.deps.run('mount', ['-o', 'bind', m.sourceHost, target]);
         container.binds.push(target);
@@ -122,6 +131,18 @@ export class ContainerRegistry {
       throw e;
     }
     this.deps.log.info({ containerId, rootfs: args.rootfs, mounts: planned.length }, 'container created');
+  }
+
+  /** A filesystem of the guest kernel (sysfs, tmpfs, ...) at its destination; devpts also gets its /dev/ptmx. */
+  private async mountKernelFs(rootfsHost: string, m: KernelMount, made: string[]): Promise<void> {
+    const target = await ensureInRoot(rootfsHost, m.destination, 'dir');
+    await this.deps.run('mount', ['-t', m.fstype, '-o', m.options.join(','), m.fstype, target]);
+    made.push(target);
+    if (m.fstype === 'devpts' && m.destination === '/dev/pts') {
+      await symlink('pts/ptmx', join(dirname(target), 'ptmx')).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw e;
+      });
+    }
   }
 
   async start(containerId: string, execId: string, spec: ProcessSpec | undefined): Promise<number> {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AgentError } from '../protocol/index.js';
-import { checkMountOptions, planMount, remoteDevice } from './mount-policy.js';
+import { checkKernelMountOptions, checkMountOptions, planMount, remoteDevice } from './mount-policy.js';
 import { checkContainerPath, checkGuestPath } from './guest-paths.js';
 
 const refused = (fn: () => unknown, pattern: RegExp): void => {
@@ -80,4 +80,20 @@ test('remoteDevice brackets IPv6 servers', () => {
   assert.equal(remoteDevice({ kind: 'nfs', server: '10.0.2.100', path: '/export', fstype: 'nfs4', options: [] }), '10.0.2.100:/export');
   assert.equal(remoteDevice({ kind: 'nfs', server: 'fd00::1', path: '/export', fstype: 'nfs4', options: [] }), '[fd00::1]:/export');
   assert.equal(remoteDevice({ kind: 'virtiofs', tag: 'share0' }), 'share0');
+});
+
+test('kernel filesystems of a container take their own options; nosuid always, nodev except on devpts', () => {
+  assert.deepEqual(checkKernelMountOptions('sysfs', ['nosuid', 'noexec', 'nodev', 'ro']), ['nosuid', 'noexec', 'nodev', 'ro']);
+  assert.deepEqual(checkKernelMountOptions('tmpfs', ['size=65536k', 'mode=1777', 'nr_inodes=1k', 'uid=1000', 'gid=1000', 'strictatime']), [
+    'size=65536k', 'mode=1777', 'nr_inodes=1k', 'uid=1000', 'gid=1000', 'strictatime', 'nosuid', 'nodev',
+  ]);
+  assert.deepEqual(checkKernelMountOptions('tmpfs', ['size=50%']), ['size=50%', 'nosuid', 'nodev']);
+  assert.deepEqual(checkKernelMountOptions('devpts', ['newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5']), ['newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5', 'nosuid']);
+  assert.deepEqual(checkKernelMountOptions('cgroup2', ['ro']), ['ro', 'nosuid', 'nodev']);
+  refused(() => checkKernelMountOptions('sysfs', ['size=1m']), /"size" is not allowed for a sysfs mount/);
+  refused(() => checkKernelMountOptions('tmpfs', ['mode=999']), /value/);
+  refused(() => checkKernelMountOptions('tmpfs', ['size=1t']), /value/);
+  refused(() => checkKernelMountOptions('devpts', ['dev']), /"dev" is refused/);
+  refused(() => checkKernelMountOptions('mqueue', ['suid']), /"suid" is refused/);
+  refused(() => checkKernelMountOptions('tmpfs', ['nolock']), /NFS mounts only/);
 });

@@ -1,7 +1,7 @@
 // Which mount options and paths the agent accepts from the host. Everything not listed is refused with
 // INVALID_ARGUMENT naming the option; nosuid and nodev are always added.
 import { isIP } from 'node:net';
-import { AgentError, type MountSource } from '../protocol/index.js';
+import { AgentError, type KernelMount, type MountSource } from '../protocol/index.js';
 import { checkGuestPath } from './guest-paths.js';
 
 type Check = (value: string | undefined) => boolean;
@@ -87,7 +87,32 @@ function allowedFor(kind: MountSource['kind']): Record<string, Check> {
 
 /** Validates options for a source kind; returns them deduplicated with nosuid,nodev added. */
 export function checkMountOptions(kind: MountSource['kind'], options: readonly string[]): string[] {
-  const allowed = allowedFor(kind);
+  return checkOptions(`a ${kind} mount`, allowedFor(kind), options, ['nosuid', 'nodev']);
+}
+
+const octalMode: Check = (v) => v !== undefined && /^0?[0-7]{3,4}$/.test(v);
+const amount: Check = (v) => v !== undefined && /^\d{1,19}[kKmMgG]?$/.test(v);
+
+/** Per kernel filesystem of a container, what it may be given beyond the generic flags. */
+const KERNEL: Record<KernelMount['fstype'], Record<string, Check>> = {
+  tmpfs: { size: (v) => v !== undefined && /^(\d{1,19}[kKmMgG]?|\d{1,3}%)$/.test(v), nr_inodes: amount, mode: octalMode, uid: uint, gid: uint },
+  // Terminals: a private pts instance per container, as OCI runtimes mount it.
+  devpts: { newinstance: flag, ptmxmode: octalMode, mode: octalMode, gid: uint, uid: uint, max: uint },
+  sysfs: {},
+  mqueue: {},
+  cgroup2: {},
+};
+
+/**
+ * Validates the options of a filesystem the guest kernel makes for a container (sysfs, tmpfs, ...);
+ * returns them deduplicated with nosuid and, except on devpts (whose nodes are its point), nodev added.
+ */
+export function checkKernelMountOptions(fstype: KernelMount['fstype'], options: readonly string[]): string[] {
+  const allowed = { ...GENERIC, strictatime: flag, ...KERNEL[fstype] };
+  return checkOptions(`a ${fstype} mount`, allowed, options, fstype === 'devpts' ? ['nosuid'] : ['nosuid', 'nodev']);
+}
+
+function checkOptions(what: string, allowed: Record<string, Check>, options: readonly string[], forced: readonly string[]): string[] {
   const out: string[] = [];
   const names = new Set<string>();
   for (const option of options) {
@@ -99,7 +124,7 @@ export function checkMountOptions(kind: MountSource['kind'], options: readonly s
     const check = allowed[name];
     if (!check) {
       const where = NFS[name] ? ' (it applies to NFS mounts only)' : NINE_P[name] ? ' (it applies to 9p mounts only)' : '';
-      throw new AgentError('INVALID_ARGUMENT', `mount option "${name}" is not allowed for a ${kind} mount${where}`);
+      throw new AgentError('INVALID_ARGUMENT', `mount option "${name}" is not allowed for ${what}${where}`);
     }
     if (!check(value)) throw new AgentError('INVALID_ARGUMENT', `mount option "${option}" has a value the agent does not accept`);
     if (names.has(name)) {
@@ -112,7 +137,7 @@ export function checkMountOptions(kind: MountSource['kind'], options: readonly s
   for (const [a, b] of CONFLICTS) {
     if (names.has(a) && names.has(b)) throw new AgentError('INVALID_ARGUMENT', `mount options "${a}" and "${b}" contradict each other`);
   }
-  for (const forced of ['nosuid', 'nodev']) if (!names.has(forced)) out.push(forced);
+  for (const f of forced) if (!names.has(f)) out.push(f);
   return out;
 }
 

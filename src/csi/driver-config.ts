@@ -1,7 +1,7 @@
 // Everything `passvol csi serve` is configured with, checked once at start-up.
 import { z } from 'zod';
 import { DEFAULT_DIRECT_VOLUME_ROOT, DEFAULT_GO_SHIM_ROOT, DEFAULT_RS_SHIM_ROOT } from '../directvolume/index.js';
-import { DEFAULT_PASSTHROUGH_RUNTIME_CLASSES } from './passthrough/decide.js';
+import { defaultRuntimeClasses } from './passthrough/decide.js';
 
 const absolute = (what: string) => z.string().min(1).refine((p) => p.startsWith('/'), { message: `${what} must be an absolute path` });
 const hostPort = z.string().regex(/^[^:]*:\d{1,5}$/, 'give host:port, for example 127.0.0.1:9808');
@@ -23,7 +23,8 @@ export const DriverConfigSchema = z
     maxVolumesPerNode: z.number().int().min(0).default(64),
     /** volume-type written for passed-through disks: runtime-rs only accepts directvol for raw block. */
     diskVolumeType: z.string().min(1).default('directvol'),
-    runtimeClasses: z.array(z.string().min(1)).default([...DEFAULT_PASSTHROUGH_RUNTIME_CLASSES]),
+    /** Omitted: the driver's default set (passthrough/decide.ts). */
+    runtimeClasses: z.array(z.string().min(1)).optional(),
     kubeconfig: z.string().optional(),
     /** No API server: pod facts are unavailable, volume-level requests still work (tests, csi-sanity). */
     noKubernetes: z.boolean().default(false),
@@ -34,11 +35,11 @@ export const DriverConfigSchema = z
   .strict();
 
 export type DriverConfigInput = z.input<typeof DriverConfigSchema>;
-export type DriverConfig = z.output<typeof DriverConfigSchema> & { driverName: string };
+export type DriverConfig = z.output<typeof DriverConfigSchema> & { driverName: string; runtimeClasses: string[] };
 
 export function parseDriverConfig(input: unknown): DriverConfig {
   const c = DriverConfigSchema.parse(input);
-  return { ...c, driverName: c.driverName ?? DRIVER_NAMES[c.driver] };
+  return { ...c, driverName: c.driverName ?? DRIVER_NAMES[c.driver], runtimeClasses: c.runtimeClasses ?? defaultRuntimeClasses(c.driver) };
 }
 
 export function endpointPath(endpoint: string): string {

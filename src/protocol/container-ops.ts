@@ -29,12 +29,30 @@ export const ContainerMount = z
   .strict();
 export type ContainerMount = z.infer<typeof ContainerMount>;
 
+/** Filesystems the guest kernel makes for a container (OCI's sysfs, tmpfs, devpts, mqueue, cgroup mounts). */
+export const KERNEL_FSTYPES = ['sysfs', 'tmpfs', 'devpts', 'mqueue', 'cgroup2'] as const;
+
+export const KernelMount = z
+  .object({
+    fstype: z.enum(KERNEL_FSTYPES),
+    /** Absolute path inside the container. */
+    destination: AbsolutePath,
+    /** mount(8) options, one per entry; the agent accepts a short list per type. */
+    options: z.array(z.string().min(1).max(256)).max(32).default([]),
+  })
+  .strict();
+export type KernelMount = z.infer<typeof KernelMount>;
+
+/** A bind of a guest volume, or a filesystem the guest kernel makes; applied in order. */
+export const ContainerMountEntry = z.union([ContainerMount, KernelMount]);
+export type ContainerMountEntry = z.infer<typeof ContainerMountEntry>;
+
 export const CreateContainerArgs = z
   .object({
     containerId: ObjectId,
     /** Guest path of the container's root filesystem, already mounted (under /run/passvol/). */
     rootfs: AbsolutePath,
-    mounts: z.array(ContainerMount).max(256).default([]),
+    mounts: z.array(ContainerMountEntry).max(256).default([]),
     /** The container's init process, started by startProcess without a `process`. */
     process: ProcessSpec,
   })

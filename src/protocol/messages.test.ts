@@ -51,7 +51,9 @@ test('container args: ids, env entries, uid range and base64 stdin are checked',
     process: { args: ['/bin/sh'], uid: 1000, gid: 1000 },
   });
   assert.equal(ok.process.cwd, '/');
-  assert.equal(ok.mounts[0]?.readonly, false);
+  assert.deepEqual(ok.mounts[0], { source: '/run/passvol/v/1', destination: '/data', readonly: false });
+  const kernel = parseArgs('createContainer', { containerId: 'c1', rootfs: '/r', mounts: [{ fstype: 'sysfs', destination: '/sys' }], process: { args: ['x'], uid: 0, gid: 0 } });
+  assert.deepEqual(kernel.mounts[0], { fstype: 'sysfs', destination: '/sys', options: [] });
   const bad = (over: Record<string, unknown>) => () =>
     parseArgs('createContainer', { containerId: 'c1', rootfs: '/r', process: { args: ['x'], uid: 0, gid: 0 }, ...over });
   assert.throws(bad({ containerId: '../x' }));
@@ -59,6 +61,8 @@ test('container args: ids, env entries, uid range and base64 stdin are checked',
   assert.throws(bad({ process: { args: ['x'], uid: -1, gid: 0 } }));
   assert.throws(bad({ process: { args: ['x'], uid: 0, gid: 0, env: ['NOEQUALS'] } }));
   assert.throws(bad({ mounts: [{ source: '/a', destination: '/b', propagation: 'rshared' }] }));
+  assert.throws(bad({ mounts: [{ fstype: 'ext4', destination: '/b' }] }));
+  assert.throws(bad({ mounts: [{ fstype: 'tmpfs', source: '/a', destination: '/b' }] }));
   parseArgs('writeStdin', { containerId: 'c1', execId: 'e1', data: Buffer.from('hi').toString('base64') });
   assert.throws(() => parseArgs('writeStdin', { containerId: 'c1', execId: 'e1', data: 'not base64!' }));
   parseArgs('signal', { containerId: 'c1', execId: 'e1', signal: 'SIGTERM' });

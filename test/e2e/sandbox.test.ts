@@ -72,6 +72,10 @@ test('passed-through disk and NFS export, virtio-fs for the rest; data kept; onl
     assert.match(line('/nas'), / on \/nas type nfs4 /);
     assert.match(line('/plain'), / on \/plain type (virtiofs|9p) /);
     assert.doesNotMatch(line('/data') + line('/nas'), /virtiofs|9p/);
+    // The spec's kernel filesystems are the guest kernel's own.
+    assert.match(line('/sys'), /^sysfs on \/sys type sysfs \(ro,/);
+    assert.match(line('/sys/fs/cgroup'), / type cgroup2 \(ro,/);
+    assert.match(line('/dev/pts'), / type devpts /);
     assert.equal((await sb.exec(['/bin/cat', '/etc-hosts'])).stdout, '127.0.0.1 e2e-one\n');
     // The file reaches the guest through a read-only bind on the host, not only a read-only bind inside.
     const bind = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.includes('/e2e-one/shared/files/') && l.includes('hosts'));

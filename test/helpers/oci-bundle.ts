@@ -1,4 +1,5 @@
-// A minimal OCI bundle: a busybox rootfs (from Debian's busybox-static) and a config.json.
+// A minimal OCI bundle: a busybox rootfs (from Debian's busybox-static) and a config.json with the kernel
+// filesystems `runc spec` and containerd give every container, then the test's binds.
 import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -24,7 +25,12 @@ export function writeBundle(dir: string, args: string[], mounts: BundleMount[], 
       process: { args, env: ['PATH=/bin'], cwd: '/', user },
       root: { path: 'rootfs' },
       mounts: [
-        { destination: '/proc', type: 'proc', source: 'proc' },
+        { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+        { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+        { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+        { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+        { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+        { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
         ...mounts.map((m) => ({ destination: m.destination, type: 'bind', source: m.source, options: ['rbind', m.readonly ? 'ro' : 'rw'] })),
       ],
     }),

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_PASSTHROUGH_RUNTIME_CLASSES, EBS_PASSTHROUGH_ANNOTATION, NAS_PASSTHROUGH_ANNOTATION, decideAtCreate, decideAtPublish } from './decide.js';
+import { DEFAULT_PASSTHROUGH_RUNTIME_CLASSES, EBS_PASSTHROUGH_ANNOTATION, defaultRuntimeClasses, NAS_PASSTHROUGH_ANNOTATION, decideAtCreate, decideAtPublish } from './decide.js';
 
 const classes = DEFAULT_PASSTHROUGH_RUNTIME_CLASSES;
 const none = decideAtCreate({ parameters: {}, pvcAnnotations: {} });
@@ -27,6 +27,14 @@ test('publish: a sandbox runtimeClassName from the configured set', () => {
   const runc = decideAtPublish({ requestedAtCreate: none, pod: { annotations: {}, runtimeClassName: 'runc' }, podAnnotation: EBS_PASSTHROUGH_ANNOTATION, runtimeClasses: classes });
   assert.equal(runc.passthrough, false);
   assert.match(runc.reason, /runtimeClassName runc/);
+});
+
+test("the NAS driver's default set leaves Kata's runtimes out (Kata has no NFS volume type); the disk driver's has them", () => {
+  assert.deepEqual(defaultRuntimeClasses('disk'), ['kata', 'kata-qemu', 'kata-clh', 'runv', 'rund', 'passvol']);
+  assert.deepEqual(defaultRuntimeClasses('nas'), ['runv', 'rund', 'passvol']);
+  const kataPod = { annotations: {}, runtimeClassName: 'kata-qemu' };
+  assert.equal(decideAtPublish({ requestedAtCreate: none, pod: kataPod, podAnnotation: NAS_PASSTHROUGH_ANNOTATION, runtimeClasses: defaultRuntimeClasses('nas') }).passthrough, false);
+  assert.equal(decideAtPublish({ requestedAtCreate: none, pod: kataPod, podAnnotation: EBS_PASSTHROUGH_ANNOTATION, runtimeClasses: defaultRuntimeClasses('disk') }).passthrough, true);
 });
 
 test('publish: a create-time request wins even without pod facts; no facts means host path with the reason', () => {

@@ -8,6 +8,15 @@ export const SKIP_HOSTMOUNT_ANNOTATION = 'skip-hostmount';
 export const EBS_PASSTHROUGH_ANNOTATION = 'storage.alibabacloud.com/enable_ebs_passthrough';
 export const NAS_PASSTHROUGH_ANNOTATION = 'storage.alibabacloud.com/enable_nas_passthrough';
 export const DEFAULT_PASSTHROUGH_RUNTIME_CLASSES = ['kata', 'kata-qemu', 'kata-clh', 'runv', 'rund', 'passvol'] as const;
+/**
+ * NAS leaves Kata's runtimes out: Kata has no NFS volume type, so a NAS record would cost a Kata pod its
+ * volume, while its host mount works. runv, rund and passvol mount NFS in the guest.
+ */
+export const DEFAULT_NAS_PASSTHROUGH_RUNTIME_CLASSES = DEFAULT_PASSTHROUGH_RUNTIME_CLASSES.filter((c) => !c.startsWith('kata'));
+
+export function defaultRuntimeClasses(driver: 'disk' | 'nas'): string[] {
+  return [...(driver === 'nas' ? DEFAULT_NAS_PASSTHROUGH_RUNTIME_CLASSES : DEFAULT_PASSTHROUGH_RUNTIME_CLASSES)];
+}
 
 /** What the StorageClass or the PVC asked for at CreateVolume (known before any pod exists). */
 export interface ClaimIntent {

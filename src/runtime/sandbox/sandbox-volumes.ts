@@ -1,7 +1,8 @@
-// Attaching a sandbox's volumes in the order of its mounts, each by its kind (runtime/volumes/). A volume
-// several mounts name is attached (hot-plugged, mounted in the guest) once and shared; it is attached
-// read-only only if every one of those mounts is, and each container bind keeps its own read-only flag.
-import type { ContainerMount } from '../../protocol/index.js';
+// Attaching a sandbox's volumes in the order of its mounts, each by its kind (runtime/volumes/); the kernel
+// filesystems (sysfs, tmpfs, ...) pass on to the agent in their places. A volume several mounts name is
+// attached (hot-plugged, mounted in the guest) once and shared; it is attached read-only only if every one
+// of those mounts is, and each container bind keeps its own read-only flag.
+import type { ContainerMountEntry } from '../../protocol/index.js';
 import { volumeKindFor } from '../volumes/index.js';
 import type { AttachedVolume, VolumeContext } from '../volumes/sandbox-volume.js';
 import { readonlyMount, type PlannedMount } from '../volumes/volume-plan.js';
@@ -17,11 +18,14 @@ export async function attachVolumes(
   plans: readonly PlannedMount[],
   ctx: VolumeContext,
   onAttached: (v: AttachedVolume, destination: string, ms: number) => Promise<void>,
-): Promise<ContainerMount[]> {
-  const mounts: ContainerMount[] = [];
+): Promise<ContainerMountEntry[]> {
+  const mounts: ContainerMountEntry[] = [];
   const byRecord = new Map<string, AttachedVolume>();
   for (const plan of plans) {
-    if (plan.kind === 'guest') continue;
+    if (plan.kind === 'guest') {
+      mounts.push(plan.kernel);
+      continue;
+    }
     let v = 'record' in plan ? byRecord.get(plan.record.volumePath) : undefined;
     if (!v) {
       const kind = volumeKindFor(plan);

@@ -1,20 +1,24 @@
 // Step 4 of the flow: for each mount of the container, decide how it reaches the guest. A bind mount whose
 // source has a direct-volume record is passed straight through (disk hot-plug or guest NFS mount); any other
-// bind mount is shared from the host (virtio-fs, 9p as fallback); the rest (proc, tmpfs, ...) the agent makes.
+// bind mount is shared from the host (virtio-fs, 9p as fallback); the rest (sysfs, tmpfs, ...) the guest
+// kernel makes (kernel-mounts.ts).
 import type { DirectVolumeRecord, RecordStore } from '../../directvolume/index.js';
+import type { KernelMount } from '../../protocol/index.js';
 import { isBindMount, type OciMount } from '../oci/bundle.js';
+import { kernelMountOf } from './kernel-mounts.js';
 
 export type PlannedMount =
   | { kind: 'direct-block'; mount: OciMount; record: DirectVolumeRecord }
   | { kind: 'direct-nfs'; mount: OciMount; record: DirectVolumeRecord }
   | { kind: 'shared'; mount: OciMount; hostPath: string }
-  | { kind: 'guest'; mount: OciMount };
+  | { kind: 'guest'; mount: OciMount; kernel: KernelMount };
 
 export async function planMounts(mounts: readonly OciMount[], records: RecordStore): Promise<PlannedMount[]> {
   const out: PlannedMount[] = [];
   for (const mount of mounts) {
     if (!isBindMount(mount)) {
-      out.push({ kind: 'guest', mount });
+      const kernel = kernelMountOf(mount);
+      if (kernel) out.push({ kind: 'guest', mount, kernel });
       continue;
     }
     const source = mount.source as string;

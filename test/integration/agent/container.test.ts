@@ -152,3 +152,42 @@ test('delete with force kills what still runs; SIGKILL is reported as 137', { sk
   await agent.client.request('unmount', { target: VOLUME });
   await agent.client.request('mount', { source: { kind: 'block', serial: data.serial }, target: VOLUME, fstype: 'ext4' });
 });
+
+test("the spec's kernel filesystems (sysfs, cgroup2, devpts, mqueue, a sized tmpfs) are mounted in order, and gone after delete", { skip }, async () => {
+  const rootfs = '/run/passvol/containers/c4/rootfs';
+  await makeBusyboxRootfs(agent, rootfs);
+  await agent.client.request('createContainer', {
+    containerId: 'c4',
+    rootfs,
+    mounts: [
+      { fstype: 'sysfs', destination: '/sys', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      { fstype: 'cgroup2', destination: '/sys/fs/cgroup', options: ['ro'] },
+      { fstype: 'devpts', destination: '/dev/pts', options: ['newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+      { fstype: 'mqueue', destination: '/dev/mqueue', options: [] },
+      { fstype: 'tmpfs', destination: '/scratch', options: ['size=1m', 'mode=0750'] },
+      { source: VOLUME, destination: '/scratch/data', readonly: true },
+    ],
+    process: { args: ['/bin/sh', '-c', 'cat /proc/mounts; df -k /scratch | tail -1; ls -l /dev/ptmx; touch /sys/x 2>/dev/null && echo sys-writable || echo sys-ro; ls /scratch/data >/dev/null && echo data-seen'], uid: 0, gid: 0 },
+  });
+  await agent.client.request('startProcess', { containerId: 'c4', execId: 'init' });
+  assert.deepEqual(await agent.client.request('wait', { containerId: 'c4', execId: 'init' }), { exitCode: 0 });
+  const out = agent.client.output('c4', 'init');
+  assert.match(out, /^sysfs \/sys sysfs ro,nosuid,nodev,noexec/m);
+  assert.match(out, /^cgroup2 \/sys\/fs\/cgroup cgroup2 ro,nosuid,nodev/m);
+  assert.match(out, /^devpts \/dev\/pts devpts rw,nosuid,.*gid=5,mode=620,ptmxmode=666/m);
+  assert.match(out, /^mqueue \/dev\/mqueue mqueue rw,nosuid,nodev/m);
+  assert.match(out, /^tmpfs \/scratch tmpfs rw,nosuid,nodev,.*size=1024k,mode=750/m);
+  assert.match(out, /^\S+ \/scratch\/data ext4 ro,/m, 'a bind below a tmpfs lands on the tmpfs, in spec order');
+  assert.match(out, /\/dev\/ptmx -> pts\/ptmx$/m);
+  assert.match(out, /^sys-ro$/m);
+  assert.match(out, /^data-seen$/m);
+  await agent.client.request('deleteContainer', { containerId: 'c4' });
+  const left = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => l.includes('/containers/c4/'));
+  assert.deepEqual(left, []);
+
+  const bad = await agent.client.failure('createContainer', {
+    containerId: 'c5', rootfs, mounts: [{ fstype: 'tmpfs', destination: '/t', options: ['exec'] }], process: { args: ['/bin/true'], uid: 0, gid: 0 },
+  });
+  assert.equal(bad.code, 'INVALID_ARGUMENT');
+  assert.match(bad.message, /"exec" is not allowed for a tmpfs mount/);
+});
