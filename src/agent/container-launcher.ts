@@ -5,7 +5,8 @@
 //          -> in a new mount and PID namespace: mount /proc in the rootfs, detach every mount that is
 //             neither the rootfs' ancestor nor inside it (so the container never pins another volume),
 //             then  busybox env -i -- ENV...  busybox nsenter -r<rootfs> -w<cwd> -G gid -S uid -F -- ARGS
-//             which chroots, clears supplementary groups, drops to uid/gid and execs ARGS as PID 1.
+//             which chroots, clears supplementary groups, drops to uid/gid and execs ARGS as PID 1
+//             (with additionalGids, `setpriv --regid --groups` sets them in front of it all instead).
 //   exec:  busybox nsenter -t <init pid> -m -p -r -w<cwd> -G gid -S uid -- ARGS
 //          -> joins the init's mount and PID namespaces and root (nsenter forks to enter the PID namespace).
 //

@@ -80,7 +80,7 @@ export class ContainerRegistry {
     return [...this.containers.keys()];
   }
 
-  async create(args: { containerId: string; rootfs: string; mounts: ContainerMountEntry[]; process: ProcessSpec }): Promise<void> {
+  async create(args: { containerId: string; rootfs: string; rootfsReadonly?: boolean; mounts: ContainerMountEntry[]; process: ProcessSpec }): Promise<void> {
     const { containerId } = args;
     if (this.containers.has(containerId)) throw new AgentError('ALREADY_EXISTS', `container "${containerId}" already exists`);
     // Every argument is checked before anything on disk is looked at or changed.
@@ -113,6 +113,12 @@ export class ContainerRegistry {
     // Registered before the first await on mounts, so a concurrent create of the same id is refused.
     this.containers.set(containerId, container);
     try {
+      // A read-only root is a bind of the rootfs onto itself, made read-only last (as runc does), so the
+      // mount points below and the init's working directory can still be created first.
+      if (args.rootfsReadonly) {
+        await this.deps.run('mount', ['--bind', rootfsHost, rootfsHost]);
+        container.binds.push(rootfsHost);
+      }
       await prepareContainerDev(this.deps.run, rootfsHost, container.binds);
       for (const m of planned) {
         if (!('sourceHost' in m)) {
@@ -124,6 +130,11 @@ export class ContainerRegistry {
         container.binds.push(target);
         const flags = ['remount', 'bind', 'nosuid', 'nodev', ...(m.readonly ? ['ro'] : [])].join(',');
         await this.deps.run('mount', ['-o', flags, target]);
+      }
+      if (args.rootfsReadonly) {
+        await workingDir(rootfsHost, args.process.cwd, true);
+        // The share under it is mounted nosuid,nodev (mount-policy.ts); a bind remount sets all flags anew.
+        await this.deps.run('mount', ['-o', 'remount,bind,ro,nosuid,nodev', rootfsHost]);
       }
     } catch (e) {
       await this.unbind(container).catch((err: unknown) => this.deps.log.error({ err, containerId }, 'cleanup after a failed create'));

@@ -1,5 +1,5 @@
 // Client of a sandbox's monitor socket, addressed as Kata's CLI addresses it: by sandbox id, trying the Go
-// shim's socket and then runtime-rs's, with a 3 s timeout.
+// shim's socket and then runtime-rs's, with Kata's 3 s timeout (longer for the calls that wait on the guest).
 import { request } from 'node:http';
 import { PassvolError, errnoCode, invalidArgument, isErrorCode, notFound } from '../common/errors.js';
 import {
@@ -25,6 +25,12 @@ export interface MonitorClientOptions {
 
 /** A freeze first writes out what is dirty in the guest, which under TCG can take much longer than a stats call. */
 const FREEZE_TIMEOUT_MS = 150_000;
+/**
+ * A resize answers once the container sees the new size: QEMU's block_resize, up to 30 s for the guest to
+ * see the device grow, then resize2fs or xfs_growfs (up to 120 s for a large growth under TCG). Kata's 3 s
+ * would report a timeout while the grow goes on and succeeds.
+ */
+const RESIZE_TIMEOUT_MS = 180_000;
 
 interface HttpAnswer {
   status: number;
@@ -57,7 +63,7 @@ export class MonitorClient {
 
   async resize(sandboxId: string, device: string, sizeBytes: number): Promise<void> {
     if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0) throw invalidArgument(`size ${sizeBytes} must be a positive whole number of bytes`);
-    await this.call(sandboxId, 'POST', RESIZE_URL_PATH, JSON.stringify({ VolumePath: device, Size: sizeBytes }));
+    await this.call(sandboxId, 'POST', RESIZE_URL_PATH, JSON.stringify({ VolumePath: device, Size: sizeBytes }), RESIZE_TIMEOUT_MS);
   }
 
   /**

@@ -52,6 +52,8 @@ export const CreateContainerArgs = z
     containerId: ObjectId,
     /** Guest path of the container's root filesystem, already mounted (under /run/passvol/). */
     rootfs: AbsolutePath,
+    /** OCI root.readonly (Kubernetes readOnlyRootFilesystem): the root is read-only once its mounts are made. */
+    rootfsReadonly: z.boolean().default(false),
     mounts: z.array(ContainerMountEntry).max(256).default([]),
     /** The container's init process, started by startProcess without a `process`. */
     process: ProcessSpec,

@@ -56,7 +56,7 @@ test('passed-through disk and NFS export, virtio-fs for the rest; data kept; onl
   const mounts = [{ destination: '/data-again', source: diskTarget, readonly: true }, { destination: '/data', source: diskTarget }, { destination: '/nas', source: nasTarget }, { destination: '/plain', source: plain }, { destination: '/etc-hosts', source: join(fileParent, 'hosts'), file: true, readonly: true }];
 
   // First sandbox: stays up for the checks.
-  const bundle1 = await readBundle(writeBundle(join(root, 'b1'), ['/bin/sleep', '600'], mounts));
+  const bundle1 = await readBundle(writeBundle(join(root, 'b1'), ['/bin/sleep', '600'], mounts, undefined, { readonlyRoot: true }));
   const sb = await Sandbox.create('e2e-one', bundle1, deps);
   try {
     await sb.start(() => undefined);
@@ -72,6 +72,8 @@ test('passed-through disk and NFS export, virtio-fs for the rest; data kept; onl
     assert.match(line('/nas'), / on \/nas type nfs4 /);
     assert.match(line('/plain'), / on \/plain type (virtiofs|9p) /);
     assert.doesNotMatch(line('/data') + line('/nas'), /virtiofs|9p/);
+    // root.readonly holds inside the guest; the volumes stay writable.
+    assert.notEqual((await sb.exec(['/bin/sh', '-c', 'touch /in-root'])).exitCode, 0, 'the read-only root refuses writes');
     // The spec's kernel filesystems are the guest kernel's own.
     assert.match(line('/sys'), /^sysfs on \/sys type sysfs \(ro,/);
     assert.match(line('/sys/fs/cgroup'), / type cgroup2 \(ro,/);

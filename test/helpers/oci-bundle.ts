@@ -13,7 +13,13 @@ export interface BundleMount {
   file?: boolean;
 }
 
-export function writeBundle(dir: string, args: string[], mounts: BundleMount[], user: { uid: number; gid: number; additionalGids?: number[] } = { uid: 0, gid: 0 }): string {
+export function writeBundle(
+  dir: string,
+  args: string[],
+  mounts: BundleMount[],
+  user: { uid: number; gid: number; additionalGids?: number[] } = { uid: 0, gid: 0 },
+  options: { readonlyRoot?: boolean } = {},
+): string {
   const rootfs = join(dir, 'rootfs');
   for (const d of ['bin', 'proc', 'dev', 'tmp', ...mounts.filter((m) => !m.file).map((m) => m.destination.slice(1))]) mkdirSync(join(rootfs, d), { recursive: true });
   copyFileSync('/bin/busybox', join(rootfs, 'bin/busybox'));
@@ -23,7 +29,7 @@ export function writeBundle(dir: string, args: string[], mounts: BundleMount[], 
     JSON.stringify({
       ociVersion: '1.0.2',
       process: { args, env: ['PATH=/bin'], cwd: '/', user },
-      root: { path: 'rootfs' },
+      root: { path: 'rootfs', readonly: options.readonlyRoot ?? false },
       mounts: [
         { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
         { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },

@@ -1,5 +1,6 @@
-// Orphan cleanup with real processes: a dead runtime's live "VM" is killed, its bindings released, its
-// folder and socket folder removed, and the records' mount info kept.
+// Orphan cleanup with real processes: a dead runtime's live "VM" is asked, through its agent socket, for the
+// guest's clean stop and then ended; its bindings released, its folder and socket folder removed, and the
+// records' mount info kept. A VM that will not die keeps its bindings.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -14,23 +15,46 @@ import { SandboxDirs, isAlive } from './sandbox-dir.js';
 
 const INFO = '{"volume-type":"directvol","device":"/dev/loop9","fstype":"ext4"}';
 
-test('a sandbox whose runtime died is cleaned up; a live one is left alone', async () => {
+// A stand-in VM: names its sandbox folder (with its slash) in argv as QEMU does, serves the agent's socket there (ping,
+// shutdown: it notes the shutdown in a file), and exits on SIGTERM unless told to ignore it.
+const FAKE_VM = `
+const [dir, mode] = process.argv.slice(1);
+const net = require('node:net'), fs = require('node:fs');
+if (mode === 'stubborn') process.on('SIGTERM', () => {});
+if (mode === 'agent') net.createServer((s) => {
+  let buf = '';
+  s.on('data', (d) => {
+    buf += d;
+    for (let i; (i = buf.indexOf('\\n')) >= 0; buf = buf.slice(i + 1)) {
+      const req = JSON.parse(buf.slice(0, i));
+      if (req.op === 'shutdown') fs.writeFileSync(dir + 'guest-shut-down', '');
+      const result = req.op === 'ping' ? { version: 'fake', protocol: 1, uptimeMs: 1, bootId: 'b' } : {};
+      s.write(JSON.stringify({ v: 1, id: req.id, ok: true, result }) + '\\n');
+    }
+  });
+}).listen(dir + 'agent.sock');
+setTimeout(() => {}, 60000);
+`;
+
+test('a sandbox whose runtime died is cleaned up, its guest stopped cleanly first; a live one is left alone', async () => {
   const root = await mkdtemp(join(tmpdir(), 'passvol-gc-'));
   after(() => rm(root, { recursive: true, force: true }));
   const records = new RecordStore(join(root, 'dv'));
   const sandboxes = new SandboxDirs(join(root, 'sandboxes'));
   const deadPid = spawnSync('true').pid as number;
-  // The stand-in VM names a file of the sandbox folder in its argv, as QEMU does.
-  const vm = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)', join(sandboxes.dir('orphan'), 'vm', 'qmp.sock')]);
-  // A process that now has the pid a dead sandbox's VM had: it must never be killed.
+  for (const id of ['orphan', 'deaf', 'alive', 'recycled']) await sandboxes.create(id);
+  const vm = spawn(process.execPath, ['-e', FAKE_VM, `${sandboxes.dir('orphan')}/`, 'agent']);
+  // No agent answers and SIGTERM is ignored: only SIGKILL ends it.
+  const deaf = spawn(process.execPath, ['-e', FAKE_VM, `${sandboxes.dir('deaf')}/`, 'stubborn']);
+  // A process that now has the pid a dead sandbox's VM had: it must never be signalled.
   const stranger = spawn('sleep', ['60']);
   after(() => {
     vm.kill('SIGKILL');
+    deaf.kill('SIGKILL');
     stranger.kill('SIGKILL');
   });
-  await new Promise((r) => setTimeout(r, 100));
-  for (const [id, runtimePid, vmPid] of [['orphan', deadPid, vm.pid], ['alive', process.ppid, undefined], ['recycled', deadPid, stranger.pid]] as const) {
-    await sandboxes.create(id);
+  for (let i = 0; i < 200 && !existsSync(join(sandboxes.dir('orphan'), 'agent.sock')); i++) await new Promise((r) => setTimeout(r, 25));
+  for (const [id, runtimePid, vmPid] of [['orphan', deadPid, vm.pid], ['deaf', deadPid, deaf.pid], ['alive', process.ppid, undefined], ['recycled', deadPid, stranger.pid]] as const) {
     await records.add(`/pods/${id}/vol`, INFO);
     await records.add(`/pods/${id}/unrecorded`, INFO);
     await records.recordSandbox(`/pods/${id}/vol`, id);
@@ -43,12 +67,16 @@ test('a sandbox whose runtime died is cleaned up; a live one is left alone', asy
       boundVolumes: [{ volumePath: `/pods/${id}/vol`, device: '/dev/loop9', kind: 'block' }], ...(vmPid ? { vmPid } : {}),
     });
   }
+  const shutDown = join(sandboxes.dir('orphan'), 'guest-shut-down');
   const report = await cleanupOrphans(sandboxes, records, pino({ level: 'silent' }));
   assert.deepEqual(report, [
-    { sandbox: 'orphan', killedVm: true, releasedVolumes: ['/pods/orphan/vol', '/pods/orphan/unrecorded'] },
-    { sandbox: 'recycled', killedVm: false, releasedVolumes: ['/pods/recycled/vol', '/pods/recycled/unrecorded'] },
+    { sandbox: 'deaf', killedVm: true, guestShutdown: false, releasedVolumes: ['/pods/deaf/vol', '/pods/deaf/unrecorded'] },
+    { sandbox: 'orphan', killedVm: false, guestShutdown: true, releasedVolumes: ['/pods/orphan/vol', '/pods/orphan/unrecorded'] },
+    { sandbox: 'recycled', killedVm: false, guestShutdown: false, releasedVolumes: ['/pods/recycled/vol', '/pods/recycled/unrecorded'] },
   ]);
+  assert.equal(existsSync(shutDown), false, 'the sandbox folder went with the cleanup');
   assert.equal(isAlive(vm.pid), false);
+  assert.equal(isAlive(deaf.pid), false);
   assert.equal(isAlive(stranger.pid), true, 'a process that merely reuses the pid is left alone');
   assert.equal(await records.sandboxOf('/pods/orphan/vol'), undefined);
   assert.equal(await records.sandboxOf('/pods/orphan/unrecorded'), undefined);

@@ -1,28 +1,70 @@
 // After a crash of the runtime or of the VM, what is left is found from the sandbox folders: a sandbox
-// whose owning process is gone gets its VM killed, its volume bindings released and its sockets removed.
-// Data is never touched: disks are only unplugged (with the VM) and records keep their mount info.
+// whose owning process is gone gets its VM stopped, its volume bindings released and its sockets removed.
+// Data is never touched: a VM still running is first asked, through its agent, to stop its containers,
+// unmount its volumes and sync (as a sandbox's own teardown does), so no write in the guest's page cache is
+// lost; disks are only unplugged with the VM, and records keep their mount info. A VM that will not die
+// keeps its bindings, so no other sandbox can take a disk it still has open; the next gc tries again.
 import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../../common/logger.js';
 import { processesNaming } from '../../common/processes.js';
 import type { RecordStore } from '../../directvolume/index.js';
-import { isAlive, runtimeAlive, vmAlive, type SandboxDirs } from './sandbox-dir.js';
+import { AgentClient } from '../agent-client.js';
+import { agentSocketPath, isAlive, runtimeAlive, vmAlive, type SandboxDirs } from './sandbox-dir.js';
 import { releaseShares } from './sandbox-shares.js';
 
 export interface CleanupReport {
   sandbox: string;
   killedVm: boolean;
+  /** The guest stopped its containers, unmounted and synced before its VM was ended. */
+  guestShutdown: boolean;
   releasedVolumes: string[];
 }
 
-async function killAndWait(pid: number, log: Logger): Promise<void> {
+/** How long a guest gets to stop its containers, unmount and sync; its agent must first answer a ping. */
+const GUEST_SHUTDOWN_MS = 60_000;
+const GUEST_PING_MS = 3000;
+const TERM_WAIT_MS = 5000;
+const KILL_WAIT_MS = 10_000;
+
+async function waitGone(pid: number, ms: number): Promise<boolean> {
+  for (const deadline = Date.now() + ms; isAlive(pid) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+  return !isAlive(pid);
+}
+
+async function signalAndWait(pid: number, signal: NodeJS.Signals, ms: number): Promise<boolean> {
   try {
-    process.kill(pid, 'SIGKILL');
+    process.kill(pid, signal);
   } catch {
-    return;
+    return !isAlive(pid);
   }
-  for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 20));
-  if (isAlive(pid)) log.warn({ pid }, 'VM process did not exit after SIGKILL');
+  return waitGone(pid, ms);
+}
+
+/** The guest's own clean stop, through QEMU's socket for the agent (free once the runtime that held it died). */
+async function shutdownGuest(sandboxDir: string, log: Logger): Promise<boolean> {
+  let agent: AgentClient | undefined;
+  try {
+    agent = await AgentClient.connect(agentSocketPath(sandboxDir), log, 1000);
+    await agent.call('ping', {}, GUEST_PING_MS);
+    await agent.call('shutdown', {}, GUEST_SHUTDOWN_MS);
+    return true;
+  } catch (e) {
+    log.warn({ err: (e as Error).message, sandboxDir }, 'the guest did not stop cleanly; its VM is ended without it');
+    return false;
+  } finally {
+    agent?.close();
+  }
+}
+
+/** Stops the VM: the guest's clean stop, then SIGTERM (QEMU flushes its disks), then SIGKILL. True once it is gone. */
+async function stopVm(pid: number, sandboxDir: string, log: Logger, report: CleanupReport): Promise<boolean> {
+  report.guestShutdown = await shutdownGuest(sandboxDir, log);
+  if (await signalAndWait(pid, 'SIGTERM', TERM_WAIT_MS)) return true;
+  report.killedVm = true;
+  if (await signalAndWait(pid, 'SIGKILL', KILL_WAIT_MS)) return true;
+  log.warn({ pid }, 'the VM process did not exit after SIGKILL (stuck in I/O?): its volumes stay bound; run gc again later');
+  return false;
 }
 
 export async function cleanupOrphans(sandboxes: SandboxDirs, records: RecordStore, log: Logger, options: { only?: string } = {}): Promise<CleanupReport[]> {
@@ -31,14 +73,13 @@ export async function cleanupOrphans(sandboxes: SandboxDirs, records: RecordStor
     if (options.only !== undefined && id !== options.only) continue;
     const state = await sandboxes.read(id).catch(() => undefined);
     if (state && runtimeAlive(state) && state.runtimePid !== process.pid) continue;
-    const report: CleanupReport = { sandbox: id, killedVm: false, releasedVolumes: [] };
+    const report: CleanupReport = { sandbox: id, killedVm: false, guestShutdown: false, releasedVolumes: [] };
     // Only our VM: a pid reused by another process since is never signalled.
-    if (state?.vmPid && vmAlive(state.vmPid, sandboxes.dir(id))) {
-      await killAndWait(state.vmPid, log);
-      report.killedVm = true;
-    }
+    if (state?.vmPid && vmAlive(state.vmPid, sandboxes.dir(id)) && !(await stopVm(state.vmPid, sandboxes.dir(id), log, report))) continue;
     // Helpers of the VM (virtiofsd) outlive a killed QEMU; they are known by the sandbox folder in their argv.
-    for (const pid of processesNaming(sandboxes.dir(id))) await killAndWait(pid, log);
+    for (const pid of processesNaming(sandboxes.dir(id))) {
+      if (!(await signalAndWait(pid, 'SIGKILL', KILL_WAIT_MS))) log.warn({ pid }, 'a helper of the VM did not exit after SIGKILL');
+    }
     for (const v of state?.boundVolumes ?? []) {
       await records.releaseSandbox(v.volumePath, id).catch((e: Error) => log.warn({ err: e.message, volume: v.volumePath }, 'could not release binding'));
       report.releasedVolumes.push(v.volumePath);

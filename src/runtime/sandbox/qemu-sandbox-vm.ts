@@ -6,6 +6,7 @@ import type { Hypervisor, RunningVm, ShareKind } from '../hypervisor.js';
 import { MOUNT_PORT, NFS_PORT } from '../volumes/nfs-forwarding.js';
 import type { LaunchVm, SandboxVm, SandboxVmSpec } from './sandbox-vm.js';
 import type { MakeTemplate } from './vm-templates.js';
+import { agentSocketPath } from './sandbox-dir.js';
 import { GUEST_MODULES_ARG, type ModuleGroup } from '../../protocol/index.js';
 
 function wrap(vm: RunningVm, shareKind: ShareKind): SandboxVm {
@@ -48,7 +49,7 @@ export function qemuLauncher(hypervisor: Hypervisor, log: Logger): LaunchVm {
         cpus: spec.cpus,
         agentDisk: spec.image.agentDisk,
         agentDiskSerial: spec.image.agentDiskSerial,
-        agentPort: { name: spec.image.agentPortName, socketPath: join(spec.stateDir, 'agent.sock') },
+        agentPort: { name: spec.image.agentPortName, socketPath: agentSocketPath(spec.stateDir) },
         shares: spec.shares.map((s) => ({ kind, tag: s.tag, hostDir: s.hostDir })),
         nfsForwards: spec.nfsForwards.map((f) => ({ guestAddress: f.guestAddress, host: f.hostAddress, ports: [NFS_PORT, MOUNT_PORT] })),
         stateDir: join(spec.stateDir, 'vm'),

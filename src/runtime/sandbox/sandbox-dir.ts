@@ -10,6 +10,11 @@ import { validateSandboxId } from '../../directvolume/index.js';
 
 export const DEFAULT_RUNTIME_ROOT = '/run/passvol/sandboxes';
 
+/** QEMU's socket for the guest agent's port, in the sandbox's folder: the runtime and `gc` both reach the agent there. */
+export function agentSocketPath(sandboxDir: string): string {
+  return join(sandboxDir, 'agent.sock');
+}
+
 export const SandboxStateSchema = z.object({
   id: z.string(),
   bundle: z.string(),

@@ -221,6 +221,7 @@ export class Sandbox {
     await this.agent.call('createContainer', {
       containerId: CONTAINER_ID,
       rootfs: shareMounts.get(shareKey(bundle.rootfs, false)) as string,
+      rootfsReadonly: bundle.spec.root.readonly,
       mounts: containerMounts,
       process: { args: p.args, env: p.env, cwd: p.cwd, uid: p.user.uid, gid: p.user.gid, additionalGids: p.user.additionalGids ?? [] },
     });

@@ -7,6 +7,12 @@ import type { PlannedMount } from './volume-plan.js';
 import { readonlyMount } from './volume-plan.js';
 import { guestMountOptions } from './guest-options.js';
 
+/**
+ * A mount may wait for the device, grow the filesystem to the disk and walk every file for fsGroup: on a
+ * large volume under TCG that is minutes, not the 30 s an ordinary agent call gets.
+ */
+const MOUNT_CALL_MS = 300_000;
+
 export const directBlock: SandboxVolume = {
   kind: 'direct-block',
   matches: (p) => p.kind === 'direct-block',
@@ -31,6 +37,10 @@ export const directBlock: SandboxVolume = {
       await ctx.vm.hotplugBlock({ id: name, path: device, serial, readonly, ...(ctx.blockBackend ? { backend: ctx.blockBackend } : {}) });
       undo.push(() => ctx.vm.unplugBlock(name));
       const target = `${GUEST_VOLUME_ROOT}/${name}`;
+      // The agent serialises mount and unmount of one target, so this waits for a mount still running (one
+      // that outlived the call's timeout) and undoes it before the disk is unplugged under it.
+      const unmountInGuest = async () => void (await ctx.agent.call('unmount', { target }, MOUNT_CALL_MS));
+      undo.push(unmountInGuest);
       const fsGroup = record.mountInfo.metadata?.fsGroup;
       const policy = record.mountInfo.metadata?.fsGroupChangePolicy;
       await ctx.agent.call('mount', {
@@ -42,7 +52,7 @@ export const directBlock: SandboxVolume = {
         ...(policy === 'Always' || policy === 'OnRootMismatch' ? { fsGroupChangePolicy: policy } : {}),
         // The disk may have grown while no sandbox used it: the guest grows the filesystem at mount.
         growToDevice: !readonly,
-      });
+      }, MOUNT_CALL_MS);
       return {
         kind: 'direct-block',
         guestPath: target,
@@ -50,8 +60,9 @@ export const directBlock: SandboxVolume = {
         device,
         hotplugId: name,
         fstype,
+        // A refused unmount (a container still has it) keeps the disk plugged: it is never pulled from under a mount.
         detach: async () => {
-          await ctx.agent.call('unmount', { target });
+          await unmountInGuest();
           await rollback();
         },
       };

@@ -1,6 +1,8 @@
 // Binding a direct volume to a sandbox (the seeds' step 4): the record names the sandbox that uses the
 // volume, another live sandbox is refused, a dead one's binding is taken over, and a block device must be
 // free on the host before a guest may have it.
+import { constants } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { PassvolError, failedPrecondition } from '../../common/errors.js';
 import type { Exec } from '../../common/exec.js';
@@ -62,12 +64,18 @@ export class VolumeBinding {
     await this.records.releaseSandbox(volumePath, sandboxId);
   }
 
-  /** Seeds' step 4: nothing on the host may hold the device. A mount is undone; a busy one is refused. */
+  /**
+   * Seeds' step 4: nothing on the host may hold the device. A mount of it here is undone (a busy one is
+   * refused); then an exclusive open proves nothing else holds it: a mount in another mount namespace,
+   * device-mapper, md, or a tool such as mkfs. The open is closed at once: QEMU opens the disk itself.
+   */
   async freeOnHost(device: string): Promise<void> {
-    const mounts = await mountsOfDevice(device).catch((e: NodeJS.ErrnoException) => {
+    const st = await stat(device).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') throw failedPrecondition(`device ${device} named by the record does not exist on this host`);
       throw e;
     });
+    if (!st.isBlockDevice()) throw failedPrecondition(`device ${device} named by the record is not a block device`);
+    const mounts = await mountsOfDevice(device);
     for (const m of mounts.sort((a, b) => b.mountPoint.length - a.mountPoint.length)) {
       this.log.info({ device, mountPoint: m.mountPoint }, 'unmounting the device on the host before passing it to the guest');
       try {
@@ -79,5 +87,12 @@ export class VolumeBinding {
         );
       }
     }
+    const exclusive = await open(device, constants.O_RDONLY | constants.O_EXCL).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EBUSY') throw e;
+      throw failedPrecondition(
+        `device ${device} is held on the host by something else (a mount in another mount namespace, device-mapper, md, or a tool with it open exclusively); free it first`,
+      );
+    });
+    await exclusive.close();
   }
 }

@@ -191,3 +191,26 @@ test("the spec's kernel filesystems (sysfs, cgroup2, devpts, mqueue, a sized tmp
   assert.equal(bad.code, 'INVALID_ARGUMENT');
   assert.match(bad.message, /"exec" is not allowed for a tmpfs mount/);
 });
+
+test('a read-only root (OCI root.readonly): the root refuses writes, its volumes and /dev/shm do not, the working directory is made first', { skip }, async () => {
+  const rootfs = '/run/passvol/containers/c6/rootfs';
+  await makeBusyboxRootfs(agent, rootfs);
+  const script = 'touch /x 2>/dev/null && echo root-writable || echo root-ro; echo ok > /data/from-ro-root && echo data-ok; touch /dev/shm/y && echo shm-ok; echo "cwd=$(pwd)"; grep " / " /proc/mounts | head -1';
+  await agent.client.request('createContainer', {
+    containerId: 'c6',
+    rootfs,
+    rootfsReadonly: true,
+    mounts: [{ source: VOLUME, destination: '/data', readonly: false }],
+    process: { args: ['/bin/sh', '-c', script], cwd: '/made/for/init', uid: 0, gid: 0 },
+  });
+  await agent.client.request('startProcess', { containerId: 'c6', execId: 'init' });
+  assert.deepEqual(await agent.client.request('wait', { containerId: 'c6', execId: 'init' }), { exitCode: 0 });
+  const out = agent.client.output('c6', 'init');
+  assert.match(out, /^root-ro$/m);
+  assert.match(out, /^data-ok$/m);
+  assert.match(out, /^shm-ok$/m);
+  assert.match(out, /^cwd=\/made\/for\/init$/m);
+  await agent.client.request('deleteContainer', { containerId: 'c6' });
+  const left = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => l.includes('/containers/c6/'));
+  assert.deepEqual(left, [], 'the root bind is undone with the rest');
+});

@@ -43,6 +43,18 @@ test('resize falls back to the runtime-rs socket and posts Go field names', asyn
   }
 });
 
+test('a resize waits on the guest longer than a stats call may', async () => {
+  const { store, client, goShimRoot } = await setup();
+  const srv = await startUnixHttpServer(join(goShimRoot, 'sb1', 'shim-monitor.sock'), (_r, res) => void setTimeout(() => res.end(''), 1200));
+  try {
+    // The client's timeout is 500 ms; the grow answers after 1.2 s and is still waited for.
+    await directVolumeResize(store, client, '/pods/p1/vol', 2 ** 30);
+    assert.equal(srv.seen.length, 1);
+  } finally {
+    await srv.close();
+  }
+});
+
 test('a shim error comes back with its text', async () => {
   const { store, client, goShimRoot } = await setup();
   const srv = await startUnixHttpServer(join(goShimRoot, 'sb1', 'shim-monitor.sock'), (_r, res) => {
