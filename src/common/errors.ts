@@ -36,6 +36,7 @@ export const ERROR_TABLE = {
   PV_ERR_ABORTED: { grpc: GrpcCode.ABORTED, http: 409, exit: 6, summary: 'the operation was cut short and left nothing behind; retry it' },
   PV_ERR_CORRUPT_RECORD: { grpc: GrpcCode.DATA_LOSS, http: 500, exit: 7, summary: 'a record on disk cannot be parsed' },
   PV_ERR_SANDBOX_UNREACHABLE: { grpc: GrpcCode.UNAVAILABLE, http: 503, exit: 8, summary: 'no sandbox monitor or control socket answered' },
+  PV_ERR_UNAVAILABLE: { grpc: GrpcCode.UNAVAILABLE, http: 503, exit: 8, summary: 'a service passvol depends on (the API server) did not answer; retry' },
   PV_ERR_TIMEOUT: { grpc: GrpcCode.DEADLINE_EXCEEDED, http: 504, exit: 8, summary: 'a peer did not answer in time' },
   PV_ERR_OUT_OF_RANGE: { grpc: GrpcCode.OUT_OF_RANGE, http: 416, exit: 2, summary: 'a size or limit is outside what the backend allows' },
   PV_ERR_RESOURCE_EXHAUSTED: { grpc: GrpcCode.RESOURCE_EXHAUSTED, http: 507, exit: 9, summary: 'no capacity or attachment slot is left' },

@@ -30,7 +30,7 @@ export const DriverConfigSchema = z
     noKubernetes: z.boolean().default(false),
     nasLocalPaths: z.array(z.string()).default([]),
     metricsAddress: hostPort.optional(),
-    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).optional(), // omitted: $PASSVOL_LOG_LEVEL, else info (createLogger)
   })
   .strict();
 

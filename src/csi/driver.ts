@@ -33,7 +33,12 @@ async function clusterFacts(config: DriverConfig, log: Logger): Promise<ClusterF
   try {
     return await KubernetesClusterFacts.load(config.kubeconfig);
   } catch (e) {
-    log.warn({ err: (e as Error).message }, 'no API server configuration: pod annotations and runtimeClassName cannot be read');
+    // Not fatal (a driver without an API server still serves volume-level requests), but loud: every pod
+    // that asks for passthrough by annotation or runtimeClassName gets the host path instead.
+    log.warn(
+      { err: (e as Error).message, kubeconfig: config.kubeconfig ?? null },
+      'no API server configuration: pod annotations and runtimeClassName cannot be read, so only the StorageClass or the PVC can pass a volume through; run in a pod with a service account, give --kubeconfig, or --no-kubernetes to run without an API server on purpose',
+    );
     return new NoClusterFacts(`no API server configuration: ${(e as Error).message}`);
   }
 }

@@ -273,9 +273,12 @@ test('controllers: provisioner passes --extra-create-metadata; disk topology, at
   const diskProv = container(disk.template.spec, 'csi-provisioner');
   assert.ok(diskProv.args.includes('--feature-gates=Topology=true'));
   assert.ok(diskProv.args.includes('--strict-topology'));
+  // A default fs_type in every capability would hide the StorageClass's fstype parameter from the node.
+  assert.ok(!diskProv.args.some((a) => a.startsWith('--default-fstype')), 'disk provisioner must not set --default-fstype');
   const names = (spec) => spec.template.spec.containers.map((c) => c.name).sort();
   assert.deepEqual(names(disk), ['csi-attacher', 'csi-provisioner', 'csi-resizer', 'csi-snapshotter', 'liveness-probe', 'passvol']);
-  assert.deepEqual(names(nas), ['csi-provisioner', 'csi-resizer', 'liveness-probe', 'passvol']);
+  // The NAS driver offers no EXPAND_VOLUME: csi-resizer would exit at start ("does not support resize").
+  assert.deepEqual(names(nas), ['csi-provisioner', 'liveness-probe', 'passvol']);
 });
 
 test('node DaemonSets: kubelet dir Bidirectional, direct-volumes dir at the same path, registrar path', () => {
@@ -367,6 +370,8 @@ test('StorageClasses: four, with the documented parameters', () => {
   const nasPt = find('StorageClass', 'passvol-nas-passthrough');
   assert.equal(nasPt.provisioner, NAS);
   assert.deepEqual(nasPt.parameters, { ...nasParams, passthrough: 'true' });
+  // NFS folders have no size and the NAS driver cannot expand them.
+  for (const sc of [nas, nasPt]) assert.notEqual(sc.allowVolumeExpansion, true, `${sc.metadata.name}: allowVolumeExpansion`);
 });
 
 test('RBAC: sidecar and node permissions the driver needs', () => {

@@ -116,4 +116,6 @@ export const VOLUME_CONTEXT = {
   passthrough: 'passvol.io/passthrough',
   passthroughReason: 'passvol.io/passthrough-reason',
   mkfsOptions: 'passvol.io/mkfs-options',
+  /** The StorageClass's fstype parameter (disk): the node formats with it when the capability names none. */
+  fstype: 'fstype',
 } as const;

@@ -58,7 +58,7 @@ export async function createVolume(ctx: ControllerContext, request: unknown): Pr
     try {
       pvcAnnotations = await ctx.cluster.pvcAnnotations(claim.pvcNamespace, claim.pvcName);
     } catch (e) {
-      throw new PassvolError('PV_ERR_SANDBOX_UNREACHABLE', `cannot read PVC ${claim.pvcNamespace}/${claim.pvcName} to see whether it asks for passthrough: ${(e as Error).message}`);
+      throw new PassvolError('PV_ERR_UNAVAILABLE', `cannot read PVC ${claim.pvcNamespace}/${claim.pvcName} to see whether it asks for passthrough: ${(e as Error).message}`);
     }
   }
   const intent = decideAtCreate({ parameters, pvcAnnotations });

@@ -1,8 +1,10 @@
 // Mounting, formatting and growing filesystems on the host, through the system tools.
-import { mkdir, rmdir, statfs } from 'node:fs/promises';
+import { mkdir, mkdtemp, rmdir, statfs } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassvolError, errnoCode, failedPrecondition } from '../../common/errors.js';
 import type { Exec } from '../../common/exec.js';
-import { isMountPoint } from '../../common/mount-table.js';
+import { isMountPoint, readMountTable } from '../../common/mount-table.js';
 import { diskBytes } from '../../common/block-devices.js';
 
 export const SUPPORTED_FSTYPES = ['ext4', 'xfs', 'ext3'] as const;
@@ -62,12 +64,49 @@ export class Mounter {
     await this.exec.run('mount', args);
   }
 
-  /** Bind mount; read-only binds need a remount to take effect. */
+  /**
+   * Bind mount; read-only binds need a remount to take effect, a second step a crash can separate from the
+   * first: a bind found already mounted is made read-only here when asked (never the reverse).
+   */
   async bindMount(source: string, target: string, readonly: boolean, options: readonly string[] = []): Promise<void> {
-    if (await isMountPoint(target)) return;
+    if (await isMountPoint(target)) {
+      if (readonly && !(await this.isReadOnly(target))) await this.remountReadOnly(target);
+      return;
+    }
     await this.exec.run('mount', ['--bind', source, target]);
     if (readonly || options.length) {
       await this.exec.run('mount', ['-o', ['remount', 'bind', ...(readonly ? ['ro'] : []), ...options].join(','), target]);
+    }
+  }
+
+  /** Whether the mount on top at this path is read-only (its own flag, as /proc/self/mountinfo shows it). */
+  async isReadOnly(mountPoint: string): Promise<boolean> {
+    const top = (await readMountTable()).filter((m) => m.mountPoint === mountPoint).at(-1);
+    if (!top) throw failedPrecondition(`${mountPoint} is not a mount point`);
+    return top.options.split(',').includes('ro');
+  }
+
+  /** Makes this one mount point read-only; other mounts of the same filesystem keep their flags. */
+  async remountReadOnly(mountPoint: string): Promise<void> {
+    await this.exec.run('mount', ['-o', 'remount,bind,ro', mountPoint]);
+  }
+
+  /**
+   * Runs fn on a private, writable bind of a read-only mount point, so the pods' view of it stays read-only
+   * throughout. Writes still fail (EROFS) when the filesystem itself is read-only.
+   */
+  async withWritableView<T>(mountPoint: string, fn: (path: string) => Promise<T>): Promise<T> {
+    const view = await mkdtemp(join(tmpdir(), 'passvol-view-'));
+    try {
+      await this.exec.run('mount', ['--bind', mountPoint, view]);
+      try {
+        await this.exec.run('mount', ['-o', 'remount,bind,rw', view]);
+        return await fn(view);
+      } finally {
+        await this.unmount(view);
+      }
+    } finally {
+      await rmdir(view).catch(() => undefined);
     }
   }
 

@@ -2,11 +2,11 @@
 // the target (read-only when asked); raw block volumes bind the device node onto a file.
 import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { failedPrecondition, invalidArgument } from '../../common/errors.js';
+import { errnoCode, failedPrecondition, invalidArgument } from '../../common/errors.js';
 import { VOLUME_CONTEXT, type NodeVolumeSource } from '../backends/backend.js';
 import type { VolumeAccess } from '../capabilities.js';
 import type { Params } from '../csi-types.js';
-import { applyFsGroup } from '../host/fs-group.js';
+import { applyFsGroup, fsGroupApplied } from '../host/fs-group.js';
 import { bindMountsOfDeviceNode, isMountPoint, mountsOfDevice } from '../../common/mount-table.js';
 import { mkfsArgs } from '../backends/disk/disk-parameters.js';
 import type { NodeContext } from './node-context.js';
@@ -39,11 +39,11 @@ export interface HostPublish {
 }
 
 export async function publishOnHost(ctx: NodeContext, p: HostPublish): Promise<void> {
-  if (await isMountPoint(p.targetPath)) return;
+  if (await isMountPoint(p.targetPath)) return republish(ctx, p);
   const { source } = p;
   if (source.kind === 'block') {
     // A disk passed through to a sandbox is mounted in its guest: never mount it on the host as well.
-    const holder = await new PublishIndex(ctx.records).holder(p.volumeId);
+    const holder = await new PublishIndex(ctx.records, ctx.config.driverName).holder(p.volumeId);
     if (holder !== undefined && holder !== p.targetPath) {
       throw failedPrecondition(`volume ${p.volumeId} is passed through to a sandbox at ${holder}; a disk is never mounted on the host and in a guest at once: unpublish it there first`);
     }
@@ -56,6 +56,9 @@ export async function publishOnHost(ctx: NodeContext, p: HostPublish): Promise<v
     return;
   }
   await mkdir(p.targetPath, { recursive: true, mode: 0o750 });
+  const gid = fsGroupOf(p.access);
+  // fsGroup is applied while the target is still writable, then it is made read-only (lchown would meet EROFS).
+  const readonlyLater = p.readonly && gid !== undefined;
   if (source.kind === 'block') {
     if (!p.stagingPath) throw invalidArgument('staging_target_path is required for disk volumes');
     // A volume staged for a sandbox earlier is not mounted on the host: mount it now.
@@ -63,12 +66,49 @@ export async function publishOnHost(ctx: NodeContext, p: HostPublish): Promise<v
       await prepareFilesystem(ctx, p.volumeId, source.devicePath, p.access, p.volumeContext);
       await mountStaging(ctx, source.devicePath, p.stagingPath, p.access);
     }
-    await ctx.mounter.bindMount(p.stagingPath, p.targetPath, p.readonly);
+    await ctx.mounter.bindMount(p.stagingPath, p.targetPath, p.readonly && !readonlyLater);
   } else {
-    const options = [...source.mountOptions, ...hostMountFlags(p.access), ...(p.readonly ? ['ro'] : [])];
+    const options = [...source.mountOptions, ...hostMountFlags(p.access), ...(p.readonly && !readonlyLater ? ['ro'] : [])];
     await ctx.mounter.mount(`${source.server}:${source.exportPath}`, p.targetPath, source.fstype, options);
   }
-  if (p.access.volumeMountGroup) await applyFsGroup(p.targetPath, Number(p.access.volumeMountGroup), p.readonly);
+  if (gid !== undefined) await applyFsGroupOrSay(ctx, p, gid, p.targetPath);
+  if (readonlyLater) await ctx.mounter.remountReadOnly(p.targetPath);
+}
+
+/**
+ * The target is mounted already: a repeated call, or one after a crash that may have cut the publish short
+ * between its steps. Finishes what is missing instead of trusting the mount point.
+ */
+async function republish(ctx: NodeContext, p: HostPublish): Promise<void> {
+  const readonlyNow = await ctx.mounter.isReadOnly(p.targetPath);
+  if (readonlyNow && !p.readonly) {
+    throw failedPrecondition(`target ${p.targetPath} is already mounted read-only, but this publish asks for read-write; unpublish it (NodeUnpublishVolume) and publish it again`);
+  }
+  const gid = p.access.kind === 'mount' ? fsGroupOf(p.access) : undefined;
+  if (gid !== undefined && !(await fsGroupApplied(p.targetPath, gid, p.readonly))) {
+    ctx.log.info({ volumeId: p.volumeId, target: p.targetPath, fsGroup: gid }, 'the mounted target lacks its fsGroup (an earlier publish was cut short): applying it');
+    if (readonlyNow) await ctx.mounter.withWritableView(p.targetPath, (view) => applyFsGroupOrSay(ctx, p, gid, view));
+    else await applyFsGroupOrSay(ctx, p, gid, p.targetPath);
+  }
+  if (p.readonly && !readonlyNow) {
+    ctx.log.warn({ volumeId: p.volumeId, target: p.targetPath }, 'a read-only publish was left writable (cut short between bind and remount): making it read-only');
+    await ctx.mounter.remountReadOnly(p.targetPath);
+  }
+}
+
+function fsGroupOf(access: VolumeAccess): number | undefined {
+  // parse-request checked it is a decimal gid.
+  return access.volumeMountGroup ? Number(access.volumeMountGroup) : undefined;
+}
+
+/** A filesystem that is itself read-only (a disk attached read-only) keeps its groups, as kubelet leaves it. */
+async function applyFsGroupOrSay(ctx: NodeContext, p: HostPublish, gid: number, path: string): Promise<void> {
+  try {
+    await applyFsGroup(path, gid, p.readonly);
+  } catch (e) {
+    if (errnoCode(e) !== 'EROFS') throw e;
+    ctx.log.warn({ volumeId: p.volumeId, target: p.targetPath, fsGroup: gid }, 'the volume\'s filesystem is read-only: fsGroup not applied, files keep their groups');
+  }
 }
 
 /** SINGLE_NODE_SINGLE_WRITER (ReadWriteOncePod): one target at a time. */

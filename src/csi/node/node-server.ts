@@ -10,8 +10,9 @@ import { decideAtPublish, type Decision } from '../passthrough/decide.js';
 import { capabilityShape, parseRequest, requiredString, stringMap } from '../parse-request.js';
 import { checkPath } from '../request-paths.js';
 import { prepareFilesystem, mountStaging, publishOnHost } from './host-publish.js';
-import type { NodeContext } from './node-context.js';
-import { publishPassthrough } from './passthrough-publish.js';
+import { fallbackFsType, fsTypeRequest, checkFsTypeAgreement, type FsTypeRequest } from './fs-type.js';
+import { RECORD_METADATA, type NodeContext } from './node-context.js';
+import { guardPublishedDisk, publishPassthrough } from './passthrough-publish.js';
 import { PublishIndex } from './publish-index.js';
 import { volumeStats } from './volume-stats.js';
 import { expandOnNode } from './volume-expand.js';
@@ -44,9 +45,9 @@ const ExpandRequest = z.object({
 export class NodeServer {
   constructor(private readonly ctx: NodeContext) {}
 
-  private access(cap: unknown): VolumeAccess {
+  private access(cap: unknown, fsType: FsTypeRequest): VolumeAccess {
     const b = this.ctx.backend;
-    const access = readCapability(cap as CsiVolumeCapability, b.defaultFsType);
+    const access = readCapability(cap as CsiVolumeCapability, fallbackFsType(fsType, b.defaultFsType));
     const why = unsupportedReason(access, b.supportedModes, b.supportedFsTypes, b.blockSupported);
     if (why) throw new PassvolError('PV_ERR_INVALID_ARGUMENT', why);
     return access;
@@ -71,18 +72,38 @@ export class NodeServer {
   async NodeStageVolume(request: unknown): Promise<object> {
     const r = parseRequest(StageRequest, request);
     const staging = this.path('staging_target_path', r.staging_target_path);
-    const access = this.access(r.volume_capability);
+    const fsType = fsTypeRequest(r.volume_capability as CsiVolumeCapability, r.volume_context);
+    const access = this.access(r.volume_capability, fsType);
     return this.ctx.locks.with(r.volume_id, async () => {
       const source = await this.ctx.backend.resolveSource(r.volume_id, r.publish_context, r.volume_context);
       if (source.kind !== 'block' || access.kind === 'block') return {};
+      await checkFsTypeAgreement(this.ctx, r.volume_id, fsType, source.devicePath);
       await prepareFilesystem(this.ctx, r.volume_id, source.devicePath, access, r.volume_context);
       if (r.volume_context[VOLUME_CONTEXT.passthrough] === 'true') {
         this.ctx.log.info({ volumeId: r.volume_id }, 'staged for passthrough: formatted, not mounted on the host');
         return {};
       }
+      // Passed through because of the pod (not the volume): after a kubelet restart kubelet stages again
+      // while the guest still has the disk mounted, and a host mount now would be a second writer.
+      const holder = await this.passthroughHolder(r.volume_id);
+      if (holder) {
+        this.ctx.log.info({ volumeId: r.volume_id, target: holder }, 'staged without a host mount: the disk is passed through to a sandbox at this target');
+        return {};
+      }
       await mountStaging(this.ctx, source.devicePath, staging, access);
       return {};
     });
+  }
+
+  /** The target where this driver published the volume for a sandbox, if it did (claim first, then records). */
+  private async passthroughHolder(volumeId: string): Promise<string | undefined> {
+    const claimed = await new PublishIndex(this.ctx.records, this.ctx.config.driverName).holder(volumeId);
+    if (claimed) return claimed;
+    for (const entry of await this.ctx.records.list()) {
+      const meta = entry.record?.mountInfo.metadata;
+      if (meta?.[RECORD_METADATA.volumeId] === volumeId && meta[RECORD_METADATA.driver] === this.ctx.config.driverName) return entry.record?.volumePath;
+    }
+    return undefined;
   }
 
   async NodeUnstageVolume(request: unknown): Promise<object> {
@@ -99,23 +120,30 @@ export class NodeServer {
     const target = this.path('target_path', r.target_path);
     const staging = r.staging_target_path ? this.path('staging_target_path', r.staging_target_path) : undefined;
     if (!staging && this.ctx.backend.nodeCapabilities.includes('STAGE_UNSTAGE_VOLUME')) throw new PassvolError('PV_ERR_INVALID_ARGUMENT', 'staging_target_path is required: this driver stages volumes');
-    const access = this.access(r.volume_capability);
+    const fsType = fsTypeRequest(r.volume_capability as CsiVolumeCapability, r.volume_context);
+    const access = this.access(r.volume_capability, fsType);
     return this.ctx.locks.with(r.volume_id, async () => {
       const existing = await this.ctx.records.find(target);
       const source = await this.ctx.backend.resolveSource(r.volume_id, r.publish_context, r.volume_context);
+      const p = { volumeId: r.volume_id, targetPath: target, stagingPath: staging, access, readonly: r.readonly, source };
       if (existing?.mountInfo.metadata?.volumeId === r.volume_id) {
-        // Already published for a sandbox; unless the disk came back under another device since.
-        if (source.kind !== 'block' || existing.mountInfo.device === source.devicePath) return {};
+        // Already published for a sandbox; unless the disk came back under another device since. The
+        // guard runs again: kubelet may have staged it on the host meanwhile (after it restarted).
+        if (source.kind !== 'block') return {};
+        if (existing.mountInfo.device === source.devicePath) {
+          await guardPublishedDisk(this.ctx, p);
+          return {};
+        }
         if (existing.sandboxId) throw failedPrecondition(`volume ${r.volume_id} is in sandbox ${existing.sandboxId} as ${existing.mountInfo.device}, but attached here as ${source.devicePath} now; stop the pod first`);
         this.ctx.log.warn({ volumeId: r.volume_id, target, was: existing.mountInfo.device, now: source.devicePath }, 'the record named an old device; writing it again');
         await this.ctx.records.remove(target);
       }
+      if (source.kind === 'block' && access.kind === 'mount') await checkFsTypeAgreement(this.ctx, r.volume_id, fsType, source.devicePath);
       let decision = await this.decide(r.volume_id, r.volume_context);
       if (decision.passthrough && access.kind === 'block') {
         decision = { passthrough: false, reason: `${decision.reason}, but raw block volumes reach a sandbox as devices already: host path` };
       }
       this.ctx.log.info({ volumeId: r.volume_id, target, passthrough: decision.passthrough, reason: decision.reason }, 'publish decision');
-      const p = { volumeId: r.volume_id, targetPath: target, stagingPath: staging, access, readonly: r.readonly, source };
       if (decision.passthrough) await publishPassthrough(this.ctx, p);
       else await publishOnHost(this.ctx, { ...p, volumeContext: r.volume_context });
       return {};
@@ -127,12 +155,22 @@ export class NodeServer {
       context[VOLUME_CONTEXT.passthrough] === 'true' ? { passthrough: true, reason: context[VOLUME_CONTEXT.passthroughReason] ?? 'requested at create' } : undefined;
     const name = context[POD_NAME];
     const namespace = context[POD_NAMESPACE];
+    const uid = context[POD_UID] ?? '';
     let pod;
     let podUnavailableReason: string | undefined = 'kubelet sent no pod info (podInfoOnMount off?)';
     if (!requested && name && namespace) {
-      const facts = await this.ctx.cluster.pod(namespace, name, context[POD_UID] ?? '');
-      if ('pod' in facts) pod = facts.pod;
-      else podUnavailableReason = facts.unavailable;
+      if (!uid) {
+        // Without the UID the pod the API server returns may be another one of the same name.
+        podUnavailableReason = `kubelet sent pod ${namespace}/${name} without its UID (${POD_UID}): the pod cannot be confirmed`;
+      } else {
+        const facts = await this.ctx.cluster.pod(namespace, name, uid);
+        if ('error' in facts) {
+          // Guessing "host path" would give a sandbox pod a host mount for its whole life: let kubelet retry.
+          throw new PassvolError('PV_ERR_UNAVAILABLE', `cannot decide whether volume ${volumeId} passes through: reading pod ${namespace}/${name} from the API server failed (${facts.error}); kubelet retries. Check that the API server is reachable and that the node plugin may get pods`);
+        }
+        if ('pod' in facts) pod = facts.pod;
+        else podUnavailableReason = facts.unavailable;
+      }
       if (!pod) this.ctx.log.warn({ volumeId, pod: `${namespace}/${name}`, why: podUnavailableReason }, 'pod facts unavailable');
     }
     return decideAtPublish({
@@ -151,7 +189,7 @@ export class NodeServer {
       const record = await this.ctx.records.find(target).catch(() => undefined);
       if (record?.sandboxId) this.ctx.log.warn({ volumeId: r.volume_id, sandbox: record.sandboxId }, 'unpublishing a volume a sandbox still holds');
       await this.ctx.records.remove(target);
-      await new PublishIndex(this.ctx.records).release(r.volume_id, target);
+      await new PublishIndex(this.ctx.records, this.ctx.config.driverName).release(r.volume_id, target);
       await this.ctx.mounter.unmount(target);
       await rm(target, { recursive: false, force: true }).catch(async () => this.ctx.mounter.removeDir(target));
       return {};

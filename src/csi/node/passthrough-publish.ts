@@ -52,6 +52,14 @@ function mountInfoFor(ctx: NodeContext, p: PassthroughPublish): MountInfo {
   };
 }
 
+/**
+ * For a disk whose record is written already (a repeated publish, or kubelet's re-publish after it
+ * restarted and staged again): the same guard, so the disk is still not mounted on the host.
+ */
+export async function guardPublishedDisk(ctx: NodeContext, p: PassthroughPublish): Promise<void> {
+  if (p.source.kind === 'block') await guardDisk(ctx, p, p.source.devicePath, await readMountTable());
+}
+
 /** One pod, one target, and no host mount: a disk is never mounted on the host and in a guest at once. */
 async function guardDisk(ctx: NodeContext, p: PassthroughPublish, device: string, table: MountEntry[]): Promise<void> {
   let mounts = table;
@@ -78,6 +86,6 @@ async function guardDisk(ctx: NodeContext, p: PassthroughPublish, device: string
 }
 
 async function claimOnly(ctx: NodeContext, p: PassthroughPublish, why: string): Promise<void> {
-  const holder = await new PublishIndex(ctx.records).claim(p.volumeId, p.targetPath);
+  const holder = await new PublishIndex(ctx.records, ctx.config.driverName).claim(p.volumeId, p.targetPath);
   if (holder !== undefined) throw failedPrecondition(`volume ${p.volumeId} is already passed through at ${holder}; ${why}`);
 }

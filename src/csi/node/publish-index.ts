@@ -1,6 +1,9 @@
 // Which target holds a volume that may be published to one target only: a symlink per volume in the
-// record root (`.passvol-index/<sha256(volume id)>` -> target path). Checking is one readlink instead of
-// reading every record, and creating it with symlink() is atomic, so two racing publishes cannot both win.
+// record root (`.passvol-index/<driver name>/<sha256(volume id)>` -> target path). Checking is one readlink
+// instead of reading every record, and creating it with symlink() is atomic, so two racing publishes cannot
+// both win. The disk and NAS node plugins share the record root: each keeps its claims in its own folder, so
+// neither judges the other's. Versions before that kept claims directly in `.passvol-index/` (legacy claims):
+// they are still honoured, and moved when their holder publishes again.
 // Like the record store beside it, it makes its few local system calls synchronously.
 import { mkdirSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -11,11 +14,29 @@ import { RECORD_METADATA } from './node-context.js';
 
 export const INDEX_DIR = '.passvol-index';
 
+export const claimName = (volumeId: string): string => createHash('sha256').update(volumeId).digest('hex');
+
+/** The folder of one driver's claims. */
+export const claimDir = (root: string, driverName: string): string => join(root, INDEX_DIR, driverName);
+
 export class PublishIndex {
-  constructor(private readonly records: RecordStore) {}
+  constructor(
+    private readonly records: RecordStore,
+    private readonly driverName: string,
+  ) {}
 
   private entry(volumeId: string): string {
-    return join(this.records.root, INDEX_DIR, createHash('sha256').update(volumeId).digest('hex'));
+    return join(claimDir(this.records.root, this.driverName), claimName(volumeId));
+  }
+
+  private legacyEntry(volumeId: string): string {
+    return join(this.records.root, INDEX_DIR, claimName(volumeId));
+  }
+
+  /** Whether the record at a target is this volume's (the claim pointing there is live). */
+  private async recordHolds(target: string, volumeId: string): Promise<boolean> {
+    const record = await this.records.find(target).catch(() => undefined);
+    return record?.mountInfo.metadata?.[RECORD_METADATA.volumeId] === volumeId;
   }
 
   /**
@@ -24,41 +45,50 @@ export class PublishIndex {
    * record) is stale and taken over.
    */
   async claim(volumeId: string, target: string): Promise<string | undefined> {
+    const legacy = readlinkQuietly(this.legacyEntry(volumeId));
+    if (legacy !== undefined && legacy !== target && (await this.recordHolds(legacy, volumeId))) return legacy;
     const path = this.entry(volumeId);
-    mkdirSync(join(this.records.root, INDEX_DIR), { recursive: true, mode: 0o700 });
+    mkdirSync(claimDir(this.records.root, this.driverName), { recursive: true, mode: 0o700 });
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         symlinkSync(target, path);
-        return undefined;
+        return this.dropLegacy(volumeId);
       } catch (e) {
         if (errnoCode(e) !== 'EEXIST') throw e;
       }
       const holder = readlinkQuietly(path);
       if (holder === undefined) continue;
-      if (holder === target) return undefined;
-      const record = await this.records.find(holder).catch(() => undefined);
-      if (record?.mountInfo.metadata?.[RECORD_METADATA.volumeId] === volumeId) return holder;
+      if (holder === target) return this.dropLegacy(volumeId);
+      if (await this.recordHolds(holder, volumeId)) return holder;
       unlinkQuietly(path);
     }
     return undefined;
   }
 
+  /** Once the claim is in the driver's folder, a legacy claim of the same volume is stale or the same one. */
+  private dropLegacy(volumeId: string): undefined {
+    unlinkQuietly(this.legacyEntry(volumeId));
+    return undefined;
+  }
+
   /** The target a live claim points at (its record names this volume), without claiming anything. */
   async holder(volumeId: string): Promise<string | undefined> {
-    const holder = readlinkQuietly(this.entry(volumeId));
-    if (holder === undefined) return undefined;
-    const record = await this.records.find(holder).catch(() => undefined);
-    return record?.mountInfo.metadata?.[RECORD_METADATA.volumeId] === volumeId ? holder : undefined;
+    for (const path of [this.entry(volumeId), this.legacyEntry(volumeId)]) {
+      const holder = readlinkQuietly(path);
+      if (holder !== undefined && (await this.recordHolds(holder, volumeId))) return holder;
+    }
+    return undefined;
   }
 
   /** Drops the claim if this target holds it. */
   async release(volumeId: string, target: string): Promise<void> {
-    const path = this.entry(volumeId);
-    if (readlinkQuietly(path) !== target) return;
-    try {
-      unlinkSync(path);
-    } catch (e) {
-      if (errnoCode(e) !== 'ENOENT') throw e;
+    for (const path of [this.entry(volumeId), this.legacyEntry(volumeId)]) {
+      if (readlinkQuietly(path) !== target) continue;
+      try {
+        unlinkSync(path);
+      } catch (e) {
+        if (errnoCode(e) !== 'ENOENT') throw e;
+      }
     }
   }
 }

@@ -1,9 +1,8 @@
 // At start-up the node side rebuilds its view from disk: records this driver wrote whose target path or
 // device is gone belong to publishes that will never be unpublished, and are removed.
-import { readdir, readlink, stat, unlink } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { lstat, readdir, readlink, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { INDEX_DIR } from './publish-index.js';
+import { INDEX_DIR, claimDir, claimName } from './publish-index.js';
 import { RECORD_METADATA, type NodeContext } from './node-context.js';
 
 export async function removeStaleRecords(ctx: NodeContext): Promise<string[]> {
@@ -31,13 +30,32 @@ export async function removeStaleRecords(ctx: NodeContext): Promise<string[]> {
   return removed;
 }
 
-/** Claims whose target holds no record of that volume are leftovers of a crash or of a removed record. */
-async function sweepIndex(ctx: NodeContext): Promise<void> {
-  const dir = join(ctx.records.root, INDEX_DIR);
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const target = await readlink(join(dir, name)).catch(() => undefined);
+/**
+ * A claim is written just before its record, so a claim without a record may be a publish in flight (of
+ * the other driver, too, in the legacy folder): only claims older than this are judged.
+ */
+export const CLAIM_GRACE_MS = 60_000;
+
+/**
+ * Claims whose target holds no record of that volume are leftovers of a crash or of a removed record. Only
+ * this driver's folder is swept, and the legacy claims (written before claims had a folder per driver, by
+ * either driver): whether one is live is read from the record it points at, whoever wrote it.
+ */
+async function sweepIndex(ctx: NodeContext, now = Date.now()): Promise<void> {
+  const stale = async (dir: string, name: string): Promise<boolean> => {
+    const path = join(dir, name);
+    const st = await lstat(path).catch(() => undefined);
+    if (!st?.isSymbolicLink() || now - st.mtimeMs < CLAIM_GRACE_MS) return false;
+    const target = await readlink(path).catch(() => undefined);
     const record = target ? await ctx.records.find(target).catch(() => undefined) : undefined;
     const id = record?.mountInfo.metadata?.[RECORD_METADATA.volumeId];
-    if (id === undefined || createHash('sha256').update(id).digest('hex') !== name) await unlink(join(dir, name)).catch(() => undefined);
+    return id === undefined || claimName(id) !== name;
+  };
+  for (const dir of [claimDir(ctx.records.root, ctx.config.driverName), join(ctx.records.root, INDEX_DIR)]) {
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (!(await stale(dir, name))) continue;
+      await unlink(join(dir, name)).catch(() => undefined);
+      ctx.log.info({ claim: join(dir, name) }, 'removed a stale one-target claim');
+    }
   }
 }

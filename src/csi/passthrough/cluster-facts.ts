@@ -5,9 +5,15 @@ import { z } from 'zod';
 import type { Params } from '../csi-types.js';
 import type { PodFacts } from './decide.js';
 
+/**
+ * The pod; or `unavailable`: there are no facts to have (no API server configured, no such pod, another pod
+ * by that name), and the volume-level request decides; or `error`: the API server did not answer properly
+ * (timeout, 5xx, 403), and the facts may exist: the caller must not decide without them.
+ */
+export type PodLookup = { pod: PodFacts } | { unavailable: string } | { error: string };
+
 export interface ClusterFacts {
-  /** The pod, or a reason why it could not be confirmed. */
-  pod(namespace: string, name: string, uid: string): Promise<{ pod: PodFacts } | { unavailable: string }>;
+  pod(namespace: string, name: string, uid: string): Promise<PodLookup>;
   pvcAnnotations(namespace: string, name: string): Promise<Params>;
 }
 
@@ -19,6 +25,17 @@ const API_TIMEOUT_MS = 5000;
 
 function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
   return Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: API server did not answer within ${API_TIMEOUT_MS} ms`)), API_TIMEOUT_MS).unref())]);
+}
+
+/** The message of a Kubernetes Status answer, when the error carries one. */
+function httpReason(e: unknown): string {
+  const message = (e as { body?: { message?: unknown } })?.body?.message;
+  return typeof message === 'string' && message ? `: ${message}` : '';
+}
+
+/** What KubeConfig.loadFromDefault() settles on when it finds no configuration at all. */
+export function isLibraryFallback(kc: Pick<KubeConfig, 'currentContext' | 'getCurrentCluster' | 'getCurrentUser'>): boolean {
+  return kc.currentContext === 'loaded-context' && kc.getCurrentCluster()?.server === 'http://localhost:8080' && kc.getCurrentUser()?.name === 'user';
 }
 
 function statusOf(e: unknown): number | undefined {
@@ -43,21 +60,28 @@ export class KubernetesClusterFacts implements ClusterFacts {
     const kc: KubeConfig = new k8s.KubeConfig();
     if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
     else kc.loadFromDefault();
+    // Finding nothing, the library does not fail: it points at http://localhost:8080. Every pod read would
+    // then fail, and NodePublish answer UNAVAILABLE for ever; say "no configuration" instead.
+    if (!kubeconfigPath && isLibraryFallback(kc)) {
+      throw new Error('found no kubeconfig ($KUBECONFIG, ~/.kube/config) and no in-cluster service account token');
+    }
     return new KubernetesClusterFacts(kc.makeApiClient(k8s.CoreV1Api));
   }
 
-  async pod(namespace: string, name: string, uid: string): Promise<{ pod: PodFacts } | { unavailable: string }> {
+  async pod(namespace: string, name: string, uid: string): Promise<PodLookup> {
+    if (!uid) return { unavailable: `no UID given for pod ${namespace}/${name}: it cannot be confirmed` };
     let body: unknown;
     try {
       body = (await withTimeout(this.api.readNamespacedPod(name, namespace), `get pod ${namespace}/${name}`)).body;
     } catch (e) {
       const code = statusOf(e);
-      return { unavailable: code === 404 ? `pod ${namespace}/${name} not found` : `get pod ${namespace}/${name} failed: ${code ?? (e as Error).message}` };
+      if (code === 404) return { unavailable: `pod ${namespace}/${name} not found` };
+      return { error: code !== undefined ? `HTTP ${code}${httpReason(e)}` : (e as Error).message };
     }
     const parsed = PodSchema.safeParse(body);
-    if (!parsed.success) return { unavailable: `pod ${namespace}/${name}: unexpected API answer` };
+    if (!parsed.success) return { error: `unexpected answer: ${parsed.error.issues[0]?.message ?? 'not a pod'}` };
     const meta = parsed.data.metadata;
-    if (uid && meta.uid !== uid) return { unavailable: `pod ${namespace}/${name} has UID ${meta.uid}, not ${uid} (a different pod by the same name)` };
+    if (meta.uid !== uid) return { unavailable: `pod ${namespace}/${name} has UID ${meta.uid}, not ${uid} (a different pod by the same name)` };
     return { pod: { annotations: meta.annotations ?? {}, runtimeClassName: parsed.data.spec?.runtimeClassName ?? undefined } };
   }
 
@@ -71,7 +95,7 @@ export class KubernetesClusterFacts implements ClusterFacts {
 /** Used when no API server is configured: every publish falls back to volume-level requests. */
 export class NoClusterFacts implements ClusterFacts {
   constructor(private readonly why: string) {}
-  async pod(): Promise<{ unavailable: string }> {
+  async pod(): Promise<PodLookup> {
     return { unavailable: this.why };
   }
   async pvcAnnotations(): Promise<Params> {

@@ -25,6 +25,10 @@ test('bad requests: right code, clear message, nothing changed', { skip: needsRo
     [() => c.CreateVolume!({ name: 'x', volume_capabilities: [mountCap()], parameters: { colour: 'blue' } }), GRPC.INVALID_ARGUMENT, /unknown key\(s\) colour \(known: fstype, mkfsOptions/],
     [() => c.CreateVolume!({ name: 'x', volume_capabilities: [mountCap()], capacity_range: { required_bytes: 10, limit_bytes: 5 } }), GRPC.INVALID_ARGUMENT, /exceeds limit_bytes/],
     [() => c.CreateVolume!({ name: 'pv-bad', volume_capabilities: [mountCap()], capacity_range: { required_bytes: 64 * 2 ** 20 } }), GRPC.ALREADY_EXISTS, /exists with/],
+    // Same name and size, other parameters that shape the volume: not the same volume.
+    [() => c.CreateVolume!({ name: 'pv-bad', volume_capabilities: [mountCap()], capacity_range: { required_bytes: 32 * MiB }, parameters: { mkfsOptions: '-O fast_commit' } }), GRPC.ALREADY_EXISTS, /exists with other parameters \(passvol.io\/mkfs-options="", not passvol.io\/mkfs-options="-O fast_commit"\)/],
+    [() => c.CreateVolume!({ name: 'pv-bad', volume_capabilities: [mountCap()], capacity_range: { required_bytes: 32 * MiB }, parameters: { passthrough: 'true' } }), GRPC.ALREADY_EXISTS, /exists with other parameters .*passvol.io\/passthrough/],
+    [() => c.CreateVolume!({ name: 'x', volume_capabilities: [mountCap()], parameters: { fstype: 'xfs', 'katacontainers.direct.volume/fstype': 'ext4' } }), GRPC.INVALID_ARGUMENT, /fstype xfs and katacontainers.direct.volume\/fstype ext4 disagree/],
     [() => c.DeleteVolume!({ volume_id: '' }), GRPC.INVALID_ARGUMENT, /volume_id is required/],
     [() => c.ControllerPublishVolume!({ volume_id: 'pvd-000000000000000000000000', node_id: 'node-1', volume_capability: mountCap() }), GRPC.NOT_FOUND, /does not exist/],
     [() => c.ControllerPublishVolume!({ volume_id: v.volumeId, node_id: 'node-9', volume_capability: mountCap() }), GRPC.NOT_FOUND, /node node-9 is not served/],
@@ -36,6 +40,10 @@ test('bad requests: right code, clear message, nothing changed', { skip: needsRo
     [() => n.NodePublishVolume!({ ...good, volume_capability: null }), GRPC.INVALID_ARGUMENT, /volume_capability is required/],
     [() => n.NodePublishVolume!({ ...good, staging_target_path: '' }), GRPC.INVALID_ARGUMENT, /staging_target_path is required/],
     [() => n.NodePublishVolume!({ ...good, publish_context: {} }), GRPC.INVALID_ARGUMENT, /publish_context has no devicePath/],
+    // fsGroup is a decimal gid, refused before anything is mounted or recorded (host and passthrough paths).
+    [() => n.NodePublishVolume!({ ...good, volume_capability: mountCap('SINGLE_NODE_WRITER', 'ext4', { volume_mount_group: 'wheel' }) }), GRPC.INVALID_ARGUMENT, /volume_capability.mount.volume_mount_group: must be a decimal group id from 0 to 4294967294 .*not "wheel"/],
+    [() => n.NodePublishVolume!({ ...good, volume_context: { ...v.volumeContext, 'passvol.io/passthrough': 'true' }, volume_capability: mountCap('SINGLE_NODE_WRITER', 'ext4', { volume_mount_group: '4294967295' }) }), GRPC.INVALID_ARGUMENT, /volume_mount_group: must be a decimal group id/],
+    [() => n.NodeStageVolume!({ ...good, volume_capability: mountCap('SINGLE_NODE_WRITER', 'ext4', { volume_mount_group: '-1' }) }), GRPC.INVALID_ARGUMENT, /volume_mount_group: must be a decimal group id/],
     [() => n.NodePublishVolume!({ ...good, publish_context: { devicePath: '/dev/null' } }), GRPC.NOT_FOUND, /not a block device/],
     [() => n.NodeStageVolume!({ ...good, staging_target_path: '/tmp/outside' }), GRPC.INVALID_ARGUMENT, /outside the kubelet root/],
     [() => n.NodeUnpublishVolume!({ volume_id: v.volumeId, target_path: '/' }), GRPC.INVALID_ARGUMENT, /outside the kubelet root/],

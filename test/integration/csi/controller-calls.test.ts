@@ -11,7 +11,7 @@ import { needsRoot } from '../../helpers/host-cleanup.js';
 test('capabilities, capacity, volume condition and capability checks of the disk driver', { skip: needsRoot }, async () => {
   const f = await csiFixture();
   const caps = ((await f.csi.controller.ControllerGetCapabilities!({})) as { capabilities: { rpc: { type: string } }[] }).capabilities.map((c) => c.rpc.type);
-  for (const c of ['CREATE_DELETE_VOLUME', 'PUBLISH_UNPUBLISH_VOLUME', 'EXPAND_VOLUME', 'GET_CAPACITY', 'CREATE_DELETE_SNAPSHOT', 'CLONE_VOLUME', 'GET_VOLUME']) assert.ok(caps.includes(c), c);
+  for (const c of ['CREATE_DELETE_VOLUME', 'PUBLISH_UNPUBLISH_VOLUME', 'EXPAND_VOLUME', 'GET_CAPACITY', 'CREATE_DELETE_SNAPSHOT', 'CLONE_VOLUME', 'GET_VOLUME', 'VOLUME_CONDITION']) assert.ok(caps.includes(c), c);
   const nodeCaps = ((await f.csi.node.NodeGetCapabilities!({})) as { capabilities: { rpc: { type: string } }[] }).capabilities.map((c) => c.rpc.type);
   for (const c of ['STAGE_UNSTAGE_VOLUME', 'GET_VOLUME_STATS', 'EXPAND_VOLUME', 'VOLUME_CONDITION', 'VOLUME_MOUNT_GROUP']) assert.ok(nodeCaps.includes(c), c);
   const info = (await f.csi.node.NodeGetInfo!({})) as { node_id: string; max_volumes_per_node: number; accessible_topology: { segments: Record<string, string> } };

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GRPC, failsWith } from '../../helpers/csi-client.js';
 import { blockCap, csiFixture, mountCap, provisionAndStage, targetFor } from '../../helpers/csi-fixture.js';
@@ -87,3 +87,49 @@ test(`online expansion on the host path grows the mounted ${fstype} filesystem`,
   assert.ok(after.usage[0]!.total > before.usage[0]!.total * 2.5, `${before.usage[0]!.total} -> ${after.usage[0]!.total}`);
 });
 }
+
+test('a read-only publish with fsGroup: the group is applied before the target is made read-only', { skip: needsRoot }, async () => {
+  const f = await csiFixture();
+  const cap = mountCap('SINGLE_NODE_WRITER', 'ext4', { volume_mount_group: '3457' });
+  const v = await provisionAndStage(f, 'pv-ro-fsgroup', { cap });
+  writeFileSync(join(v.staging, 'old.txt'), 'x');
+  const target = targetFor(f, 'pod-ro', 'pv-ro-fsgroup');
+  await f.csi.node.NodePublishVolume!({ volume_id: v.volumeId, publish_context: v.publishContext, staging_target_path: v.staging, target_path: target, volume_capability: cap, volume_context: v.volumeContext, readonly: true });
+  assert.match(mountLine(target) ?? '', /\bro\b/);
+  assert.equal(statSync(target).gid, 3457);
+  assert.equal(statSync(join(target, 'old.txt')).gid, 3457);
+  assert.equal(statSync(target).mode & 0o2050, 0o2050, 'group r-x and setgid on the root');
+});
+
+test('a publish cut short by a crash is finished when repeated: read-only and fsGroup, never trusted from the mount point alone', { skip: needsRoot }, async () => {
+  const f = await csiFixture();
+  const cap = mountCap('SINGLE_NODE_WRITER', 'ext4', { volume_mount_group: '3458' });
+  const v = await provisionAndStage(f, 'pv-crash-ro', { cap });
+  const publish = (t: string, readonly: boolean) =>
+    f.csi.node.NodePublishVolume!({ volume_id: v.volumeId, publish_context: v.publishContext, staging_target_path: v.staging, target_path: t, volume_capability: cap, volume_context: v.volumeContext, readonly });
+  const bind = (t: string, ro: boolean) => {
+    mkdirSync(t, { recursive: true });
+    execFileSync('mount', ['--bind', v.staging, t]);
+    if (ro) execFileSync('mount', ['-o', 'remount,bind,ro', t]);
+  };
+  // Killed between `mount --bind` and the read-only remount (before fsGroup): the repeat finishes both.
+  const a = targetFor(f, 'pod-a', 'pv-crash-ro');
+  bind(a, false);
+  await publish(a, true);
+  assert.match(mountLine(a) ?? '', /\bro\b/, 'made read-only');
+  assert.throws(() => writeFileSync(join(a, 'x'), 'no'), /EROFS/);
+  assert.equal(statSync(a).gid, 3458, 'fsGroup applied');
+
+  // Read-only already but without its fsGroup (an older driver failed on EROFS): applied, still read-only.
+  execFileSync('chgrp', ['0', v.staging]);
+  const b = targetFor(f, 'pod-b', 'pv-crash-ro');
+  bind(b, true);
+  await publish(b, true);
+  assert.equal(statSync(b).gid, 3458);
+  assert.match(mountLine(b) ?? '', /\bro\b/);
+
+  // A read-only target cannot answer a read-write publish.
+  const c = targetFor(f, 'pod-c', 'pv-crash-ro');
+  bind(c, true);
+  assert.match(await failsWith(publish(c, false), GRPC.FAILED_PRECONDITION), /already mounted read-only, but this publish asks for read-write; unpublish it/);
+});

@@ -15,7 +15,8 @@ const mounted = (device: string) => readFileSync('/proc/self/mounts', 'utf8').sp
 
 test('StorageClass passthrough: formatted, not mounted on the host, Kata record written', { skip: needsRoot }, async () => {
   const f = await csiFixture();
-  const v = await provisionAndStage(f, 'pv-pass-1', { parameters: { passthrough: 'true', fstype: 'xfs' }, cap: mountCap('SINGLE_NODE_WRITER', 'xfs', { volume_mount_group: '2000' }) });
+  // The capability names no fs_type (no csi.storage.k8s.io/fstype, no --default-fstype): the parameter decides.
+  const v = await provisionAndStage(f, 'pv-pass-1', { parameters: { passthrough: 'true', fstype: 'xfs' }, cap: mountCap('SINGLE_NODE_WRITER', '', { volume_mount_group: '2000' }) });
   assert.equal(v.volumeContext['passvol.io/passthrough'], 'true');
   assert.equal(execFileSync('blkid', ['-p', '-s', 'TYPE', '-o', 'value', v.device], { encoding: 'utf8' }).trim(), 'xfs', 'formatted at stage');
   assert.equal(mounted(v.device), false, 'not mounted after stage');
@@ -130,4 +131,32 @@ test('NodeExpandVolume of a disk the controller did not grow says so instead of 
   await f.csi.node.NodePublishVolume!({ volume_id: v.volumeId, publish_context: v.publishContext, staging_target_path: v.staging, target_path: target, volume_capability: v.cap, volume_context: v.volumeContext });
   const msg = await failsWith(f.csi.node.NodeExpandVolume!({ volume_id: v.volumeId, volume_path: target, capacity_range: { required_bytes: 2 ** 30 } }), GRPC.FAILED_PRECONDITION);
   assert.match(msg, /less than the 1073741824 asked: ControllerExpandVolume must grow the disk first/);
+});
+
+test('the StorageClass fstype against the capability\'s fs_type: a blank disk is not formatted with either, one formatted already is used', { skip: needsRoot }, async () => {
+  const f = await csiFixture();
+  const blkid = (dev: string) => execFileSync('blkid', ['-p', '-s', 'TYPE', '-o', 'value', dev], { encoding: 'utf8' }).trim();
+  const prepare = async (name: string) => {
+    const created = (await f.csi.controller.CreateVolume!({ name, capacity_range: { required_bytes: 320 * 2 ** 20 }, volume_capabilities: [mountCap('SINGLE_NODE_WRITER', '')], parameters: { fstype: 'xfs' } })) as {
+      volume: { volume_id: string; volume_context: Record<string, string> };
+    };
+    const id = created.volume.volume_id;
+    const pub = (await f.csi.controller.ControllerPublishVolume!({ volume_id: id, node_id: 'node-1', volume_capability: mountCap() })) as { publish_context: Record<string, string> };
+    const staging = join(f.l.kubelet, 'plugins/kubernetes.io/csi/staging', name);
+    const stage = (fsType: string) => f.csi.node.NodeStageVolume!({ volume_id: id, publish_context: pub.publish_context, staging_target_path: staging, volume_capability: mountCap('SINGLE_NODE_WRITER', fsType), volume_context: created.volume.volume_context });
+    return { stage, device: pub.publish_context.devicePath as string };
+  };
+  const blank = await prepare('pv-fs-conflict');
+  const msg = await failsWith(blank.stage('ext4'), GRPC.FAILED_PRECONDITION);
+  assert.match(msg, /capability asks for fs_type ext4 but the StorageClass parameter fstype is xfs/);
+  assert.throws(() => blkid(blank.device), 'left unformatted');
+  await blank.stage('xfs');
+  assert.equal(blkid(blank.device), 'xfs');
+
+  // Formatted ext4 by a version that let the capability win: it stays ext4 and stages.
+  const old = await prepare('pv-fs-old');
+  execFileSync('mkfs.ext4', ['-q', old.device]);
+  await old.stage('ext4');
+  assert.equal(mounted(old.device), true);
+  assert.match(await f.driver.logsOnce(/disk already holds the capability/), /the volume capability and the StorageClass fstype disagree/);
 });

@@ -26,6 +26,8 @@ const CONTROLLER_CAPS: readonly ControllerCapability[] = [
   'PUBLISH_UNPUBLISH_VOLUME',
   'LIST_VOLUMES',
   'LIST_VOLUMES_PUBLISHED_NODES',
+  // ListVolumes and ControllerGetVolume report the disk image's health.
+  'VOLUME_CONDITION',
   'GET_VOLUME',
   'GET_CAPACITY',
   'CREATE_DELETE_SNAPSHOT',
@@ -80,7 +82,7 @@ export class DiskBackend implements ControllerBackend, NodeBackend {
     const context: Params = { ...input.extraContext };
     if (params.mkfsOptions) context[VOLUME_CONTEXT.mkfsOptions] = params.mkfsOptions;
     const fstype = params.fstype ?? params['katacontainers.direct.volume/fstype'];
-    if (fstype) context.fstype = fstype;
+    if (fstype) context[VOLUME_CONTEXT.fstype] = fstype;
     const disk = await this.provider.create({ name: input.name, capacityBytes: bytes, parameters: context, ...(input.source ? { source: input.source } : {}) });
     return this.infoOf(disk);
   }

@@ -5,12 +5,18 @@ import type { Params } from '../../csi-types.js';
 
 export const DiskParametersSchema = z
   .object({
-    /** Default filesystem when the capability names none. */
+    /**
+     * The filesystem of a new disk. Kept in the volume context; the node formats with it when the volume
+     * capability names no fs_type (the StorageClass sets no csi.storage.k8s.io/fstype and the provisioner
+     * no --default-fstype). A capability naming another fs_type is refused at NodeStage unless the disk
+     * already holds that filesystem (docs/csi-driver.md).
+     */
     fstype: z.enum(['ext4', 'xfs']).optional(),
     /** Extra mkfs arguments, space separated (e.g. "-E lazy_itable_init=0"). */
     mkfsOptions: z.string().max(512).optional(),
     passthrough: z.enum(['true', 'false']).optional(),
     'katacontainers.direct.volume/volumetype': z.enum(['directvol']).optional(),
+    /** Kata's name for fstype; both may be given only if they agree. */
     'katacontainers.direct.volume/fstype': z.enum(['ext4', 'xfs']).optional(),
   })
   .strict();
@@ -18,7 +24,13 @@ export type DiskParameters = z.infer<typeof DiskParametersSchema>;
 
 export function parseDiskParameters(params: Params): DiskParameters {
   const r = DiskParametersSchema.safeParse(params);
-  if (r.success) return r.data;
+  if (r.success) {
+    const kata = r.data['katacontainers.direct.volume/fstype'];
+    if (r.data.fstype && kata && r.data.fstype !== kata) {
+      throw invalidArgument(`invalid StorageClass parameters: fstype ${r.data.fstype} and katacontainers.direct.volume/fstype ${kata} disagree; give one of them`);
+    }
+    return r.data;
+  }
   const known = Object.keys(DiskParametersSchema.shape).join(', ');
   throw invalidArgument(
     `invalid StorageClass parameters: ${r.error.issues

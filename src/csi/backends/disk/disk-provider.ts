@@ -29,7 +29,10 @@ export interface DiskProvider {
   /** Smallest and largest disk the provider makes. */
   readonly minDiskBytes: number;
   readonly maxDiskBytes: number;
-  /** Idempotent by name: the same name and size return the same disk; another size is AlreadyExists. */
+  /**
+   * Idempotent by name: the same name, size, source and shaping parameters (passthrough, mkfs options,
+   * fstype) return the same disk; any other is AlreadyExists.
+   */
   create(request: { name: string; capacityBytes: number; parameters: Record<string, string>; source?: DiskSource }): Promise<Disk>;
   /** Deletes the disk and its data; a missing disk is not an error; an attached disk is refused. */
   delete(id: string): Promise<void>;

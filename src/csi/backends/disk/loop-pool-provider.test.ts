@@ -53,3 +53,23 @@ test('start-up thaws what a dead snapshot left frozen, and leaves a freeze whose
   assert.deepEqual(readdirSync(frozen), ['1111111111111111aaaaaaaa.json']);
   assert.deepEqual(recovered, [{ mountPoints: ['/kubelet/staging/dead'] }]);
 });
+
+test('create is idempotent by name only for the same size, source and shaping parameters', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'passvol-pool-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const exec = { run: async () => ({ stdout: '', stderr: '', code: 0 }) };
+  const pool = new LoopPoolProvider({ dir, nodeId: 'n1', exec });
+  await pool.init();
+  const MiB = 2 ** 20;
+  const params = { 'passvol.io/passthrough': 'true', 'passvol.io/passthrough-reason': 'StorageClass parameter passthrough=true', fstype: 'xfs' };
+  const first = await pool.create({ name: 'v', capacityBytes: 320 * MiB, parameters: params });
+  // The reason only explains: another wording is the same volume.
+  assert.equal((await pool.create({ name: 'v', capacityBytes: 320 * MiB, parameters: { ...params, 'passvol.io/passthrough-reason': 'PVC annotation skip-hostmount=true' } })).id, first.id);
+  for (const [other, what] of [
+    [{ ...params, fstype: 'ext4' }, /fstype="xfs", not fstype="ext4"/],
+    [{ fstype: 'xfs' }, /passvol.io\/passthrough="true", not passvol.io\/passthrough=""/],
+    [{ ...params, 'passvol.io/mkfs-options': '-m crc=0' }, /passvol.io\/mkfs-options=""/],
+  ] as const) {
+    await assert.rejects(pool.create({ name: 'v', capacityBytes: 320 * MiB, parameters: other }), (e: Error & { code?: string }) => e.code === 'PV_ERR_ALREADY_EXISTS' && what.test(e.message) && /use another name/.test(e.message));
+  }
+});

@@ -14,6 +14,7 @@ import { fsyncDir } from '../../../common/durable-fs.js';
 import type { Exec } from '../../../common/exec.js';
 import type { Disk, DiskProvider, DiskSnapshot, DiskSource } from './disk-provider.js';
 import { LoopDevices } from './loop-device.js';
+import { VOLUME_CONTEXT } from '../backend.js';
 import { mountsOfDevice } from '../../../common/mount-table.js';
 
 const DiskSchema = z.object({
@@ -34,6 +35,8 @@ const SnapshotSchema = z.object({
 });
 
 const MiB = 2 ** 20;
+/** Volume context keys that make one disk differ from another (the passthrough reason only explains). */
+const SHAPING_PARAMETERS = [VOLUME_CONTEXT.passthrough, VOLUME_CONTEXT.mkfsOptions, VOLUME_CONTEXT.fstype] as const;
 /** A temp file or metadata-less image untouched this long belongs to a writer that is gone. */
 const ABANDONED_MS = 10 * 60_000;
 const ID_PATTERN = /^pv[ds]-[0-9a-f]{24}$/;
@@ -155,6 +158,12 @@ export class LoopPoolProvider implements DiskProvider {
         const sameSource = JSON.stringify(existing.source ?? {}) === JSON.stringify(request.source ?? {});
         if (existing.capacityBytes !== size || !sameSource) {
           throw new PassvolError('PV_ERR_ALREADY_EXISTS', `volume "${request.name}" exists with ${existing.capacityBytes} bytes and another source; use another name`);
+        }
+        const differ = SHAPING_PARAMETERS.filter((k) => (existing.parameters[k] ?? '') !== (request.parameters[k] ?? ''));
+        if (differ.length > 0) {
+          const was = differ.map((k) => `${k}=${JSON.stringify(existing.parameters[k] ?? '')}`).join(', ');
+          const asked = differ.map((k) => `${k}=${JSON.stringify(request.parameters[k] ?? '')}`).join(', ');
+          throw new PassvolError('PV_ERR_ALREADY_EXISTS', `volume "${request.name}" exists with other parameters (${was}, not ${asked}); use another name`);
         }
         return existing;
       }
