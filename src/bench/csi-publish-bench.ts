@@ -22,6 +22,8 @@ export interface CsiBenchResult {
   driverRssMiB: { idle: number; peak: number };
   /** The Node flags the driver ran with (deploy/'s NODE_OPTIONS). */
   driverNodeOptions: string;
+  /** When the run started (ISO 8601). */
+  measuredAt: string;
 }
 
 interface Staged {
@@ -82,6 +84,7 @@ async function round(csi: CsiClient, volumes: Staged[], sampleRss: () => Promise
 }
 
 export async function runCsiPublishBench(o: CsiBenchOptions): Promise<CsiBenchResult> {
+  const measuredAt = new Date().toISOString();
   const root = await mkdtemp(join(tmpdir(), 'passvol-bench-csi-'));
   let driver;
   try {
@@ -125,7 +128,7 @@ export async function runCsiPublishBench(o: CsiBenchOptions): Promise<CsiBenchRe
         soloPublishMs: summarize(alone[k]),
       };
     }
-    return { callers: o.callers, rounds: o.rounds, paths, driverRssMiB: { idle: idle / 1024, peak: peak / 1024 }, driverNodeOptions: DRIVER_NODE_OPTIONS };
+    return { measuredAt, callers: o.callers, rounds: o.rounds, paths, driverRssMiB: { idle: idle / 1024, peak: peak / 1024 }, driverNodeOptions: DRIVER_NODE_OPTIONS };
   } finally {
     csi.close();
     await driver.stop();

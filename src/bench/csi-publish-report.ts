@@ -16,7 +16,7 @@ export function csiPublishMarkdown(r: CsiBenchResult): string {
 
 ${r.rounds} rounds of ${r.callers} publishes then ${r.callers} unpublishes per path, the two paths interleaved round by
 round; ${r.paths.passthrough.publishMs.n} samples per call and path. After each concurrent round one caller publishes and
-unpublishes every volume in turn ("alone": the latency of a publish on a quiet node). ${cpus().length} CPUs. ${machineLine()}.
+unpublishes every volume in turn ("alone": the latency of a publish on a quiet node). ${cpus().length} CPUs. ${machineLine(new Date(r.measuredAt))}.
 Records on a tmpfs, as under /run/kata-containers in production; disk images and host mounts on the local disk.
 The driver runs as its own process (the built \`dist/\`) with deploy/'s Node flags (\`${r.driverNodeOptions}\`);
 the callers share the ${cpus().length} CPUs with it.

@@ -39,7 +39,8 @@ const TCG_MEANING = [
   '- Boot and attach times are emulated guest start-up and kernel work: several times what KVM takes.',
 ].join('\n');
 
-const fmt = (v: number, unit: string) => (unit === 's' ? v.toFixed(v < 1 ? 3 : 2) : v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
+/** A median as the tables print it: seconds to 2-3 decimals, rates grouped or to one decimal. */
+export const fmtValue = (v: number, unit: string): string => (unit === 's' ? v.toFixed(v < 1 ? 3 : 2) : v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
 const ratio = (x: number | undefined) => (x === undefined ? '-' : `${round(x, x < 10 ? 2 : 1)}×`);
 
 export function ioBenchMarkdown(r: IoBenchResult): string {
@@ -60,7 +61,7 @@ export function ioBenchMarkdown(r: IoBenchResult): string {
   for (const w of r.workloads) {
     const cells = paths.map((p) => {
       const s = w.paths[p]?.summary;
-      return s ? `${fmt(s.median, w.unit)}<br><sub>${fmt(s.min, w.unit)}–${fmt(s.max, w.unit)}</sub>` : '-';
+      return s ? `${fmtValue(s.median, w.unit)}<br><sub>${fmtValue(s.min, w.unit)}–${fmtValue(s.max, w.unit)}</sub>` : '-';
     });
     lines.push(`| ${w.label} (${w.unit}, ${w.better} is better) | ${cells.join(' | ')} | ${ratio(speedup(w, 'blk', 'host'))} | ${ratio(speedup(w, 'blk', 'virtiofs'))} | ${ratio(speedup(w, 'blk', '9p'))} |`);
   }

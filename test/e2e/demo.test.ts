@@ -10,9 +10,11 @@ const skip = process.getuid?.() !== 0 ? 'the demo attaches loop devices, mounts 
 
 test('passvol demo --json: every check passes, nothing left behind', { skip }, async () => {
   const r = await runCli(['demo', '--json']);
-  const checks = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { name: string; expected: string; seen: string; pass: boolean });
+  // stdout is JSON lines only: one per check, a step that failed included; the summary goes to stderr.
+  const checks = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { name: string; expected: string; seen: string; pass: boolean });
   assert.ok(checks.length >= 14, `only ${checks.length} checks:\n${r.stdout}\n${r.stderr}`);
   assert.deepEqual(checks.filter((c) => !c.pass), [], r.stderr);
+  assert.match(r.stderr, new RegExp(`^${checks.length} passed, 0 failed$`, 'm'));
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(readFileSync('/proc/self/mountinfo', 'utf8'), /passvol-demo-/);
   assert.doesNotMatch(execFileSync('losetup', ['--list'], { encoding: 'utf8' }), /passvol-demo-/);

@@ -1,6 +1,6 @@
 // `passvol bench <what>`: runs a benchmark and writes JSON, Markdown and SVG results. Never part of tests.
 import { Command, Option } from 'commander';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemExec } from '../../common/exec.js';
@@ -14,12 +14,18 @@ import { probeAccelFacts, decideAccel } from '../../runtime/qemu/accel.js';
 import { runtimeDeps } from '../runtime-setup.js';
 import { z } from 'zod';
 import { parseFlags } from '../parse-flags.js';
+import { logLevelHelp } from '../log-level.js';
 import { writeReport } from '../../bench/bench-report.js';
 import { mkfsArgs } from '../../csi/backends/disk/disk-parameters.js';
 import { runCsiPublishBench } from '../../bench/csi-publish-bench.js';
 import { runBootBench } from '../../bench/boot-bench.js';
 import { bootMarkdown, bootSvg } from '../../bench/boot-report.js';
 import { csiPublishMarkdown, csiPublishSvg } from '../../bench/csi-publish-report.js';
+import { IO_TABLE_END, IO_TABLE_START, ioReadmeTable, replaceBetween } from '../../bench/readme-table.js';
+import type { IoBenchResult } from '../../bench/io-bench.js';
+import type { BootBenchResult } from '../../bench/boot-bench.js';
+import type { CsiBenchResult } from '../../bench/csi-publish-bench.js';
+import { invalidArgument } from '../../common/errors.js';
 
 const BootOptions = z.object({
   out: z.string().min(1),
@@ -28,7 +34,7 @@ const BootOptions = z.object({
   cpus: z.coerce.number().int().min(1).max(16),
   scratch: z.string().min(1),
   templates: z.string().min(1),
-  logLevel: z.string(),
+  logLevel: z.string().optional(),
 });
 
 const CsiOptions = z.object({ out: z.string().min(1), callers: z.coerce.number().int().min(1).max(256), rounds: z.coerce.number().int().min(1).max(100) });
@@ -53,7 +59,7 @@ const IoOptions = z.object({
   blockCache: z.enum(['direct', 'writeback']),
   blockAio: z.enum(['native', 'io_uring', 'threads']),
   iothread: z.boolean().default(false),
-  logLevel: z.string(),
+  logLevel: z.string().optional(),
 });
 
 /** The repository's node_modules (the tarball's source), found from this file in src/ or dist/. */
@@ -90,10 +96,10 @@ export function benchCommand(): Command {
     .addOption(new Option('--block-cache <mode>', 'how the passed-through disk is opened: O_DIRECT or through the host page cache').choices(['direct', 'writeback']).default('direct'))
     .addOption(new Option('--block-aio <engine>', 'QEMU aio engine for the passed-through disk').choices(['native', 'io_uring', 'threads']).default('native'))
     .option('--iothread', 'give the passed-through disk its own QEMU iothread')
-    .option('--log-level <level>', 'runtime log level', 'warn')
+    .option('--log-level <level>', logLevelHelp('runtime log level', 'warn'))
     .action(async (raw) => {
       const o = parseFlags(IoOptions, raw);
-      const log = createLogger({ level: o.logLevel }).child({ part: 'bench' });
+      const log = createLogger({ level: o.logLevel, defaultLevel: 'warn' }).child({ part: 'bench' });
       const blockBackend = { cacheDirect: o.blockCache === 'direct', aio: o.blockAio, iothread: o.iothread };
       const accel = decideAccel(await probeAccelFacts());
       const scratch: string[] = [];
@@ -129,10 +135,10 @@ export function benchCommand(): Command {
     .option('--cpus <n>', 'guest CPUs', '1')
     .option('--scratch <dir>', 'folder for the disk image and sandbox state', '/var/tmp')
     .option('--templates <dir>', 'folder for the VM template (a tmpfs)', '/dev/shm')
-    .option('--log-level <level>', 'runtime log level', 'warn')
+    .option('--log-level <level>', logLevelHelp('runtime log level', 'warn'))
     .action(async (raw) => {
       const o = parseFlags(BootOptions, raw);
-      const log = createLogger({ level: o.logLevel }).child({ part: 'bench' });
+      const log = createLogger({ level: o.logLevel, defaultLevel: 'warn' }).child({ part: 'bench' });
       const work = await mkdtemp(join(o.scratch, 'passvol-bench-boot-'));
       const templatesDir = await mkdtemp(join(o.templates, 'passvol-bench-templates-'));
       cleanUpOnInterrupt(() => [work, templatesDir]);
@@ -155,5 +161,45 @@ export function benchCommand(): Command {
         await rm(templatesDir, { recursive: true, force: true });
       }
     });
+  bench
+    .command('report')
+    .description("write the Markdown and the chart again from each results JSON (after a change to the reports), and the README's table with --readme")
+    .option('--out <dir>', 'results folder', 'bench/results')
+    .option('--readme <file>', "rewrite the I/O table between this file's marker lines")
+    .action(async (raw) => {
+      const o = parseFlags(ReportOptions, raw);
+      const written = await rewriteReports(o.out, o.readme);
+      process.stdout.write(written.length > 0 ? `wrote ${written.join(', ')}\n` : `no results JSON in ${o.out}\n`);
+    });
   return bench;
+}
+
+const ReportOptions = z.object({ out: z.string().min(1), readme: z.string().min(1).optional() });
+
+/** Every report whose JSON is in `dir`, rendered again; the README's table too when asked. Returns the files written. */
+async function rewriteReports(dir: string, readme: string | undefined): Promise<string[]> {
+  const read = async <T>(name: string): Promise<T | undefined> => {
+    const text = await readFile(join(dir, `${name}.json`), 'utf8').catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return undefined;
+      throw e;
+    });
+    return text === undefined ? undefined : (JSON.parse(text) as T);
+  };
+  const written: string[] = [];
+  const again = async <T>(name: string, result: T | undefined, markdown: (r: T) => string, svg: (r: T) => string) => {
+    if (result === undefined) return;
+    const files = await writeReport(dir, name, result, markdown(result), svg(result));
+    written.push(files.markdown, files.svg);
+  };
+  const io = await read<IoBenchResult>('io');
+  await again('io', io, ioBenchMarkdown, ioBenchSvg);
+  await again('boot', await read<BootBenchResult>('boot'), bootMarkdown, bootSvg);
+  await again('csi-publish', await read<CsiBenchResult>('csi-publish'), csiPublishMarkdown, csiPublishSvg);
+  if (readme) {
+    if (!io) throw invalidArgument(`--readme needs ${join(dir, 'io.json')}`);
+    const text = await readFile(readme, 'utf8');
+    await writeFile(readme, replaceBetween(text, IO_TABLE_START, IO_TABLE_END, ioReadmeTable(io)));
+    written.push(readme);
+  }
+  return written;
 }

@@ -4,6 +4,7 @@ import { ZodError } from 'zod';
 import { flagError } from '../parse-flags.js';
 import { parseDriverConfig } from '../../csi/driver-config.js';
 import { startDriver } from '../../csi/driver.js';
+import { logLevelHelp } from '../log-level.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -29,7 +30,7 @@ export function csiCommand(): Command {
     .option('--no-kubernetes', 'run without an API server (pod facts unavailable)')
     .option('--nas-local-path <mapping>', 'server:/share=/local/dir: manage that export through a local path (repeatable)', collect)
     .option('--metrics-address <host:port>', 'serve /metrics and /healthz here')
-    .addOption(new Option('--log-level <level>').choices(['trace', 'debug', 'info', 'warn', 'error']).default('info'))
+    .addOption(new Option('--log-level <level>', logLevelHelp('log level', 'info')).choices(['trace', 'debug', 'info', 'warn', 'error']))
     .action(async (o: Record<string, unknown>) => {
       let config;
       try {

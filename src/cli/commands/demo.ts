@@ -1,11 +1,12 @@
-// `passvol demo`: the walk-through a newcomer runs first. Exits non-zero when any check fails.
+// `passvol demo`: the walk-through a newcomer runs first. Exits non-zero when any check fails, a step that
+// failed included.
 import { Command } from 'commander';
 import { DemoReport } from '../../demo/demo-report.js';
 import { join } from 'node:path';
 import { runDemo } from '../../demo/run-demo.js';
 import { sandboxWalkthrough } from '../../demo/sandbox-walkthrough.js';
+import { cleanUpDemoOnInterrupt, type DemoWorkDir } from '../../demo/demo-cleanup.js';
 import { createLogger } from '../../common/logger.js';
-import { cleanUpOnInterrupt } from '../../common/scratch-cleanup.js';
 import { runtimeDeps } from '../runtime-setup.js';
 
 export function demoCommand(): Command {
@@ -16,15 +17,17 @@ export function demoCommand(): Command {
     .action(async (o: { json?: boolean; workDir?: string }) => {
       const report = new DemoReport(o.json ?? false);
       const log = createLogger({ level: 'error' });
-      const scratch: string[] = [];
-      cleanUpOnInterrupt(() => scratch);
+      // Ctrl-C ends the VMs, servers, mounts and loop devices in the work folder, --work-dir or not.
+      const workDirs: DemoWorkDir[] = [];
+      cleanUpDemoOnInterrupt(() => workDirs);
       await runDemo(report, {
         ...(o.workDir ? { workDir: o.workDir } : {}),
-        onScratch: (dir) => scratch.push(dir),
+        onWorkDir: (dir, madeByDemo) => workDirs.push({ dir, madeByDemo }),
         sandbox: async (volumes, node) => {
+          report.step('Prepare the sandbox runtime: the guest image, QEMU, and a VM templates folder in the work folder');
           const flags = { root: node.directVolumes, runtimeRoot: join(node.work, 'sandboxes'), goShimRoot: node.goShims };
           const deps = await runtimeDeps(flags, log);
-          // In the scratch folder, so an interrupted demo's cleanup takes the template (and its VM) too.
+          // In the work folder, so an interrupted demo's cleanup takes the template (and its VM) too.
           const cloneDeps = await runtimeDeps({ ...flags, vmTemplates: join(node.work, 'vm-templates') }, log);
           await sandboxWalkthrough(node, volumes, report, deps, cloneDeps);
         },

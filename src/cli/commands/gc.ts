@@ -14,13 +14,13 @@ export function gcCommand(): Command {
     .option('--vm-templates <dir>', 'VM templates folder: unfinished makes of crashed runtimes (and their VMs) go too', DEFAULT_TEMPLATE_ROOT)
     .option('--json', 'print the report as JSON')
     .action(async (o: { runtimeRoot: string; root?: string; vmTemplates: string; json?: boolean }) => {
-      const log = createLogger({ level: 'warn' });
+      const log = createLogger({ defaultLevel: 'warn' });
       const report = await cleanupOrphans(new SandboxDirs(o.runtimeRoot), new RecordStore(resolveDirectVolumeRoot(o.root)), log);
       const templates = await VmTemplates.folder(o.vmTemplates, log).cleanUp();
       if (o.json) process.stdout.write(`${JSON.stringify({ sandboxes: report, templates }, null, 2)}\n`);
       else if (report.length === 0 && templates.length === 0) process.stdout.write('nothing to clean up\n');
       else {
-        for (const r of report) process.stdout.write(`${r.sandbox}: ${r.killedVm ? 'VM killed, ' : ''}${r.releasedVolumes.length} volume binding(s) released\n`);
+        for (const r of report) process.stdout.write(`${r.sandbox}: ${r.guestShutdown ? 'guest stopped cleanly, ' : ''}${r.killedVm ? 'VM killed, ' : ''}${r.releasedVolumes.length} volume binding(s) released\n`);
         for (const t of templates) process.stdout.write(`VM templates: ${t} removed\n`);
       }
     });

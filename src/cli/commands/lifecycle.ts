@@ -19,6 +19,7 @@ import { runSandboxShim } from '../../runtime/shim/sandbox-shim.js';
 import { cleanupOrphans } from '../../runtime/sandbox/orphan-cleanup.js';
 import { DEFAULT_RUNTIME_ROOT, SandboxDirs, runtimeAlive } from '../../runtime/sandbox/sandbox-dir.js';
 import { runtimeDeps, VM_TEMPLATES_HELP, type RuntimeFlags } from '../runtime-setup.js';
+import { logLevelHelp } from '../log-level.js';
 
 const READY_FD = 3;
 const logOf = (runtimeRoot: string, id: string) => join(runtimeRoot, '.shim-logs', `${id}.log`);
@@ -42,10 +43,10 @@ function runtimeOptions(cmd: Command): Command {
     .option('--memory <MiB>', 'guest memory', '512')
     .option('--cpus <n>', 'guest CPUs', '1')
     .option('--vm-templates <dir>', VM_TEMPLATES_HELP)
-    .option('--log-level <level>', 'runtime log level', 'warn');
+    .option('--log-level <level>', logLevelHelp('runtime log level', 'warn'));
 }
 
-type CreateFlags = RuntimeFlags & { bundle: string; runtimeRoot: string; logLevel: string };
+type CreateFlags = RuntimeFlags & { bundle: string; runtimeRoot: string; logLevel?: string };
 const FLAG_NAMES = ['root', 'runtimeRoot', 'goShimRoot', 'image', 'share', 'memory', 'cpus', 'vmTemplates', 'logLevel'] as const;
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
@@ -77,7 +78,7 @@ async function create(idArg: string, o: CreateFlags): Promise<void> {
 }
 
 async function shim(id: string, o: CreateFlags): Promise<void> {
-  const log = createLogger({ level: o.logLevel }).child({ part: 'shim', sandbox: id });
+  const log = createLogger({ level: o.logLevel, defaultLevel: 'warn' }).child({ part: 'shim', sandbox: id });
   const deps = await runtimeDeps(o, log);
   const say = (r: ShimReady) => {
     writeSync(READY_FD, `${JSON.stringify(r)}\n`);
@@ -110,7 +111,7 @@ async function remove(id: string, o: { runtimeRoot: string; root?: string; force
     await new ShimClient(dirs.dir(id), id).delete();
   } else {
     // The shim died: what it left (VM, bindings, sockets) is cleaned as `passvol gc` would, for this one only.
-    await cleanupOrphans(dirs, new RecordStore(resolveDirectVolumeRoot(o.root)), createLogger({ level: 'warn' }), { only: id });
+    await cleanupOrphans(dirs, new RecordStore(resolveDirectVolumeRoot(o.root)), createLogger({ defaultLevel: 'warn' }), { only: id });
   }
   await rm(logOf(o.runtimeRoot, id), { force: true });
 }

@@ -21,7 +21,7 @@ export function nasServerCommand(): Command {
       const o = parseFlags(Options, raw);
       const exportDir = resolve(o.export);
       await mkdir(exportDir, { recursive: true });
-      const server = new EmbeddedNfsServer({ exportDir, stateDir: resolve(o.state), pseudoPath: o.pseudoPath, logger: createLogger({ level: 'warn' }) });
+      const server = new EmbeddedNfsServer({ exportDir, stateDir: resolve(o.state), pseudoPath: o.pseudoPath, logger: createLogger({ defaultLevel: 'warn' }) });
       const info = await server.start();
       process.stdout.write(
         `NFS server ${info.server}:${info.share} (NFS port ${info.nfsPort}, MOUNT port ${info.mountPort}) serving ${info.localDir}${info.reused ? ' (already running)' : ''}\n` +

@@ -7,6 +7,7 @@ import { validateSandboxId } from '../../directvolume/index.js';
 import { readBundle } from '../../runtime/oci/bundle.js';
 import { Sandbox } from '../../runtime/sandbox/sandbox.js';
 import { runtimeDeps, VM_TEMPLATES_HELP, type RuntimeFlags } from '../runtime-setup.js';
+import { logLevelHelp } from '../log-level.js';
 
 /** Our stdin becomes the container's, in order, one chunk in flight at a time; its end is the container's EOF. */
 function relayStdin(sandbox: Sandbox): void {
@@ -35,9 +36,9 @@ export function runCommand(): Command {
     .option('--memory <MiB>', 'guest memory', '512')
     .option('--cpus <n>', 'guest CPUs', '1')
     .option('--vm-templates <dir>', VM_TEMPLATES_HELP)
-    .option('--log-level <level>', 'runtime log level', 'warn')
-    .action(async (o: RuntimeFlags & { bundle: string; id?: string; logLevel: string }) => {
-      const log = createLogger({ level: o.logLevel }).child({ part: 'runtime' });
+    .option('--log-level <level>', logLevelHelp('runtime log level', 'warn'))
+    .action(async (o: RuntimeFlags & { bundle: string; id?: string; logLevel?: string }) => {
+      const log = createLogger({ level: o.logLevel, defaultLevel: 'warn' }).child({ part: 'runtime' });
       const id = validateSandboxId(o.id ?? `pv-${randomBytes(6).toString('hex')}`);
       const bundle = await readBundle(o.bundle);
       const sandbox = await Sandbox.create(id, bundle, await runtimeDeps(o, log));

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { createLogger } from '../../common/logger.js';
 import { DEFAULT_TEMPLATE_ROOT, VmTemplates } from '../../runtime/sandbox/vm-templates.js';
 import { parseFlags } from '../parse-flags.js';
+import { logLevelHelp } from '../log-level.js';
 import { runtimeDeps } from '../runtime-setup.js';
 
 const MakeOptions = z.object({
@@ -14,10 +15,10 @@ const MakeOptions = z.object({
   image: z.string().min(1).optional(),
   memory: z.coerce.number().int().min(128).max(1024 * 1024),
   cpus: z.coerce.number().int().min(1).max(255),
-  logLevel: z.string(),
+  logLevel: z.string().optional(),
 });
 
-const folder = (dir: string) => VmTemplates.folder(resolve(dir), createLogger({ level: 'warn' }));
+const folder = (dir: string) => VmTemplates.folder(resolve(dir), createLogger({ defaultLevel: 'warn' }));
 
 export function templateCommand(): Command {
   const cmd = new Command('template').description('VM templates sandboxes start from with --vm-templates (needs root)');
@@ -28,10 +29,10 @@ export function templateCommand(): Command {
     .option('--image <manifest>', 'guest image manifest (default: the one `passvol image build` made)')
     .option('--memory <MiB>', 'guest memory', '512')
     .option('--cpus <n>', 'guest CPUs', '1')
-    .option('--log-level <level>', 'log level', 'info')
+    .option('--log-level <level>', logLevelHelp('log level', 'info'))
     .action(async (raw) => {
       const o = parseFlags(MakeOptions, raw);
-      const deps = await runtimeDeps({ vmTemplates: o.dir, ...(o.image ? { image: o.image } : {}) }, createLogger({ level: o.logLevel }));
+      const deps = await runtimeDeps({ vmTemplates: o.dir, ...(o.image ? { image: o.image } : {}) }, createLogger({ level: o.logLevel, defaultLevel: 'info' }));
       const templates = deps.templates as VmTemplates;
       await templates.forgetFailures();
       const started = Date.now();
