@@ -16,14 +16,9 @@ set -euo pipefail
 
 step() { printf '[build-kata-compat] %s\n' "$*"; }
 
-# Go may not be on PATH in CI.
-if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
-  export PATH="/usr/local/go/bin:$PATH"
-fi
-if ! command -v go >/dev/null 2>&1; then
-  echo "[build-kata-compat] 'go' not found (looked on PATH and /usr/local/go/bin)" >&2
-  exit 1
-fi
+# A Go new enough for the pinned tools: the one here, or the pinned toolchain from the module proxy.
+source "$(dirname "${BASH_SOURCE[0]}")/go-toolchain.sh"
+use_go
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SRC_DIR="$REPO_ROOT/test/compat/kata-direct-volume"

@@ -12,14 +12,9 @@
 #   kustomize   - renders deploy/ for test/deploy/manifests.test.mjs
 set -euo pipefail
 
-# Go may not be on PATH in CI.
-if [[ -x /usr/local/go/bin/go ]] && ! command -v go >/dev/null 2>&1; then
-  export PATH="/usr/local/go/bin:$PATH"
-fi
-if ! command -v go >/dev/null 2>&1; then
-  echo "install-go-tools: 'go' not found (looked on PATH and /usr/local/go/bin)" >&2
-  exit 1
-fi
+# A Go new enough for the pinned tools: the one here, or the pinned toolchain from the module proxy.
+source "$(dirname "${BASH_SOURCE[0]}")/go-toolchain.sh"
+use_go
 
 TOOLS_DIR="${PASSVOL_TOOLS_DIR:-$PWD/.tools}"
 BIN_DIR="$TOOLS_DIR/bin"

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Installs what passvol needs on a fresh Debian machine, idempotently: Debian packages, npm packages,
-# the build, and the pinned Go tools (csi-sanity, kustomize). Safe to run again: it only does what is missing.
+# the build, and the pinned Go tools (csi-sanity, kustomize; with a Go toolchain from the module proxy when
+# the machine has none new enough). Node.js 20 is the one thing it expects to find. Safe to run again: it
+# only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# All of set-up's output (its own lines, npm, the Go tools, the builds) is progress: it goes to stderr, so a
+# caller's stdout carries only that caller's results (`npm run -s demo -- --json` prints only JSON lines).
+exec >&2
 
 # Debian packages: tools the driver, the runtime and the tests call.
 DEB_PACKAGES=(
@@ -17,6 +22,8 @@ DEB_PACKAGES=(
   nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils
   # the benchmark: the same fio runs on the host and in the guest
   fio
+  # fetching the pinned Go toolchain when the machine has no Go new enough (scripts/go-toolchain.sh)
+  curl ca-certificates unzip
 )
 
 step() { printf '[setup] %s\n' "$*"; }
