@@ -53,6 +53,9 @@ test('run with stdin; create, start, state, exec, kill, delete; then delete afte
   const ex = await runCli(['exec', 'life-1', '--runtime-root', rt, '--', '/bin/sh', '-c', 'mount | grep " /data "; exit 3']);
   assert.equal(ex.code, 3, 'exec exits with the command\'s code');
   assert.match(ex.stdout, / on \/data type ext4 /);
+  const as = await runCli(['exec', 'life-1', '--cwd', '/tmp', '--env', 'PATH=/bin', '--env', 'GREETING=hi', '--user', '1000:1001', '--runtime-root', rt, '--', '/bin/sh', '-c', 'echo "$(pwd) $GREETING $(id -u):$(id -g)"']);
+  assert.equal(as.stdout, '/tmp hi 1000:1001\n', 'exec takes a working directory, environment entries and a user');
+  assert.equal((await runCli(['exec', 'life-1', '--user', 'root', '--runtime-root', rt, '--', '/bin/true'])).code, 2, 'a user that is not numeric is refused');
   const refused = await runCli(['delete', 'life-1', '--runtime-root', rt, '--root', dv]);
   assert.equal(refused.code, 5, 'a running sandbox is not deleted without --force');
   assert.equal((await runCli(['kill', 'life-1', 'KILL', '--runtime-root', rt])).code, 0);

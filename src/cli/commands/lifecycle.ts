@@ -20,6 +20,7 @@ import { cleanupOrphans } from '../../runtime/sandbox/orphan-cleanup.js';
 import { DEFAULT_RUNTIME_ROOT, SandboxDirs, runtimeAlive } from '../../runtime/sandbox/sandbox-dir.js';
 import { runtimeDeps, VM_TEMPLATES_HELP, type RuntimeFlags } from '../runtime-setup.js';
 import { logLevelHelp } from '../log-level.js';
+import { parseFlags } from '../parse-flags.js';
 
 const READY_FD = 3;
 const logOf = (runtimeRoot: string, id: string) => join(runtimeRoot, '.shim-logs', `${id}.log`);
@@ -116,6 +117,22 @@ async function remove(id: string, o: { runtimeRoot: string; root?: string; force
   await rm(logOf(o.runtimeRoot, id), { force: true });
 }
 
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+const ExecFlags = z.object({
+  cwd: z.string().startsWith('/', 'give an absolute path inside the container'),
+  env: z.array(z.string().regex(/^[^=\0]+=[^\0]*$/, 'give NAME=value')),
+  user: z
+    .string()
+    .regex(/^\d{1,10}(:\d{1,10})?$/, 'give a numeric uid, or uid:gid')
+    .transform((u) => {
+      const [uid, gid] = u.split(':').map(Number) as [number, number | undefined];
+      return { uid, gid: gid ?? 0 };
+    })
+    .optional(),
+  runtimeRoot: z.string().min(1),
+});
+
 export function lifecycleCommands(): Command[] {
   const createCmd = runtimeOptions(
     new Command('create').description('create a sandbox for an OCI bundle and leave it ready to start (a shim holds it)').argument('<id>', 'sandbox id').requiredOption('--bundle <dir>', 'OCI bundle: config.json + rootfs'),
@@ -146,9 +163,13 @@ export function lifecycleCommands(): Command[] {
     .description('run a command in the container; prints its output and exits with its code')
     .argument('<id>')
     .argument('<command...>', 'the command and its arguments (after --)')
+    .option('--cwd <dir>', 'working directory inside the container', '/')
+    .option('--env <NAME=value>', "an environment entry over the container's own (repeatable)", collect, [] as string[])
+    .option('--user <uid[:gid]>', "who runs it (gid 0 when not given, as runc; default: the container process's user)")
     .option('--runtime-root <dir>', 'sandbox state folders', DEFAULT_RUNTIME_ROOT)
-    .action(async (id: string, args: string[], o: { runtimeRoot: string }) => {
-      const r = await new ShimClient(new SandboxDirs(o.runtimeRoot).dir(validateSandboxId(id)), id).exec(args);
+    .action(async (id: string, args: string[], raw: Record<string, unknown>) => {
+      const o = parseFlags(ExecFlags, raw);
+      const r = await new ShimClient(new SandboxDirs(o.runtimeRoot).dir(validateSandboxId(id)), id).exec({ args, cwd: o.cwd, env: o.env, ...(o.user ? { user: o.user } : {}) });
       process.stdout.write(r.stdout);
       process.stderr.write(r.stderr);
       process.exitCode = r.exitCode;

@@ -294,8 +294,11 @@ export class Sandbox {
     else await this.agent?.call('writeStdin', { ...ref, data: data.toString('base64') });
   }
 
-  /** Runs a command inside the container (like `exec`), returning its exit code and output. */
-  async exec(args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  /**
+   * Runs a command inside the container (like `exec`), returning its exit code and output. It runs as the
+   * container's process does (user, environment) unless told otherwise; `env` entries override by name.
+   */
+  async exec(args: string[], o: { cwd?: string; env?: readonly string[]; user?: { uid: number; gid: number } } = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
     if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
     const execId = `x${++this.seq}`;
     let stdout = '';
@@ -309,7 +312,11 @@ export class Sandbox {
     this.agent.on('event', listener);
     try {
       const p = this.bundle.spec.process;
-      await this.agent.call('startProcess', { containerId: CONTAINER_ID, execId, process: { args, env: p.env, cwd: '/', uid: p.user.uid, gid: p.user.gid, additionalGids: p.user.additionalGids ?? [] } });
+      const name = (e: string) => e.slice(0, e.indexOf('='));
+      const overridden = new Set((o.env ?? []).map(name));
+      const env = [...p.env.filter((e) => !overridden.has(name(e))), ...(o.env ?? [])];
+      const user = o.user ? { uid: o.user.uid, gid: o.user.gid, additionalGids: [] } : { uid: p.user.uid, gid: p.user.gid, additionalGids: p.user.additionalGids ?? [] };
+      await this.agent.call('startProcess', { containerId: CONTAINER_ID, execId, process: { args, env, cwd: o.cwd ?? '/', ...user } });
       const r = await this.agent.call('wait', { containerId: CONTAINER_ID, execId }, 600_000);
       // Output events may trail the exit by a moment.
       await new Promise((res) => setTimeout(res, 50));

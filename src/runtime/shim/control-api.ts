@@ -8,7 +8,18 @@ export const SIGNALS = ['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SI
 export const SignalName = z.enum(SIGNALS);
 
 export const KillRequest = z.object({ signal: SignalName }).strict();
-export const ExecRequest = z.object({ args: z.array(z.string().min(1)).min(1).max(256) }).strict();
+export const ExecRequest = z
+  .object({
+    args: z.array(z.string().min(1)).min(1).max(256),
+    /** Working directory inside the container (default /). */
+    cwd: z.string().startsWith('/', 'cwd must be an absolute path inside the container').optional(),
+    /** NAME=value entries over the container's own environment. */
+    env: z.array(z.string().regex(/^[^=\0]+=[^\0]*$/, 'env entries are NAME=value')).max(256).default([]),
+    /** Who runs it (default: the container process's user). */
+    user: z.object({ uid: z.number().int().min(0).max(4294967294), gid: z.number().int().min(0).max(4294967294) }).strict().optional(),
+  })
+  .strict();
+export type ExecRequest = z.input<typeof ExecRequest>;
 export const ExecResponse = z.object({ exitCode: z.number().int(), stdout: z.string(), stderr: z.string() });
 export const StartResponse = z.object({ pid: z.number().int() });
 export const ErrorResponse = z.object({ code: z.string(), message: z.string() });

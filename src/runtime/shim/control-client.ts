@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { PassvolError, isErrorCode } from '../../common/errors.js';
-import { CONTROL_SOCKET, ErrorResponse, ExecResponse, StartResponse } from './control-api.js';
+import { CONTROL_SOCKET, ErrorResponse, ExecResponse, StartResponse, type ExecRequest } from './control-api.js';
 
 export class ShimClient {
   private readonly socket: string;
@@ -47,8 +47,8 @@ export class ShimClient {
     return this.call('/kill', { signal }, z.object({}).passthrough(), 30_000).then(() => undefined);
   }
 
-  exec(args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-    return this.call('/exec', { args }, ExecResponse, 3600_000);
+  exec(request: ExecRequest): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    return this.call('/exec', request, ExecResponse, 3600_000);
   }
 
   delete(): Promise<void> {

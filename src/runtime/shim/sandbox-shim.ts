@@ -75,7 +75,8 @@ export async function runSandboxShim(id: string, bundle: Bundle, deps: SandboxDe
     'POST /exec': async (req) => {
       const r = ExecRequest.safeParse(await body(req));
       if (!r.success) throw new PassvolError('PV_ERR_INVALID_ARGUMENT', `exec: ${r.error.issues.map((i) => i.message).join('; ')}`);
-      return sandbox.exec(r.data.args);
+      const { args, ...options } = r.data;
+      return sandbox.exec(args, options);
     },
     'POST /delete': async () => {
       await sandbox.destroy();
