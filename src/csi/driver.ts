@@ -31,7 +31,7 @@ export interface RunningDriver {
 async function clusterFacts(config: DriverConfig, log: Logger): Promise<ClusterFacts> {
   if (config.noKubernetes) return new NoClusterFacts('the driver runs without an API server (--no-kubernetes)');
   try {
-    return await KubernetesClusterFacts.load(config.kubeconfig);
+    return await KubernetesClusterFacts.load(config.kubeconfig, log);
   } catch (e) {
     // Not fatal (a driver without an API server still serves volume-level requests), but loud: every pod
     // that asks for passthrough by annotation or runtimeClassName gets the host path instead.

@@ -73,8 +73,11 @@ export async function createVolume(ctx: ControllerContext, request: unknown): Pr
     : r.volume_content_source?.volume?.volume_id
       ? { volumeId: r.volume_content_source.volume.volume_id }
       : undefined;
-  const info: VolumeInfo = await ctx.locks.with(`name:${r.name}`, () =>
-    backend.createVolume({ name: r.name, requiredBytes, limitBytes, parameters, claim, accesses, extraContext, ...(source ? { source } : {}) }),
-  );
+  const create = () => backend.createVolume({ name: r.name, requiredBytes, limitBytes, parameters, claim, accesses, extraContext, ...(source ? { source } : {}) });
+  // A clone copies its source (frozen, if in use): it holds the source's lock too, as a snapshot does, so a
+  // delete, an expand or a snapshot of the source meanwhile answers ABORTED. Name locks are keyed `name:`,
+  // volume locks by id, and neither waits: the two cannot deadlock.
+  const sourceVolumeId = source?.volumeId;
+  const info: VolumeInfo = await ctx.locks.with(`name:${r.name}`, () => (sourceVolumeId ? ctx.locks.with(sourceVolumeId, create) : create()));
   return { volume: toCsiVolume(info) };
 }

@@ -6,7 +6,7 @@ import { errnoCode, failedPrecondition, invalidArgument } from '../../common/err
 import { VOLUME_CONTEXT, type NodeVolumeSource } from '../backends/backend.js';
 import type { VolumeAccess } from '../capabilities.js';
 import type { Params } from '../csi-types.js';
-import { applyFsGroup, fsGroupApplied } from '../host/fs-group.js';
+import { applyFsGroup, fsGroupApplied, type FsGroupChangePolicy } from '../host/fs-group.js';
 import { bindMountsOfDeviceNode, isMountPoint, mountsOfDevice } from '../../common/mount-table.js';
 import { mkfsArgs } from '../backends/disk/disk-parameters.js';
 import type { NodeContext } from './node-context.js';
@@ -36,6 +36,8 @@ export interface HostPublish {
   readonly: boolean;
   source: NodeVolumeSource;
   volumeContext: Params;
+  /** The pod's, when it set one; Always (walk every file) otherwise. */
+  fsGroupChangePolicy?: FsGroupChangePolicy;
 }
 
 export async function publishOnHost(ctx: NodeContext, p: HostPublish): Promise<void> {
@@ -104,7 +106,8 @@ function fsGroupOf(access: VolumeAccess): number | undefined {
 /** A filesystem that is itself read-only (a disk attached read-only) keeps its groups, as kubelet leaves it. */
 async function applyFsGroupOrSay(ctx: NodeContext, p: HostPublish, gid: number, path: string): Promise<void> {
   try {
-    await applyFsGroup(path, gid, p.readonly);
+    const walked = await applyFsGroup(path, gid, p.readonly, p.fsGroupChangePolicy);
+    if (!walked) ctx.log.info({ volumeId: p.volumeId, target: p.targetPath, fsGroup: gid }, 'fsGroup not walked: the volume root has it already (fsGroupChangePolicy OnRootMismatch)');
   } catch (e) {
     if (errnoCode(e) !== 'EROFS') throw e;
     ctx.log.warn({ volumeId: p.volumeId, target: p.targetPath, fsGroup: gid }, 'the volume\'s filesystem is read-only: fsGroup not applied, files keep their groups');

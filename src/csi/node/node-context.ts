@@ -25,4 +25,6 @@ export const RECORD_METADATA = {
   volumeId: 'volumeId',
   driver: 'csiDriver',
   fsGroup: 'fsGroup',
+  /** Next to fsGroup on disks only: the guest walks a disk for fsGroup, never an NFS mount. */
+  fsGroupChangePolicy: 'fsGroupChangePolicy',
 } as const;

@@ -6,6 +6,7 @@ import { PassvolError, failedPrecondition, notFound } from '../../common/errors.
 import { VOLUME_CONTEXT } from '../backends/backend.js';
 import { readCapability, unsupportedReason, type VolumeAccess } from '../capabilities.js';
 import type { CsiVolumeCapability, Params } from '../csi-types.js';
+import type { FsGroupChangePolicy } from '../host/fs-group.js';
 import { decideAtPublish, type Decision } from '../passthrough/decide.js';
 import { capabilityShape, parseRequest, requiredString, stringMap } from '../parse-request.js';
 import { checkPath } from '../request-paths.js';
@@ -139,18 +140,25 @@ export class NodeServer {
         await this.ctx.records.remove(target);
       }
       if (source.kind === 'block' && access.kind === 'mount') await checkFsTypeAgreement(this.ctx, r.volume_id, fsType, source.devicePath);
-      let decision = await this.decide(r.volume_id, r.volume_context);
+      const facts = await this.decide(r.volume_id, r.volume_context, access.kind === 'mount' && access.volumeMountGroup !== '');
+      let { decision } = facts;
       if (decision.passthrough && access.kind === 'block') {
         decision = { passthrough: false, reason: `${decision.reason}, but raw block volumes reach a sandbox as devices already: host path` };
       }
       this.ctx.log.info({ volumeId: r.volume_id, target, passthrough: decision.passthrough, reason: decision.reason }, 'publish decision');
-      if (decision.passthrough) await publishPassthrough(this.ctx, p);
-      else await publishOnHost(this.ctx, { ...p, volumeContext: r.volume_context });
+      const published = { ...p, ...(facts.fsGroupChangePolicy ? { fsGroupChangePolicy: facts.fsGroupChangePolicy } : {}) };
+      if (decision.passthrough) await publishPassthrough(this.ctx, published);
+      else await publishOnHost(this.ctx, { ...published, volumeContext: r.volume_context });
       return {};
     });
   }
 
-  private async decide(volumeId: string, context: Params): Promise<Decision> {
+  /**
+   * Passthrough or host path, and the pod's fsGroupChangePolicy. The pod is read when the volume itself does
+   * not decide, or when an fsGroup is to be applied (kubelet does not send the policy); in the second case
+   * alone, a pod that cannot be read costs only time: fsGroup goes to every file (Always, Kubernetes' default).
+   */
+  private async decide(volumeId: string, context: Params, fsGroup: boolean): Promise<{ decision: Decision; fsGroupChangePolicy?: FsGroupChangePolicy }> {
     const requested: Decision | undefined =
       context[VOLUME_CONTEXT.passthrough] === 'true' ? { passthrough: true, reason: context[VOLUME_CONTEXT.passthroughReason] ?? 'requested at create' } : undefined;
     const name = context[POD_NAME];
@@ -158,7 +166,7 @@ export class NodeServer {
     const uid = context[POD_UID] ?? '';
     let pod;
     let podUnavailableReason: string | undefined = 'kubelet sent no pod info (podInfoOnMount off?)';
-    if (!requested && name && namespace) {
+    if ((!requested || fsGroup) && name && namespace) {
       if (!uid) {
         // Without the UID the pod the API server returns may be another one of the same name.
         podUnavailableReason = `kubelet sent pod ${namespace}/${name} without its UID (${POD_UID}): the pod cannot be confirmed`;
@@ -166,20 +174,23 @@ export class NodeServer {
         const facts = await this.ctx.cluster.pod(namespace, name, uid);
         if ('error' in facts) {
           // Guessing "host path" would give a sandbox pod a host mount for its whole life: let kubelet retry.
-          throw new PassvolError('PV_ERR_UNAVAILABLE', `cannot decide whether volume ${volumeId} passes through: reading pod ${namespace}/${name} from the API server failed (${facts.error}); kubelet retries. Check that the API server is reachable and that the node plugin may get pods`);
-        }
-        if ('pod' in facts) pod = facts.pod;
+          if (!requested) {
+            throw new PassvolError('PV_ERR_UNAVAILABLE', `cannot decide whether volume ${volumeId} passes through: reading pod ${namespace}/${name} from the API server failed (${facts.error}); kubelet retries. Check that the API server is reachable and that the node plugin may get pods`);
+          }
+          this.ctx.log.warn({ volumeId, pod: `${namespace}/${name}`, err: facts.error }, 'cannot read the pod for its fsGroupChangePolicy: fsGroup is applied to every file (Always)');
+        } else if ('pod' in facts) pod = facts.pod;
         else podUnavailableReason = facts.unavailable;
       }
-      if (!pod) this.ctx.log.warn({ volumeId, pod: `${namespace}/${name}`, why: podUnavailableReason }, 'pod facts unavailable');
+      if (!pod && !requested) this.ctx.log.warn({ volumeId, pod: `${namespace}/${name}`, why: podUnavailableReason }, 'pod facts unavailable');
     }
-    return decideAtPublish({
+    const decision = decideAtPublish({
       requestedAtCreate: requested,
       pod,
       podUnavailableReason,
       podAnnotation: this.ctx.backend.podPassthroughAnnotation,
       runtimeClasses: this.ctx.config.runtimeClasses,
     });
+    return { decision, ...(fsGroup && pod?.fsGroupChangePolicy ? { fsGroupChangePolicy: pod.fsGroupChangePolicy } : {}) };
   }
 
   async NodeUnpublishVolume(request: unknown): Promise<object> {

@@ -5,6 +5,7 @@ import { failedPrecondition } from '../../common/errors.js';
 import type { MountInfo } from '../../directvolume/index.js';
 import type { NodeVolumeSource } from '../backends/backend.js';
 import type { VolumeAccess } from '../capabilities.js';
+import type { FsGroupChangePolicy } from '../host/fs-group.js';
 import { PASSTHROUGH_DISK_MODES } from '../csi-types.js';
 import { mountsOfDevice, readMountTable, type MountEntry } from '../../common/mount-table.js';
 import { PublishIndex } from './publish-index.js';
@@ -18,6 +19,8 @@ export interface PassthroughPublish {
   access: VolumeAccess;
   readonly: boolean;
   source: NodeVolumeSource;
+  /** The pod's, when it set one (kubelet does not send it; NodePublish reads it from the API server). */
+  fsGroupChangePolicy?: FsGroupChangePolicy;
 }
 
 export async function publishPassthrough(ctx: NodeContext, p: PassthroughPublish): Promise<void> {
@@ -31,10 +34,12 @@ export async function publishPassthrough(ctx: NodeContext, p: PassthroughPublish
   await ctx.records.add(p.targetPath, mountInfoFor(ctx, p));
 }
 
-function mountInfoFor(ctx: NodeContext, p: PassthroughPublish): MountInfo {
+/** The record of a publish: what the runtime hands to the guest and how. */
+export function mountInfoFor(ctx: Pick<NodeContext, 'config'>, p: PassthroughPublish): MountInfo {
   const metadata: Record<string, string> = { [RECORD_METADATA.volumeId]: p.volumeId, [RECORD_METADATA.driver]: ctx.config.driverName };
   if (p.access.volumeMountGroup) metadata[RECORD_METADATA.fsGroup] = p.access.volumeMountGroup;
   if (p.source.kind === 'block') {
+    if (p.access.volumeMountGroup && p.fsGroupChangePolicy) metadata[RECORD_METADATA.fsGroupChangePolicy] = p.fsGroupChangePolicy;
     return {
       'volume-type': ctx.config.diskVolumeType,
       device: p.source.devicePath,

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CoreV1Api } from '@kubernetes/client-node';
+import type { Logger } from '../../common/logger.js';
 import { KubernetesClusterFacts } from './cluster-facts.js';
 
 /** A CoreV1Api whose readNamespacedPod answers as told: a body, or a rejection like the client's HttpError. */
@@ -22,6 +23,29 @@ test('pod lookup: facts, no facts to have (404, another UID, no UID), or an erro
   assert.deepEqual(await facts(async () => Promise.reject(httpError(403))).pod('ns', 'p', 'u-1'), { error: 'HTTP 403' });
   assert.deepEqual(await facts(async () => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.1:443'))).pod('ns', 'p', 'u-1'), { error: 'connect ECONNREFUSED 10.0.0.1:443' });
   assert.ok('error' in (await facts(async () => '<html>proxy</html>').pod('ns', 'p', 'u-1')), 'an answer that is not a pod');
+});
+
+test('pod lookup: spec.securityContext.fsGroupChangePolicy when it is one kubelet knows; another value is ignored, with a log line', async () => {
+  const warned: unknown[][] = [];
+  const log = { warn: (...args: unknown[]) => void warned.push(args) } as unknown as Pick<Logger, 'warn'>;
+  const withPolicy = (fsGroupChangePolicy: unknown) => ({ ...pod, spec: { ...pod.spec, securityContext: { fsGroup: 2000, fsGroupChangePolicy } } });
+  const lookup = (body: object) => new KubernetesClusterFacts({ readNamespacedPod: async () => ({ body }) } as unknown as CoreV1Api, log).pod('ns', 'p', 'u-1');
+  for (const policy of ['OnRootMismatch', 'Always'] as const) {
+    assert.deepEqual(await lookup(withPolicy(policy)), { pod: { annotations: { a: 'b' }, runtimeClassName: 'kata', fsGroupChangePolicy: policy } });
+  }
+  assert.deepEqual(warned, []);
+  // Unset (no securityContext, or no policy in it): no policy, nothing to say.
+  for (const body of [pod, { ...pod, spec: { ...pod.spec, securityContext: { runAsUser: 1000 } } }, { ...pod, spec: { ...pod.spec, securityContext: null } }, withPolicy(null)]) {
+    assert.deepEqual(await lookup(body), { pod: { annotations: { a: 'b' }, runtimeClassName: 'kata' } });
+  }
+  assert.deepEqual(warned, []);
+  // A value Kubernetes does not define (or a later one): the pod is still read, the policy left out and logged.
+  for (const policy of ['onRootMismatch', 'Never', 7]) {
+    assert.deepEqual(await lookup(withPolicy(policy)), { pod: { annotations: { a: 'b' }, runtimeClassName: 'kata' } });
+  }
+  assert.equal(warned.length, 3);
+  assert.deepEqual(warned[0]![0], { pod: 'ns/p', fsGroupChangePolicy: 'onRootMismatch' });
+  assert.match(String(warned[0]![1]), /fsGroupChangePolicy ignored: not one of Always, OnRootMismatch/);
 });
 
 const inCluster = existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token') ? 'this machine has an in-cluster service account' : false;

@@ -2,7 +2,9 @@
 // checked against the UID kubelet gave) and the PVC's annotations at create time.
 import type { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
+import type { Logger } from '../../common/logger.js';
 import type { Params } from '../csi-types.js';
+import { FS_GROUP_CHANGE_POLICIES } from '../host/fs-group.js';
 import type { PodFacts } from './decide.js';
 
 /**
@@ -18,7 +20,13 @@ export interface ClusterFacts {
 }
 
 const ObjectMeta = z.object({ uid: z.string().optional(), annotations: z.record(z.string()).nullish() }).passthrough();
-const PodSchema = z.object({ metadata: ObjectMeta, spec: z.object({ runtimeClassName: z.string().nullish() }).passthrough().optional() }).passthrough();
+// The policy is checked on its own (FsGroupChangePolicy): a value this driver does not know is ignored, not
+// a pod that cannot be read.
+const PodSecurityContext = z.object({ fsGroupChangePolicy: z.unknown() }).passthrough();
+const PodSchema = z
+  .object({ metadata: ObjectMeta, spec: z.object({ runtimeClassName: z.string().nullish(), securityContext: PodSecurityContext.nullish() }).passthrough().optional() })
+  .passthrough();
+const FsGroupChangePolicy = z.enum(FS_GROUP_CHANGE_POLICIES);
 const PvcSchema = z.object({ metadata: ObjectMeta }).passthrough();
 
 const API_TIMEOUT_MS = 5000;
@@ -45,9 +53,11 @@ function statusOf(e: unknown): number | undefined {
 
 export class KubernetesClusterFacts implements ClusterFacts {
   private readonly api: CoreV1Api;
+  private readonly log: Pick<Logger, 'warn'> | undefined;
 
-  constructor(api: CoreV1Api) {
+  constructor(api: CoreV1Api, log?: Pick<Logger, 'warn'>) {
     this.api = api;
+    this.log = log;
   }
 
   /**
@@ -55,7 +65,7 @@ export class KubernetesClusterFacts implements ClusterFacts {
    * client library is loaded only here: it costs ~40 MB and ~0.3 s, which a driver without an API server
    * should not pay.
    */
-  static async load(kubeconfigPath?: string): Promise<KubernetesClusterFacts> {
+  static async load(kubeconfigPath?: string, log?: Pick<Logger, 'warn'>): Promise<KubernetesClusterFacts> {
     const k8s = await import('@kubernetes/client-node');
     const kc: KubeConfig = new k8s.KubeConfig();
     if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
@@ -65,7 +75,7 @@ export class KubernetesClusterFacts implements ClusterFacts {
     if (!kubeconfigPath && isLibraryFallback(kc)) {
       throw new Error('found no kubeconfig ($KUBECONFIG, ~/.kube/config) and no in-cluster service account token');
     }
-    return new KubernetesClusterFacts(kc.makeApiClient(k8s.CoreV1Api));
+    return new KubernetesClusterFacts(kc.makeApiClient(k8s.CoreV1Api), log);
   }
 
   async pod(namespace: string, name: string, uid: string): Promise<PodLookup> {
@@ -82,7 +92,19 @@ export class KubernetesClusterFacts implements ClusterFacts {
     if (!parsed.success) return { error: `unexpected answer: ${parsed.error.issues[0]?.message ?? 'not a pod'}` };
     const meta = parsed.data.metadata;
     if (meta.uid !== uid) return { unavailable: `pod ${namespace}/${name} has UID ${meta.uid}, not ${uid} (a different pod by the same name)` };
-    return { pod: { annotations: meta.annotations ?? {}, runtimeClassName: parsed.data.spec?.runtimeClassName ?? undefined } };
+    const pod: PodFacts = { annotations: meta.annotations ?? {}, runtimeClassName: parsed.data.spec?.runtimeClassName ?? undefined };
+    const policy = parsed.data.spec?.securityContext?.fsGroupChangePolicy;
+    if (policy !== undefined && policy !== null) {
+      const known = FsGroupChangePolicy.safeParse(policy);
+      if (known.success) pod.fsGroupChangePolicy = known.data;
+      else {
+        this.log?.warn(
+          { pod: `${namespace}/${name}`, fsGroupChangePolicy: policy },
+          `fsGroupChangePolicy ignored: not one of ${FS_GROUP_CHANGE_POLICIES.join(', ')}; fsGroup is applied to every file (Always)`,
+        );
+      }
+    }
+    return { pod };
   }
 
   async pvcAnnotations(namespace: string, name: string): Promise<Params> {

@@ -1,6 +1,7 @@
 // Which volumes go straight to the sandbox: a pure function of facts already read and checked, so every
 // rule is unit-tested and every decision carries its reason for the log.
 import type { Params } from '../csi-types.js';
+import type { FsGroupChangePolicy } from '../host/fs-group.js';
 
 export const PASSTHROUGH_PARAMETER = 'passthrough';
 export const KATA_VOLUMETYPE_PARAMETER = 'katacontainers.direct.volume/volumetype';
@@ -40,6 +41,8 @@ export function decideAtCreate(intent: ClaimIntent): Decision {
 export interface PodFacts {
   annotations: Params;
   runtimeClassName: string | undefined;
+  /** spec.securityContext.fsGroupChangePolicy, when it is one this driver knows (kubelet does not send it). */
+  fsGroupChangePolicy?: FsGroupChangePolicy;
 }
 
 export interface PublishFacts {

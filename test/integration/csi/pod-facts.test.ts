@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,7 +39,12 @@ async function startScriptedApiServer(answer: (pod: string) => { status: number;
   return { kubeconfig, setAnswer: (f) => (current = f) };
 }
 
-const podBody = (name: string, uid: string, runtimeClassName?: string) => ({ kind: 'Pod', apiVersion: 'v1', metadata: { name, namespace: 'apps', uid }, spec: { runtimeClassName } });
+const podBody = (name: string, uid: string, runtimeClassName?: string, fsGroupChangePolicy?: string) => ({
+  kind: 'Pod',
+  apiVersion: 'v1',
+  metadata: { name, namespace: 'apps', uid },
+  spec: { runtimeClassName, securityContext: { fsGroup: 2000, fsGroupChangePolicy } },
+});
 
 const podInfo = (name: string, uid: string) => ({ 'csi.storage.k8s.io/pod.name': name, 'csi.storage.k8s.io/pod.namespace': 'apps', 'csi.storage.k8s.io/pod.uid': uid });
 
@@ -138,4 +143,75 @@ test('pod info without a UID is not trusted: no pod facts, with the reason in th
   assert.ok(existsSync(target) && isMountPoint(target));
   assert.match(await f.driver.logsOnce(/without its UID/), /kubelet sent pod apps\/nouid without its UID/);
   assert.ok(!api.requests.some((u) => u.includes('/pods/nouid')), 'the API server was not asked for a pod it could not confirm');
+});
+
+/**
+ * Pods named `<runtimeClassName>-<policy>[-more]` (`kata-OnRootMismatch`, `runc-none`), each with UID
+ * `u-<name>`; `broken-...` answers HTTP 500.
+ */
+const podsByName = (pod: string) => {
+  const name = pod.split('/')[1]!;
+  const [runtimeClass, policy] = name.split('-');
+  if (runtimeClass === 'broken') return { status: 500, body: { kind: 'Status', code: 500, message: 'etcdserver: request timed out' } };
+  return { status: 200, body: podBody(name, `u-${name}`, runtimeClass, policy === 'none' ? undefined : policy) };
+};
+
+test('the pod\'s fsGroupChangePolicy goes into a passed-through disk\'s record next to fsGroup; a value it does not know is left out, and logged', { skip: needsRoot }, async () => {
+  const api = await startScriptedApiServer(podsByName);
+  const f = await csiFixture(['--kubeconfig', api.kubeconfig]);
+  const records = new RecordStore(f.l.directVolumes);
+  const metadata = async (volume: string, pod: string, opts: { fsGroup?: string; parameters?: Record<string, string> } = {}) => {
+    const cap = mountCap('SINGLE_NODE_WRITER', 'ext4', opts.fsGroup ? { volume_mount_group: opts.fsGroup } : {});
+    const v = await provisionAndStage(f, volume, { cap, ...(opts.parameters ? { parameters: opts.parameters } : {}) });
+    const target = targetFor(f, pod, volume);
+    await f.csi.node.NodePublishVolume!({
+      volume_id: v.volumeId, publish_context: v.publishContext, staging_target_path: v.staging, target_path: target, volume_capability: cap,
+      volume_context: { ...v.volumeContext, ...podInfo(pod, `u-${pod}`) },
+    });
+    const { volumeId: _id, ...rest } = (await records.find(target))?.mountInfo.metadata ?? {};
+    return rest;
+  };
+  const driver = 'disk.csi.passvol.io';
+  assert.deepEqual(await metadata('pv-policy-root', 'kata-OnRootMismatch', { fsGroup: '2000' }), { csiDriver: driver, fsGroup: '2000', fsGroupChangePolicy: 'OnRootMismatch' });
+  assert.deepEqual(await metadata('pv-policy-always', 'kata-Always', { fsGroup: '2000' }), { csiDriver: driver, fsGroup: '2000', fsGroupChangePolicy: 'Always' });
+  // Passed through because of the StorageClass: the pod is still read for its policy.
+  assert.deepEqual(await metadata('pv-policy-sc', 'runc-OnRootMismatch', { fsGroup: '2000', parameters: { passthrough: 'true' } }), { csiDriver: driver, fsGroup: '2000', fsGroupChangePolicy: 'OnRootMismatch' });
+  assert.deepEqual(await metadata('pv-policy-unset', 'kata-none', { fsGroup: '2000' }), { csiDriver: driver, fsGroup: '2000' });
+  assert.deepEqual(await metadata('pv-policy-odd', 'kata-Sometimes', { fsGroup: '2000' }), { csiDriver: driver, fsGroup: '2000' });
+  assert.match(await f.driver.logsOnce(/fsGroupChangePolicy ignored/), /"pod":"apps\/kata-Sometimes","fsGroupChangePolicy":"Sometimes","msg":"fsGroupChangePolicy ignored: not one of Always, OnRootMismatch/);
+  // The StorageClass decided, so a pod that cannot be read costs only the policy: Always, and a warning.
+  assert.deepEqual(await metadata('pv-policy-broken', 'broken-OnRootMismatch', { fsGroup: '2000', parameters: { passthrough: 'true' } }), { csiDriver: driver, fsGroup: '2000' });
+  assert.match(await f.driver.logsOnce(/cannot read the pod/), /"err":"HTTP 500: etcdserver: request timed out","msg":"cannot read the pod for its fsGroupChangePolicy: fsGroup is applied to every file \(Always\)"/);
+  // No fsGroup (kubelet sends none when the pod has no securityContext.fsGroup): no policy either.
+  assert.deepEqual(await metadata('pv-policy-nogroup', 'kata-OnRootMismatch'), { csiDriver: driver });
+});
+
+test('on the host path, OnRootMismatch skips the fsGroup walk when the volume root is right already; Always walks', { skip: needsRoot }, async () => {
+  const api = await startScriptedApiServer(podsByName);
+  const f = await csiFixture(['--kubeconfig', api.kubeconfig]);
+  const cap = mountCap('SINGLE_NODE_WRITER', 'ext4', { volume_mount_group: '3460' });
+  const v = await provisionAndStage(f, 'pv-host-policy', { cap });
+  const file = join(v.staging, 'data', 'f');
+  mkdirSync(join(v.staging, 'data'));
+  writeFileSync(file, 'x');
+  const publish = async (pod: string) => {
+    const target = targetFor(f, pod, 'pv-host-policy');
+    await f.csi.node.NodePublishVolume!({
+      volume_id: v.volumeId, publish_context: v.publishContext, staging_target_path: v.staging, target_path: target, volume_capability: cap,
+      volume_context: { ...v.volumeContext, ...podInfo(pod, `u-${pod}`) },
+    });
+    assert.ok(isMountPoint(target), 'host path');
+  };
+  await publish('runc-OnRootMismatch');
+  assert.equal(statSync(file).gid, 3460, 'the root was not right: walked');
+  // A file below a root that is right: OnRootMismatch leaves it, and says so.
+  chownSync(file, 0, 0);
+  await publish('runc-OnRootMismatch-again');
+  assert.equal(statSync(file).gid, 0);
+  assert.match(await f.driver.logsOnce(/fsGroup not walked/), /"msg":"fsGroup not walked: the volume root has it already \(fsGroupChangePolicy OnRootMismatch\)"/);
+  await publish('runc-Always');
+  assert.equal(statSync(file).gid, 3460, 'Always walks');
+  chownSync(file, 0, 0);
+  await publish('runc-none');
+  assert.equal(statSync(file).gid, 3460, 'no policy: Always');
 });

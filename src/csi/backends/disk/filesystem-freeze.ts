@@ -1,6 +1,6 @@
-// A snapshot of a disk mounted on this host is taken with its filesystem frozen (FIFREEZE, via fsfreeze):
-// the freeze writes out what applications wrote and blocks new writes, so the copy is a clean filesystem
-// rather than a torn one.
+// A snapshot or clone of a disk mounted on this host is taken with its filesystem frozen (FIFREEZE, via
+// fsfreeze): the freeze writes out what applications wrote and blocks new writes, so the copy is a clean
+// filesystem rather than a torn one.
 //
 // A frozen filesystem blocks every writer of that volume until thawed, so:
 // - the mount root stays open while frozen, and freeze and thaw go through that open directory: an unstage in

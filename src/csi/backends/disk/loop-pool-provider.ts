@@ -49,7 +49,7 @@ export interface LoopPoolOptions {
   /** The only node this pool can attach to: the machine it runs on. */
   nodeId: string;
   exec: Exec;
-  /** Freezes the guests of sandboxes that hold a disk passed through, for its snapshot. */
+  /** Freezes the guests of sandboxes that hold a disk passed through, for its snapshot or clone. */
   sandboxFreezer?: Pick<SandboxFreezer, 'whileFrozen'>;
   /** Told what start-up put right (filesystems a dead snapshot left frozen). */
   onRecovered?: (what: string, details: Record<string, unknown>) => void;
@@ -173,10 +173,13 @@ export class LoopPoolProvider implements DiskProvider {
       await rm(tmp, { force: true });
       if (request.source?.snapshotId || request.source?.volumeId) {
         const from = await this.sourceImage(request.source);
-        await copyFile(from.path, tmp, fsConstants.COPYFILE_FICLONE);
-        if (size < from.sizeBytes) {
+        if (size < from.sizeBytes) throw new PassvolError('PV_ERR_OUT_OF_RANGE', `capacity ${size} is smaller than the source (${from.sizeBytes} bytes)`);
+        try {
+          // A source volume may be in use: copied frozen, as for a snapshot (a snapshot image has no devices).
+          await this.copyFrozen(id, from.path, tmp);
+        } catch (e) {
           await rm(tmp, { force: true });
-          throw new PassvolError('PV_ERR_OUT_OF_RANGE', `capacity ${size} is smaller than the source (${from.sizeBytes} bytes)`);
+          throw e;
         }
       } else {
         await (await open(tmp, 'w', 0o600)).close();
@@ -294,14 +297,8 @@ export class LoopPoolProvider implements DiskProvider {
       if (!disk) throw notFound(`source volume ${sourceVolumeId} does not exist`);
       const img = this.imagePath(id);
       const tmp = `${img}.tmp-${process.pid}`;
-      const source = this.imagePath(disk.id);
-      // Frozen for the copy, so the snapshot holds everything written before it, consistently: by this host
-      // when the disk is mounted here, by the sandbox's guest when it is passed through.
-      const copy = () => copyFile(source, tmp, fsConstants.COPYFILE_FICLONE);
-      const devices = await this.loops.devicesOf(source);
-      const inGuests = this.options.sandboxFreezer;
       try {
-        await this.freezer.whileFrozen(id, await this.hostMountsOf(devices), () => (inGuests ? inGuests.whileFrozen(devices, copy) : copy()));
+        await this.copyFrozen(id, this.imagePath(disk.id), tmp);
       } catch (e) {
         await rm(tmp, { force: true });
         throw e;
@@ -312,6 +309,18 @@ export class LoopPoolProvider implements DiskProvider {
       await writeJsonDurably(this.metaPath(id), snap);
       return snap;
     });
+  }
+
+  /**
+   * Copies an image with the filesystem of each of its loop devices frozen, so the copy holds everything
+   * written before it, consistently: by this host when the disk is mounted here, by the sandbox's guest when
+   * it is passed through; an image no device holds is copied as it is. `key` names the freeze note.
+   */
+  private async copyFrozen(key: string, source: string, to: string): Promise<void> {
+    const copy = () => copyFile(source, to, fsConstants.COPYFILE_FICLONE);
+    const devices = await this.loops.devicesOf(source);
+    const inGuests = this.options.sandboxFreezer;
+    await this.freezer.whileFrozen(key, await this.hostMountsOf(devices), () => (inGuests ? inGuests.whileFrozen(devices, copy) : copy()));
   }
 
   /** One mount point per loop device (of an image) that is mounted on this host (a freeze takes the whole filesystem). */

@@ -1,6 +1,6 @@
-// A snapshot of a disk passed through to a sandbox: the guest holds its filesystem, so the host cannot
-// freeze it. The sandbox's monitor socket can (passvol's freeze and thaw): the guest writes out what is
-// dirty and blocks new writes while the disk is copied. The freeze has a lease, renewed while the copy runs
+// A snapshot or clone of a disk passed through to a sandbox: the guest holds its filesystem, so the host
+// cannot freeze it. The sandbox's monitor socket can (passvol's freeze and thaw): the guest writes out what
+// is dirty and blocks new writes while the disk is copied. The freeze has a lease, renewed while the copy runs
 // (a full copy of a large disk without reflinks takes minutes), so a driver that dies mid-copy cannot leave
 // the pod's writers blocked for longer than one lease; a copy that outlived its lease is thrown away.
 //
@@ -50,7 +50,7 @@ export class SandboxFreezer {
         } catch (e) {
           const err = toPassvolError(e);
           if (err.code !== 'PV_ERR_NOT_FOUND' && err.code !== 'PV_ERR_SANDBOX_UNREACHABLE') throw err;
-          this.o.log.warn({ sandboxId, device, err: err.message }, 'sandbox cannot freeze the volume: the snapshot is taken live (crash-consistent)');
+          this.o.log.warn({ sandboxId, device, err: err.message }, 'sandbox cannot freeze the volume: the copy (snapshot or clone) is taken live (crash-consistent)');
         }
       }
       const renewals = setInterval(() => void this.renewAll(held), Math.max(50, Math.floor(this.leaseMs / RENEWALS_PER_LEASE)));
