@@ -128,6 +128,10 @@ export interface RunningVm {
   unplugBlock(id: string): Promise<void>;
   /** Tells the guest the disk's new size. A block device must already have grown on the host. */
   resizeBlock(id: string, bytes: number): Promise<void>;
+  /** Shares a host folder with the running guest over virtio-fs (a hot-plugged device and its virtiofsd). */
+  addShare(tag: string, hostDir: string): Promise<void>;
+  /** Unplugs a share addShare made, once the guest has unmounted it, and stops its virtiofsd. */
+  removeShare(tag: string): Promise<void>;
   /** Ends QEMU (quit, then signals) and its helpers, and removes every socket. Idempotent. */
   stop(options?: { timeoutMs?: number }): Promise<void>;
   /** Resolves when QEMU has exited, for any reason, and its helpers are cleaned up. */

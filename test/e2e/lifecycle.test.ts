@@ -1,33 +1,24 @@
 // The runc-style commands end to end: create leaves a sandbox held by a shim, start/state/exec/kill work
 // on it over the shim's control socket, delete tears it down; and delete still cleans up after a shim that
 // was killed.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RecordStore } from '../../src/directvolume/index.js';
 import { writeBundle } from '../helpers/oci-bundle.js';
+import { cliSandboxRoot, sandboxSkip } from '../helpers/sandbox-fixture.js';
 import { runCli } from '../helpers/run-cli.js';
-import { ext4LoopDisk, undoMountsAndLoops } from '../helpers/host-cleanup.js';
+import { ext4LoopDisk } from '../helpers/host-cleanup.js';
 
-const skip = process.getuid?.() !== 0 ? 'sandboxes need root (loop devices, QEMU)' : !existsSync('/usr/bin/qemu-system-x86_64') ? 'qemu-system-x86 is not installed: run scripts/setup.sh' : false;
+const skip = sandboxSkip;
 
 test('run with stdin; create, start, state, exec, kill, delete; then delete after the shim was killed', { skip, timeout: 600_000 }, async () => {
-  const root = mkdtempSync(join(tmpdir(), 'passvol-life-'));
-  after(() => {
-    spawnSync('pkill', ['-KILL', '-f', root]);
-    undoMountsAndLoops(root);
-    rmSync(root, { recursive: true, force: true });
-  });
-  const dv = join(root, 'dv');
-  const rt = join(root, 'rt');
+  const { root, dv, rt, records } = cliSandboxRoot('passvol-life-');
   const flags = ['--root', dv, '--runtime-root', rt, '--go-shim-root', join(root, 'sbs')];
   const { dev } = ext4LoopDisk(root);
   const target = join(root, 'target');
   mkdirSync(target);
-  const records = new RecordStore(dv);
   await records.add(target, { 'volume-type': 'directvol', device: dev, fstype: 'ext4', options: ['rw', 'nosuid', 'nodev'] });
   const bundle = writeBundle(join(root, 'b'), ['/bin/sh', '-c', 'echo hello from the container; exec sleep 300'], [{ destination: '/data', source: target }]);
   const state = async (id: string) => JSON.parse((await runCli(['state', id, '--runtime-root', rt])).stdout) as { status: string; pid: number };

@@ -2,6 +2,7 @@
 // runtime's dependencies pointed into it, and one ext4 loop disk with a direct-volume record at `target`,
 // as the CSI driver would leave it.
 import { after } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,4 +36,17 @@ export async function sandboxFixture(prefix: string, metadata: MountInfo['metada
   mkdirSync(target);
   await records.add(target, { 'volume-type': 'directvol', device: dev, fstype: 'ext4', ...(metadata ? { metadata } : {}), options: ['rw', 'nosuid', 'nodev'] });
   return { root, records, deps, dev, target };
+}
+
+/** A scratch folder for tests that drive sandboxes through the CLI (shims outlive a call): its record and runtime roots. */
+export function cliSandboxRoot(prefix: string): { root: string; dv: string; rt: string; records: RecordStore } {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  after(() => {
+    // Shims and their VMs are the CLI's children no longer: they are found by the folder in their argv.
+    spawnSync('pkill', ['-KILL', '-f', root]);
+    undoMountsAndLoops(root);
+    rmSync(root, { recursive: true, force: true });
+  });
+  const dv = join(root, 'dv');
+  return { root, dv, rt: join(root, 'rt'), records: new RecordStore(dv) };
 }

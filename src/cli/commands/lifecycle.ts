@@ -51,9 +51,26 @@ type CreateFlags = RuntimeFlags & { bundle: string; runtimeRoot: string; logLeve
 const FLAG_NAMES = ['root', 'runtimeRoot', 'goShimRoot', 'image', 'share', 'memory', 'cpus', 'vmTemplates', 'logLevel'] as const;
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-async function create(idArg: string, o: CreateFlags): Promise<void> {
-  const id = validateSandboxId(idArg);
+/** The shim of sandbox `sandbox`, for a container added to it (`--sandbox`). */
+function shimOf(runtimeRoot: string, sandbox: string): ShimClient {
+  return new ShimClient(new SandboxDirs(runtimeRoot).dir(validateSandboxId(sandbox)), sandbox);
+}
+
+/** A container added to a sandbox, as `state` prints it. */
+async function addedContainer(runtimeRoot: string, sandbox: string, id: string) {
+  const c = (await shimOf(runtimeRoot, sandbox).containers()).find((x) => x.id === id);
+  if (!c) throw notFound(`sandbox ${sandbox} has no container ${id}`);
+  return c;
+}
+
+async function create(idArg: string, o: CreateFlags & { sandbox?: string }): Promise<void> {
   const bundle = await readBundle(o.bundle);
+  if (o.sandbox) {
+    // A pod's other container: it joins the running sandbox (its VM, its volumes) instead of starting one.
+    await shimOf(o.runtimeRoot, o.sandbox).addContainer(idArg, bundle.dir);
+    return;
+  }
+  const id = validateSandboxId(idArg);
   const dirs = new SandboxDirs(o.runtimeRoot);
   if (await dirs.read(id)) throw new PassvolError('PV_ERR_ALREADY_EXISTS', `sandbox ${id} exists; \`passvol delete ${id}\` first`);
   const log = logOf(o.runtimeRoot, id);
@@ -103,7 +120,13 @@ async function state(id: string, runtimeRoot: string): Promise<Record<string, un
   };
 }
 
-async function remove(id: string, o: { runtimeRoot: string; root?: string; force?: boolean }): Promise<void> {
+async function remove(id: string, o: { runtimeRoot: string; root?: string; force?: boolean; sandbox?: string }): Promise<void> {
+  if (o.sandbox) {
+    const c = await addedContainer(o.runtimeRoot, o.sandbox, id);
+    if (c.status === 'running' && !o.force) throw failedPrecondition(`container ${id} is running; stop it with \`passvol kill ${id} --sandbox ${o.sandbox}\` first, or delete with --force`);
+    await shimOf(o.runtimeRoot, o.sandbox).removeContainer(id);
+    return;
+  }
   const dirs = new SandboxDirs(o.runtimeRoot);
   const s = await dirs.read(validateSandboxId(id));
   if (!s) throw notFound(`sandbox ${id} does not exist under ${o.runtimeRoot}`);
@@ -131,33 +154,58 @@ const ExecFlags = z.object({
     })
     .optional(),
   runtimeRoot: z.string().min(1),
+  sandbox: z.string().optional(),
 });
+
+async function addedState(runtimeRoot: string, sandbox: string, id: string): Promise<Record<string, unknown>> {
+  const c = await addedContainer(runtimeRoot, sandbox, id);
+  return {
+    ociVersion: '1.0.2',
+    id: c.id,
+    status: c.status,
+    pid: c.status === 'running' ? (c.pid ?? 0) : 0,
+    bundle: c.bundle,
+    annotations: { 'passvol.io/sandbox': sandbox, ...(c.exitCode !== undefined ? { 'passvol.io/exit-code': String(c.exitCode) } : {}) },
+  };
+}
 
 export function lifecycleCommands(): Command[] {
   const createCmd = runtimeOptions(
-    new Command('create').description('create a sandbox for an OCI bundle and leave it ready to start (a shim holds it)').argument('<id>', 'sandbox id').requiredOption('--bundle <dir>', 'OCI bundle: config.json + rootfs'),
+    new Command('create')
+      .description('create a sandbox for an OCI bundle and leave it ready to start (a shim holds it); with --sandbox, add the container to that running sandbox instead')
+      .argument('<id>', 'sandbox id (with --sandbox: the container id)')
+      .requiredOption('--bundle <dir>', 'OCI bundle: config.json + rootfs')
+      .option('--sandbox <id>', "a running sandbox to add this container to (a pod's other container: same VM, volumes shared)"),
   ).action(create);
   const shimCmd = runtimeOptions(new Command('shim').argument('<id>').requiredOption('--bundle <dir>')).action(shim);
   const startCmd = new Command('start')
     .description("start the container's process (its output goes to container.log in the sandbox folder)")
     .argument('<id>')
     .option('--runtime-root <dir>', 'sandbox state folders', DEFAULT_RUNTIME_ROOT)
-    .action(async (id: string, o: { runtimeRoot: string }) => {
-      await new ShimClient(new SandboxDirs(o.runtimeRoot).dir(validateSandboxId(id)), id).start();
+    .option('--sandbox <id>', 'the sandbox the container was added to')
+    .action(async (id: string, o: { runtimeRoot: string; sandbox?: string }) => {
+      if (o.sandbox) await shimOf(o.runtimeRoot, o.sandbox).start(id);
+      else await shimOf(o.runtimeRoot, id).start();
     });
   const stateCmd = new Command('state')
     .description('print the OCI state of a sandbox (JSON)')
     .argument('<id>')
     .option('--runtime-root <dir>', 'sandbox state folders', DEFAULT_RUNTIME_ROOT)
-    .action(async (id: string, o: { runtimeRoot: string }) => void process.stdout.write(`${JSON.stringify(await state(id, o.runtimeRoot), null, 2)}\n`));
+    .option('--sandbox <id>', 'the sandbox the container was added to')
+    .action(async (id: string, o: { runtimeRoot: string; sandbox?: string }) => {
+      const s = o.sandbox ? await addedState(o.runtimeRoot, o.sandbox, id) : await state(id, o.runtimeRoot);
+      process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+    });
   const killCmd = new Command('kill')
     .description('send a signal to the container process (default SIGTERM)')
     .argument('<id>')
     .argument('[signal]', 'signal name or number', 'SIGTERM')
     .option('--runtime-root <dir>', 'sandbox state folders', DEFAULT_RUNTIME_ROOT)
-    .action(async (id: string, signal: string, o: { runtimeRoot: string }) => {
+    .option('--sandbox <id>', 'the sandbox the container was added to')
+    .action(async (id: string, signal: string, o: { runtimeRoot: string; sandbox?: string }) => {
       const sig = parseSignal(signal);
-      await new ShimClient(new SandboxDirs(o.runtimeRoot).dir(validateSandboxId(id)), id).kill(sig);
+      if (o.sandbox) await shimOf(o.runtimeRoot, o.sandbox).kill(sig, id);
+      else await shimOf(o.runtimeRoot, id).kill(sig);
     });
   const execCmd = new Command('exec')
     .description('run a command in the container; prints its output and exits with its code')
@@ -167,9 +215,11 @@ export function lifecycleCommands(): Command[] {
     .option('--env <NAME=value>', "an environment entry over the container's own (repeatable)", collect, [] as string[])
     .option('--user <uid[:gid]>', "who runs it (gid 0 when not given, as runc; default: the container process's user)")
     .option('--runtime-root <dir>', 'sandbox state folders', DEFAULT_RUNTIME_ROOT)
+    .option('--sandbox <id>', 'the sandbox the container was added to')
     .action(async (id: string, args: string[], raw: Record<string, unknown>) => {
       const o = parseFlags(ExecFlags, raw);
-      const r = await new ShimClient(new SandboxDirs(o.runtimeRoot).dir(validateSandboxId(id)), id).exec({ args, cwd: o.cwd, env: o.env, ...(o.user ? { user: o.user } : {}) });
+      const request = { args, cwd: o.cwd, env: o.env, ...(o.user ? { user: o.user } : {}) };
+      const r = o.sandbox ? await shimOf(o.runtimeRoot, o.sandbox).exec({ ...request, container: id }) : await shimOf(o.runtimeRoot, id).exec(request);
       process.stdout.write(r.stdout);
       process.stderr.write(r.stderr);
       process.exitCode = r.exitCode;
@@ -180,6 +230,7 @@ export function lifecycleCommands(): Command[] {
     .option('--force', 'delete even while the container runs (it is killed)')
     .option('--runtime-root <dir>', 'sandbox state folders', DEFAULT_RUNTIME_ROOT)
     .option('--root <dir>', "direct-volume root (default: $KATA_DIRECT_VOLUME_ROOT_PATH or Kata's)")
-    .action((id: string, o: { runtimeRoot: string; root?: string; force?: boolean }) => remove(id, o));
+    .option('--sandbox <id>', 'the sandbox the container was added to: remove only it (what no other container uses is detached)')
+    .action((id: string, o: { runtimeRoot: string; root?: string; force?: boolean; sandbox?: string }) => remove(id, o));
   return [createCmd, startCmd, stateCmd, killCmd, execCmd, deleteCmd, shimCmd];
 }

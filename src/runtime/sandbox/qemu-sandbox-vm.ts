@@ -1,6 +1,7 @@
 // The sandbox's VM port implemented with the hypervisor port (QEMU): maps a sandbox's needs (image,
 // shares, NFS forwards) to a VmSpec, and falls back from virtio-fs to 9p when virtio-fs cannot start.
 import { join } from 'node:path';
+import { PassvolError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import type { Hypervisor, RunningVm, ShareKind } from '../hypervisor.js';
 import { MOUNT_PORT, NFS_PORT } from '../volumes/nfs-forwarding.js';
@@ -21,6 +22,11 @@ function wrap(vm: RunningVm, shareKind: ShareKind): SandboxVm {
     },
     unplugBlock: (id) => vm.unplugBlock(id),
     resizeBlock: (id, bytes) => vm.resizeBlock(id, bytes),
+    addShare: (tag, hostDir) => {
+      if (shareKind !== 'virtiofs') throw new PassvolError('PV_ERR_FAILED_PRECONDITION', 'this sandbox shares over 9p, whose devices cannot be hot-plugged: it holds one container');
+      return vm.addShare(tag, hostDir);
+    },
+    removeShare: (tag) => vm.removeShare(tag),
     stop: () => vm.stop(),
     exited: vm.wait().then(() => undefined),
   };

@@ -21,11 +21,17 @@ export interface PlannedShare {
 
 /** The sandbox's folder of binds: `files/` (shared as one share) and `dirN/` (read-only folders). */
 export const FILES_DIR = 'shared';
+/** Each later container's own folder of binds (`containers/<key>/shared/`). */
+export const CONTAINERS_DIR = 'containers';
 
-export async function planShares(rootfs: string, plans: readonly PlannedMount[], sandboxDir: string, exec: Exec): Promise<PlannedShare[]> {
-  const shares = new Map<string, PlannedShare>([[shareKey(rootfs, false), { tag: 'rootfs', hostDir: rootfs, entries: new Map([[shareKey(rootfs, false), '']]) }]]);
+/**
+ * The shares one container needs. The sandbox's first container's binds go in `<bindsParent>/shared/` with
+ * tags rootfs, shareN and shared; a later container's in its own folder, its tags prefixed with its key.
+ */
+export async function planShares(rootfs: string, plans: readonly PlannedMount[], bindsParent: string, exec: Exec, tagPrefix = ''): Promise<PlannedShare[]> {
+  const shares = new Map<string, PlannedShare>([[shareKey(rootfs, false), { tag: `${tagPrefix}rootfs`, hostDir: rootfs, entries: new Map([[shareKey(rootfs, false), '']]) }]]);
   const files: { hostPath: string; readonly: boolean }[] = [];
-  const binds = join(sandboxDir, FILES_DIR);
+  const binds = join(bindsParent, FILES_DIR);
   const bind = async (from: string, to: string, readonly: boolean, file: boolean) => {
     await mkdir(file ? join(binds, 'files') : to, { recursive: true, mode: 0o700 });
     if (file) await writeFile(to, '', { mode: 0o600 });
@@ -44,9 +50,9 @@ export async function planShares(rootfs: string, plans: readonly PlannedMount[],
     } else if (readonly) {
       const dir = join(binds, `dir${shares.size}`);
       await bind(p.hostPath, dir, true, false);
-      shares.set(key, { tag: `share${shares.size}`, hostDir: dir, entries: new Map([[key, '']]) });
+      shares.set(key, { tag: `${tagPrefix}share${shares.size}`, hostDir: dir, entries: new Map([[key, '']]) });
     } else {
-      shares.set(key, { tag: `share${shares.size}`, hostDir: p.hostPath, entries: new Map([[key, '']]) });
+      shares.set(key, { tag: `${tagPrefix}share${shares.size}`, hostDir: p.hostPath, entries: new Map([[key, '']]) });
     }
   }
   if (files.length === 0) return [...shares.values()];
@@ -56,10 +62,11 @@ export async function planShares(rootfs: string, plans: readonly PlannedMount[],
     await bind(f.hostPath, join(binds, 'files', name), f.readonly, true);
     entries.set(shareKey(f.hostPath, f.readonly), name);
   }
-  return [...shares.values(), { tag: FILES_DIR, hostDir: join(binds, 'files'), entries }];
+  return [...shares.values(), { tag: `${tagPrefix}${FILES_DIR}`, hostDir: join(binds, 'files'), entries }];
 }
 
 /** Undoes the file binds (before the sandbox folder can be removed); safe to repeat. */
 export function releaseShares(sandboxDir: string): void {
   undoMountsUnder(join(sandboxDir, FILES_DIR));
+  undoMountsUnder(join(sandboxDir, CONTAINERS_DIR));
 }

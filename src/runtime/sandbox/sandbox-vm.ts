@@ -47,6 +47,9 @@ export interface SandboxVm extends BlockHotplug {
   readonly accel: string;
   /** Whether the guest was restored from a VM template (its clock needs setting) rather than booted. */
   readonly fromTemplate: boolean;
+  /** Shares another host folder with the running guest (virtio-fs only: 9p devices cannot be hot-plugged). */
+  addShare(tag: string, hostDir: string): Promise<void>;
+  removeShare(tag: string): Promise<void>;
   stop(): Promise<void>;
   /** Resolves when the VM process exits, for any reason. */
   exited: Promise<void>;

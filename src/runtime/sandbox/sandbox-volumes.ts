@@ -3,6 +3,7 @@
 // attached (hot-plugged, mounted in the guest) once and shared; it is attached read-only only if every one
 // of those mounts is, and each container bind keeps its own read-only flag.
 import type { ContainerMountEntry } from '../../protocol/index.js';
+import { failedPrecondition } from '../../common/errors.js';
 import { volumeKindFor } from '../volumes/index.js';
 import type { AttachedVolume, VolumeContext } from '../volumes/sandbox-volume.js';
 import { readonlyMount, type PlannedMount } from '../volumes/volume-plan.js';
@@ -13,20 +14,34 @@ function attachable(plan: PlannedMount, plans: readonly PlannedMount[]): Planned
   return writable ? { ...plan, mount: { ...plan.mount, options: plan.mount.options.filter((o) => o !== 'ro') } } : plan;
 }
 
-/** Attaches what the plans need; `onAttached` records each new volume before the next one is tried. */
+/** What one container's mounts need, and which of the sandbox's volumes they use. */
+export interface ContainerVolumes {
+  mounts: ContainerMountEntry[];
+  used: AttachedVolume[];
+}
+
+/**
+ * Attaches what the plans need; `onAttached` records each new volume before the next one is tried. A volume
+ * the sandbox already has (`attachedAlready`, by record: another container's) is used as it is.
+ */
 export async function attachVolumes(
   plans: readonly PlannedMount[],
   ctx: VolumeContext,
   onAttached: (v: AttachedVolume, destination: string, ms: number) => Promise<void>,
-): Promise<ContainerMountEntry[]> {
+  attachedAlready: (volumePath: string) => AttachedVolume | undefined = () => undefined,
+): Promise<ContainerVolumes> {
   const mounts: ContainerMountEntry[] = [];
+  const used = new Set<AttachedVolume>();
   const byRecord = new Map<string, AttachedVolume>();
   for (const plan of plans) {
     if (plan.kind === 'guest') {
       mounts.push(plan.kernel);
       continue;
     }
-    let v = 'record' in plan ? byRecord.get(plan.record.volumePath) : undefined;
+    let v = 'record' in plan ? (byRecord.get(plan.record.volumePath) ?? attachedAlready(plan.record.volumePath)) : undefined;
+    if (v && v.readonly && !readonlyMount(plan.mount)) {
+      throw failedPrecondition(`volume ${v.volumePath ?? v.guestPath} is in this sandbox read-only (another container mounts it so); it cannot also be mounted read-write at ${plan.mount.destination}`);
+    }
     if (!v) {
       const kind = volumeKindFor(plan);
       if (!kind) continue;
@@ -35,7 +50,8 @@ export async function attachVolumes(
       if (v.volumePath) byRecord.set(v.volumePath, v);
       await onAttached(v, plan.mount.destination, Date.now() - started);
     }
+    used.add(v);
     mounts.push({ source: v.guestPath, destination: plan.mount.destination, readonly: readonlyMount(plan.mount) });
   }
-  return mounts;
+  return { mounts, used: [...used] };
 }

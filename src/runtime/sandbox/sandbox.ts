@@ -1,11 +1,15 @@
-// One sandbox: a VM, its agent, the volumes attached to it, one container, and its monitor socket.
-// create() boots and prepares everything (the seeds' steps 4-7), start() runs the container process,
-// destroy() undoes it all in reverse. Every step is recorded in state.json so `passvol gc` can finish a
-// teardown a crash interrupted.
+// One sandbox: a VM, its agent, the volumes attached to it, its containers, and its monitor socket.
+// create() boots and prepares everything for the bundle's container (the seeds' steps 4-7), start() runs
+// its process, destroy() undoes it all in reverse. More containers (a pod's others) join a running sandbox
+// with addContainer(): their rootfs and folders are hot-plugged virtio-fs shares, and a volume another
+// container already has is bound in as it is, mounted once; removeContainer() detaches what no container
+// uses any more. Every step is recorded in state.json so `passvol gc` can finish a teardown a crash
+// interrupted.
 import type { Server } from 'node:http';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import { isPassvolError, PassvolError } from '../../common/errors.js';
+import { failedPrecondition, isPassvolError, PassvolError } from '../../common/errors.js';
+import { undoMountsUnder } from '../../common/scratch-cleanup.js';
 import type { Exec } from '../../common/exec.js';
 import type { Logger } from '../../common/logger.js';
 import { DEFAULT_RS_SHIM_ROOT, monitorSocketPath, type RecordStore } from '../../directvolume/index.js';
@@ -14,13 +18,13 @@ import { AgentClient } from '../agent-client.js';
 import { TemplateRestoreError, type BlockBackendSettings } from '../hypervisor.js';
 import { startMonitorServer, stopMonitorServer, type DirectVolumeOps } from '../monitor/monitor-server.js';
 import { directVolumeOps } from './sandbox-volume-ops.js';
-import { planShares, releaseShares } from './sandbox-shares.js';
+import { CONTAINERS_DIR, planShares, releaseShares } from './sandbox-shares.js';
 import { shareKey } from '../volumes/shared-volume.js';
 import type { Bundle } from '../oci/bundle.js';
-import { planForwards, splitNfsDevice } from '../volumes/nfs-forwarding.js';
+import { planForwards, splitNfsDevice, type NfsForward } from '../volumes/nfs-forwarding.js';
 import type { AttachedVolume, VolumeContext } from '../volumes/sandbox-volume.js';
 import { VolumeBinding } from '../volumes/volume-binding.js';
-import { planMounts } from '../volumes/volume-plan.js';
+import { planMounts, type PlannedMount } from '../volumes/volume-plan.js';
 import { attachVolumes } from './sandbox-volumes.js';
 import { processStartTicks, type SandboxDirs, type SandboxState } from './sandbox-dir.js';
 import type { GuestImagePaths, LaunchVm, SandboxVm, SandboxVmSpec } from './sandbox-vm.js';
@@ -51,7 +55,30 @@ const CLONE_READY_MS = 15_000;
 const CLONE_PING_MS = 100;
 /** How long a clone's hot-plugged share or NIC may take to appear in the guest. */
 const HOTPLUG_WAIT_MS = 10_000;
-const CONTAINER_ID = 'main';
+/** The agent's id of the container made from the sandbox's own bundle; added containers keep theirs. */
+const MAIN = 'main';
+
+export type ContainerStatus = 'created' | 'running' | 'stopped';
+
+/** A container of the sandbox, as its shim reports it. */
+export interface ContainerInfo {
+  id: string;
+  bundle: string;
+  status: ContainerStatus;
+  pid?: number;
+  exitCode?: number;
+}
+
+interface SandboxContainer extends ContainerInfo {
+  readonly source: Bundle;
+  /** The sandbox's volumes it binds in: one goes when no container uses it. */
+  readonly volumes: Set<AttachedVolume>;
+  /** Shares hot-plugged for it (an added container's rootfs and folders), with their guest mount points. */
+  readonly shares: { tag: string; target: string }[];
+  /** Its folder of binds in the sandbox's folder (an added container's). */
+  readonly bindsDir?: string;
+  output?: (stream: 'stdout' | 'stderr', data: Buffer) => void;
+}
 
 export interface SandboxTimings {
   bootMs: number;
@@ -67,6 +94,8 @@ export class Sandbox {
   private state: SandboxState;
   private seq = 0;
   private destroying = false;
+  private readonly containers = new Map<string, SandboxContainer>();
+  private forwards: NfsForward[] = [];
 
   private constructor(
     readonly id: string,
@@ -199,36 +228,127 @@ export class Sandbox {
       await this.agent.call('mount', { source: { kind: this.vm.shareKind, tag: s.tag }, target, fstype: this.vm.shareKind, options: [], ...(this.vm.fromTemplate ? { deviceWaitMs: HOTPLUG_WAIT_MS } : {}) });
       for (const [hostPath, relative] of s.entries) shareMounts.set(hostPath, relative ? `${target}/${relative}` : target);
     }
-    const ctx: VolumeContext = {
-      sandboxId: this.id,
-      agent: this.agent,
-      vm: this.vm,
-      binding: new VolumeBinding(deps.records, deps.dirs, deps.exec, log, (id) => [monitorSocketPath(deps.goShimRoot, id), monitorSocketPath(DEFAULT_RS_SHIM_ROOT, id)]),
-      forwards,
-      shares: shareMounts,
-      log,
-      ...(deps.blockBackend ? { blockBackend: deps.blockBackend } : {}),
-      nextName: () => `v${++this.seq}`,
-    };
-    const containerMounts = await attachVolumes(plans, ctx, async (v, destination, ms) => {
-      this.attached.push(v);
-      if (!v.volumePath) return;
-      this.timings.volumeMs[destination] = ms;
-      this.state.boundVolumes.push({ volumePath: v.volumePath, device: v.device ?? '', kind: v.kind === 'direct-nfs' ? 'nfs' : 'block', ...(v.hotplugId ? { hotplugId: v.hotplugId } : {}) });
-      await this.save();
-    });
-    const p = bundle.spec.process;
-    await this.agent.call('createContainer', {
-      containerId: CONTAINER_ID,
-      rootfs: shareMounts.get(shareKey(bundle.rootfs, false)) as string,
-      rootfsReadonly: bundle.spec.root.readonly,
-      mounts: containerMounts,
-      process: { args: p.args, env: p.env, cwd: p.cwd, uid: p.user.uid, gid: p.user.gid, additionalGids: p.user.additionalGids ?? [] },
-    });
+    this.forwards = forwards;
+    const main: SandboxContainer = { id: MAIN, bundle: bundle.dir, source: bundle, status: 'created', volumes: new Set(), shares: [] };
+    this.containers.set(MAIN, main);
+    await this.createContainer(main, bundle, plans, shareMounts, log);
     this.monitor = await startMonitorServer(this.monitorSocket, this.volumeOps(), log);
     this.state.monitorSocket = this.monitorSocket;
     this.state.status = 'created';
     await this.save();
+  }
+
+  private volumeContext(shares: ReadonlyMap<string, string>, log: Logger): VolumeContext {
+    const { deps } = this;
+    return {
+      sandboxId: this.id,
+      agent: this.agent as AgentClient,
+      vm: this.vm as SandboxVm,
+      binding: new VolumeBinding(deps.records, deps.dirs, deps.exec, log, (id) => [monitorSocketPath(deps.goShimRoot, id), monitorSocketPath(DEFAULT_RS_SHIM_ROOT, id)]),
+      forwards: this.forwards,
+      shares,
+      log,
+      ...(deps.blockBackend ? { blockBackend: deps.blockBackend } : {}),
+      nextName: () => `v${++this.seq}`,
+    };
+  }
+
+  /** Attaches what a container's mounts need (reusing the sandbox's volumes) and has the agent create it. */
+  private async createContainer(c: SandboxContainer, bundle: Bundle, plans: readonly PlannedMount[], shareMounts: ReadonlyMap<string, string>, log: Logger): Promise<void> {
+    const ctx = this.volumeContext(shareMounts, log);
+    const { mounts, used } = await attachVolumes(
+      plans,
+      ctx,
+      async (v, destination, ms) => {
+        this.attached.push(v);
+        c.volumes.add(v);
+        if (!v.volumePath) return;
+        this.timings.volumeMs[destination] = ms;
+        this.state.boundVolumes.push({ volumePath: v.volumePath, device: v.device ?? '', kind: v.kind === 'direct-nfs' ? 'nfs' : 'block', ...(v.hotplugId ? { hotplugId: v.hotplugId } : {}) });
+        await this.save();
+      },
+      (volumePath) => this.attached.find((v) => v.volumePath === volumePath),
+    );
+    for (const v of used) c.volumes.add(v);
+    const p = bundle.spec.process;
+    await (this.agent as AgentClient).call('createContainer', {
+      containerId: c.id,
+      rootfs: shareMounts.get(shareKey(bundle.rootfs, false)) as string,
+      rootfsReadonly: bundle.spec.root.readonly,
+      mounts,
+      process: { args: p.args, env: p.env, cwd: p.cwd, uid: p.user.uid, gid: p.user.gid, additionalGids: p.user.additionalGids ?? [] },
+    });
+  }
+
+  /**
+   * Adds a container to the running sandbox (a pod's other containers): its rootfs and shared folders are
+   * hot-plugged as virtio-fs shares, and a volume the sandbox already has is bound in without attaching it
+   * again. Its NAS volumes must be on servers the sandbox's network already reaches (forwards are fixed
+   * when the VM starts). On failure nothing of it is left.
+   */
+  async addContainer(id: string, bundle: Bundle): Promise<void> {
+    if (!this.agent || !this.vm) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
+    if (this.containers.has(id)) throw new PassvolError('PV_ERR_ALREADY_EXISTS', `sandbox ${this.id} already has a container ${id}`);
+    const log = this.deps.log.child({ sandbox: this.id, container: id });
+    const plans = await planMounts(bundle.spec.mounts, this.deps.records);
+    for (const p of plans) {
+      if (p.kind !== 'direct-nfs') continue;
+      const { server } = splitNfsDevice(p.record.mountInfo.device);
+      if (!this.forwards.some((f) => f.server === server)) {
+        throw failedPrecondition(`NAS volume ${p.record.volumePath} is on ${server}, which this sandbox's network does not reach (it is fixed when the VM starts: the sandbox's own container must use a volume of that server)`);
+      }
+    }
+    const key = `k${this.containers.size}`;
+    const bindsDir = join(this.deps.dirs.dir(this.id), CONTAINERS_DIR, key);
+    const c: SandboxContainer = { id, bundle: bundle.dir, source: bundle, status: 'created', volumes: new Set(), shares: [], bindsDir };
+    this.containers.set(id, c);
+    try {
+      const shares = await planShares(bundle.rootfs, plans, bindsDir, this.deps.exec, `${key}-`);
+      const shareMounts = new Map<string, string>();
+      for (const sh of shares) {
+        await this.vm.addShare(sh.tag, sh.hostDir);
+        const target = `${SHARE_ROOT}/${sh.tag}`;
+        c.shares.push({ tag: sh.tag, target });
+        await this.agent.call('mount', { source: { kind: 'virtiofs', tag: sh.tag }, target, fstype: 'virtiofs', options: [], deviceWaitMs: HOTPLUG_WAIT_MS });
+        for (const [hostPath, relative] of sh.entries) shareMounts.set(hostPath, relative ? `${target}/${relative}` : target);
+      }
+      await this.createContainer(c, bundle, plans, shareMounts, log);
+      log.info({ volumes: c.volumes.size, shares: c.shares.length }, 'container added');
+    } catch (e) {
+      await this.removeContainer(id).catch((d: Error) => log.warn({ err: d.message }, 'cleanup after a failed add'));
+      throw e;
+    }
+  }
+
+  /**
+   * Removes an added container: its processes are killed, then what only it used goes (volumes unmounted
+   * in the guest and unplugged, bindings released; its shares unmounted and unplugged).
+   */
+  async removeContainer(id: string): Promise<void> {
+    if (id === MAIN) throw failedPrecondition(`the sandbox's own container goes with the sandbox: delete sandbox ${this.id}`);
+    const c = this.containers.get(id);
+    if (!c) throw new PassvolError('PV_ERR_NOT_FOUND', `sandbox ${this.id} has no container ${id}`);
+    const agent = this.agent as AgentClient;
+    await agent.call('deleteContainer', { containerId: id, force: true }, 30_000).catch((e: PassvolError) => {
+      if (e.code !== 'PV_ERR_NOT_FOUND' && !/no container/.test(e.message)) throw e;
+    });
+    this.containers.delete(id);
+    const stillUsed = new Set([...this.containers.values()].flatMap((o) => [...o.volumes]));
+    for (const v of [...c.volumes].reverse()) {
+      if (stillUsed.has(v)) continue;
+      await v.detach();
+      this.attached.splice(this.attached.indexOf(v), 1);
+      this.state.boundVolumes = this.state.boundVolumes.filter((b) => b.volumePath !== v.volumePath);
+      await this.save();
+    }
+    for (const sh of [...c.shares].reverse()) {
+      await agent.call('unmount', { target: sh.target });
+      await (this.vm as SandboxVm).removeShare(sh.tag);
+    }
+    if (c.bindsDir) {
+      undoMountsUnder(c.bindsDir);
+      await rm(c.bindsDir, { recursive: true, force: true });
+    }
   }
 
   /**
@@ -255,41 +375,59 @@ export class Sandbox {
     await this.save().catch(() => undefined);
   }
 
-  private output: ((e: AgentEvent) => void) | undefined;
   private onEvent(e: AgentEvent): void {
     if (e.event === 'log') this.deps.log.debug({ sandbox: this.id, guest: e.msg, ...e.fields }, 'guest log');
-    else this.output?.(e);
+    else if ((e.event === 'stdout' || e.event === 'stderr') && e.execId === e.containerId) this.containers.get(e.containerId)?.output?.(e.event, Buffer.from(e.data, 'base64'));
   }
 
-  /** Starts the container process; its output goes to `onOutput`. */
-  async start(onOutput: (stream: 'stdout' | 'stderr', data: Buffer) => void): Promise<number> {
+  private container(id: string | undefined): SandboxContainer {
     if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
-    this.output = (e) => {
-      if (e.event === 'stdout' || e.event === 'stderr') onOutput(e.event, Buffer.from(e.data, 'base64'));
-    };
-    const { pid } = await this.agent.call('startProcess', { containerId: CONTAINER_ID, execId: CONTAINER_ID });
-    this.state.status = 'running';
-    await this.save();
+    const c = this.containers.get(id ?? MAIN);
+    if (!c) throw new PassvolError('PV_ERR_NOT_FOUND', `sandbox ${this.id} has no container ${id}`);
+    return c;
+  }
+
+  /** The containers, the sandbox's own (id "main") first. */
+  listContainers(): ContainerInfo[] {
+    return [...this.containers.values()].map(({ id, bundle, status, pid, exitCode }) => ({ id, bundle, status, ...(pid ? { pid } : {}), ...(exitCode !== undefined ? { exitCode } : {}) }));
+  }
+
+  /** Starts a container's process (the sandbox's own unless `container` names another); its output goes to `onOutput`. */
+  async start(onOutput: (stream: 'stdout' | 'stderr', data: Buffer) => void, container?: string): Promise<number> {
+    const c = this.container(container);
+    c.output = onOutput;
+    const { pid } = await this.agent!.call('startProcess', { containerId: c.id, execId: c.id });
+    c.status = 'running';
+    c.pid = pid;
+    if (c.id === MAIN) {
+      this.state.status = 'running';
+      await this.save();
+    }
     return pid;
   }
 
-  /** Waits for the container process to exit and returns its exit code. */
-  async wait(): Promise<number> {
-    if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
-    const r = await this.agent.call('wait', { containerId: CONTAINER_ID, execId: CONTAINER_ID }, 24 * 3600_000);
-    this.state.status = 'stopped';
-    this.state.exitCode = r.exitCode;
-    await this.save();
+  /** Waits for a container's process to exit and returns its exit code. */
+  async wait(container?: string): Promise<number> {
+    const c = this.container(container);
+    const r = await this.agent!.call('wait', { containerId: c.id, execId: c.id }, 24 * 3600_000);
+    c.status = 'stopped';
+    c.exitCode = r.exitCode;
+    if (c.id === MAIN) {
+      this.state.status = 'stopped';
+      this.state.exitCode = r.exitCode;
+      await this.save();
+    }
     return r.exitCode;
   }
 
-  async kill(signal: string): Promise<void> {
-    await this.agent?.call('signal', { containerId: CONTAINER_ID, execId: CONTAINER_ID, signal: signal as never });
+  async kill(signal: string, container?: string): Promise<void> {
+    const c = this.container(container);
+    await this.agent!.call('signal', { containerId: c.id, execId: c.id, signal: signal as never });
   }
 
   /** Feeds the container process's stdin; `end` closes it (the process sees EOF). */
   async stdin(data: Buffer | 'end'): Promise<void> {
-    const ref = { containerId: CONTAINER_ID, execId: CONTAINER_ID };
+    const ref = { containerId: MAIN, execId: MAIN };
     if (data === 'end') await this.agent?.call('closeStdin', ref);
     else await this.agent?.call('writeStdin', { ...ref, data: data.toString('base64') });
   }
@@ -298,7 +436,8 @@ export class Sandbox {
    * Runs a command inside the container (like `exec`), returning its exit code and output. It runs as the
    * container's process does (user, environment) unless told otherwise; `env` entries override by name.
    */
-  async exec(args: string[], o: { cwd?: string; env?: readonly string[]; user?: { uid: number; gid: number } } = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  async exec(args: string[], o: { cwd?: string; env?: readonly string[]; user?: { uid: number; gid: number }; container?: string } = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    const c = this.container(o.container);
     if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
     const execId = `x${++this.seq}`;
     let stdout = '';
@@ -311,13 +450,13 @@ export class Sandbox {
     };
     this.agent.on('event', listener);
     try {
-      const p = this.bundle.spec.process;
+      const p = c.source.spec.process;
       const name = (e: string) => e.slice(0, e.indexOf('='));
       const overridden = new Set((o.env ?? []).map(name));
       const env = [...p.env.filter((e) => !overridden.has(name(e))), ...(o.env ?? [])];
       const user = o.user ? { uid: o.user.uid, gid: o.user.gid, additionalGids: [] } : { uid: p.user.uid, gid: p.user.gid, additionalGids: p.user.additionalGids ?? [] };
-      await this.agent.call('startProcess', { containerId: CONTAINER_ID, execId, process: { args, env, cwd: o.cwd ?? '/', ...user } });
-      const r = await this.agent.call('wait', { containerId: CONTAINER_ID, execId }, 600_000);
+      await this.agent.call('startProcess', { containerId: c.id, execId, process: { args, env, cwd: o.cwd ?? '/', ...user } });
+      const r = await this.agent.call('wait', { containerId: c.id, execId }, 600_000);
       // Output events may trail the exit by a moment.
       await new Promise((res) => setTimeout(res, 50));
       return { exitCode: r.exitCode, stdout, stderr };
@@ -351,7 +490,9 @@ export class Sandbox {
     }
     // Teardown ends the container (its processes are killed, as a pod's would be), so that every volume
     // can be unmounted in the guest (which writes its data back) before its disk is unplugged.
-    if (this.agent) await this.agent.call('deleteContainer', { containerId: CONTAINER_ID, force: true }, 30_000).catch(() => undefined);
+    if (this.agent) {
+      for (const id of [...this.containers.keys()].reverse()) await this.agent.call('deleteContainer', { containerId: id, force: true }, 30_000).catch(() => undefined);
+    }
     let detachFailed = false;
     for (const v of this.attached.splice(0).reverse()) {
       await v.detach().catch((e: Error) => {

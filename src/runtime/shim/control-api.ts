@@ -7,7 +7,18 @@ export const CONTROL_SOCKET = 'control.sock';
 export const SIGNALS = ['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGSTOP', 'SIGCONT'] as const;
 export const SignalName = z.enum(SIGNALS);
 
-export const KillRequest = z.object({ signal: SignalName }).strict();
+/** A container of the sandbox other than its own (a pod's others): `passvol create ID --sandbox SB`. */
+export const ContainerId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a container id is 1-63 characters of [A-Za-z0-9_.-]').refine((id) => id !== 'main', '"main" names the sandbox\'s own container');
+/** Which container a request is for; omitted: the sandbox's own. */
+const Target = { container: ContainerId.optional() };
+
+export const StartRequest = z.object(Target).strict();
+export const KillRequest = z.object({ signal: SignalName, ...Target }).strict();
+export const AddContainerRequest = z.object({ id: ContainerId, bundle: z.string().startsWith('/', 'the bundle must be an absolute path') }).strict();
+export const RemoveContainerRequest = z.object({ id: ContainerId }).strict();
+export const ContainersResponse = z.object({
+  containers: z.array(z.object({ id: z.string(), bundle: z.string(), status: z.enum(['created', 'running', 'stopped']), pid: z.number().int().optional(), exitCode: z.number().int().optional() })),
+});
 export const ExecRequest = z
   .object({
     args: z.array(z.string().min(1)).min(1).max(256),
@@ -17,6 +28,7 @@ export const ExecRequest = z
     env: z.array(z.string().regex(/^[^=\0]+=[^\0]*$/, 'env entries are NAME=value')).max(256).default([]),
     /** Who runs it (default: the container process's user). */
     user: z.object({ uid: z.number().int().min(0).max(4294967294), gid: z.number().int().min(0).max(4294967294) }).strict().optional(),
+    ...Target,
   })
   .strict();
 export type ExecRequest = z.input<typeof ExecRequest>;

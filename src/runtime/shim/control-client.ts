@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { PassvolError, isErrorCode } from '../../common/errors.js';
-import { CONTROL_SOCKET, ErrorResponse, ExecResponse, StartResponse, type ExecRequest } from './control-api.js';
+import { CONTROL_SOCKET, ContainersResponse, ErrorResponse, ExecResponse, StartResponse, type ExecRequest } from './control-api.js';
 
 export class ShimClient {
   private readonly socket: string;
@@ -12,9 +12,10 @@ export class ShimClient {
     this.socket = join(sandboxDir, CONTROL_SOCKET);
   }
 
+  /** POSTs `body` as JSON; no body is a GET. */
   private call<T>(path: string, body: unknown, schema: z.ZodType<T>, timeoutMs: number): Promise<T> {
     return new Promise((resolve, reject) => {
-      const req = request({ socketPath: this.socket, method: 'POST', path, headers: { 'content-type': 'application/json' }, timeout: timeoutMs }, (res) => {
+      const req = request({ socketPath: this.socket, method: body === undefined ? 'GET' : 'POST', path, headers: { 'content-type': 'application/json' }, timeout: timeoutMs }, (res) => {
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (text += c));
@@ -35,16 +36,31 @@ export class ShimClient {
         if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') return reject(new PassvolError('PV_ERR_SANDBOX_UNREACHABLE', `sandbox ${this.id} has no running shim (${this.socket}); \`passvol delete ${this.id}\` cleans up what is left`));
         reject(new PassvolError('PV_ERR_SANDBOX_UNREACHABLE', `shim of sandbox ${this.id}: ${e.message}`));
       });
-      req.end(JSON.stringify(body));
+      req.end(body === undefined ? undefined : JSON.stringify(body));
     });
   }
 
-  start(): Promise<{ pid: number }> {
-    return this.call('/start', {}, StartResponse, 60_000);
+  /** Starts the sandbox's own container, or `container`, one added to it. */
+  start(container?: string): Promise<{ pid: number }> {
+    return this.call('/start', container ? { container } : {}, StartResponse, 60_000);
   }
 
-  kill(signal: string): Promise<void> {
-    return this.call('/kill', { signal }, z.object({}).passthrough(), 30_000).then(() => undefined);
+  kill(signal: string, container?: string): Promise<void> {
+    return this.call('/kill', { signal, ...(container ? { container } : {}) }, z.object({}).passthrough(), 30_000).then(() => undefined);
+  }
+
+  /** Adds a container (a pod's other) made from `bundle` to the running sandbox. */
+  addContainer(id: string, bundle: string): Promise<void> {
+    // Its shares are hot-plugged and its volumes attached: as long as a sandbox's own create, less the boot.
+    return this.call('/containers', { id, bundle }, z.object({}).passthrough(), 600_000).then(() => undefined);
+  }
+
+  removeContainer(id: string): Promise<void> {
+    return this.call('/containers/delete', { id }, z.object({}).passthrough(), 600_000).then(() => undefined);
+  }
+
+  containers(): Promise<z.infer<typeof ContainersResponse>['containers']> {
+    return this.call('/containers', undefined, ContainersResponse, 30_000).then((r) => r.containers);
   }
 
   exec(request: ExecRequest): Promise<{ exitCode: number; stdout: string; stderr: string }> {

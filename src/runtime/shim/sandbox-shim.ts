@@ -1,7 +1,9 @@
 // The process that holds one sandbox between `passvol create` and `passvol delete`, as a containerd shim
 // does: it creates the sandbox, says on its readiness pipe whether that worked, then serves the control
-// socket until asked to delete. The container's output goes to container.log in the sandbox folder.
-import { createWriteStream } from 'node:fs';
+// socket until asked to delete: start, kill and exec of the sandbox's container or of containers added to it
+// (a pod's others). The sandbox's container's output goes to container.log in the sandbox folder, an added
+// one's to container-<id>.log.
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
@@ -9,7 +11,9 @@ import { PassvolError, toPassvolError } from '../../common/errors.js';
 import type { Bundle } from '../oci/bundle.js';
 import { readRequestBody } from '../request-body.js';
 import { Sandbox, type SandboxDeps } from '../sandbox/sandbox.js';
-import { CONTROL_SOCKET, ExecRequest, KillRequest, type ShimReady } from './control-api.js';
+import type { z } from 'zod';
+import { readBundle } from '../oci/bundle.js';
+import { AddContainerRequest, CONTROL_SOCKET, ExecRequest, KillRequest, RemoveContainerRequest, StartRequest, type ShimReady } from './control-api.js';
 
 async function body(req: IncomingMessage): Promise<unknown> {
   const text = await readRequestBody(req);
@@ -26,11 +30,11 @@ function reply(res: ServerResponse, status: number, value: unknown): void {
   res.end(JSON.stringify(value));
 }
 
-/** Waits for the container's exit however long it runs (each agent wait has a time limit of its own). */
-async function waitForExit(sandbox: Sandbox, deps: SandboxDeps, id: string): Promise<void> {
+/** Waits for a container's exit however long it runs (each agent wait has a time limit of its own). */
+async function waitForExit(sandbox: Sandbox, deps: SandboxDeps, id: string, container: string | undefined): Promise<void> {
   for (;;) {
     try {
-      await sandbox.wait();
+      await sandbox.wait(container);
       return;
     } catch (e) {
       if (toPassvolError(e).code === 'PV_ERR_TIMEOUT') continue;
@@ -52,30 +56,56 @@ export async function runSandboxShim(id: string, bundle: Bundle, deps: SandboxDe
   }
   const dir = deps.dirs.dir(id);
   const socket = join(dir, CONTROL_SOCKET);
-  const output = createWriteStream(join(dir, 'container.log'), { flags: 'a' });
-  let started = false;
+  // The sandbox's own container writes container.log; an added one container-<id>.log.
+  const outputs = new Map<string, WriteStream>();
+  const started = new Set<string>();
   let done: () => void = () => undefined;
   const deleted = new Promise<void>((r) => (done = r));
+  const parse = async <T>(what: string, schema: z.ZodType<T, z.ZodTypeDef, unknown>, req: IncomingMessage): Promise<T> => {
+    const r = schema.safeParse(await body(req));
+    if (!r.success) throw new PassvolError('PV_ERR_INVALID_ARGUMENT', `${what}: ${r.error.issues.map((i) => i.message).join('; ')}`);
+    return r.data;
+  };
 
   const routes: Record<string, (req: IncomingMessage) => Promise<unknown>> = {
-    'POST /start': async () => {
-      if (started) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${id} was started already`);
-      started = true;
-      const pid = await sandbox.start((_stream, data) => output.write(data));
-      // The exit code lands in state.json through wait(); the VM stays until delete, as runc's would.
-      void waitForExit(sandbox, deps, id);
-      return { pid };
+    'POST /start': async (req) => {
+      const { container } = await parse('start', StartRequest, req);
+      const key = container ?? '';
+      if (started.has(key)) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `${container ? `container ${container}` : `sandbox ${id}`} was started already`);
+      started.add(key);
+      const output = createWriteStream(join(dir, container ? `container-${container}.log` : 'container.log'), { flags: 'a' });
+      outputs.set(key, output);
+      try {
+        const pid = await sandbox.start((_stream, data) => output.write(data), container);
+        // The exit code lands in state.json through wait(); the VM stays until delete, as runc's would.
+        void waitForExit(sandbox, deps, id, container);
+        return { pid };
+      } catch (e) {
+        started.delete(key);
+        throw e;
+      }
     },
     'POST /kill': async (req) => {
-      const r = KillRequest.safeParse(await body(req));
-      if (!r.success) throw new PassvolError('PV_ERR_INVALID_ARGUMENT', `kill: ${r.error.issues.map((i) => i.message).join('; ')}`);
-      await sandbox.kill(r.data.signal);
+      const r = await parse('kill', KillRequest, req);
+      await sandbox.kill(r.signal, r.container);
       return {};
     },
+    'POST /containers': async (req) => {
+      const r = await parse('add container', AddContainerRequest, req);
+      await sandbox.addContainer(r.id, await readBundle(r.bundle));
+      return {};
+    },
+    'POST /containers/delete': async (req) => {
+      const r = await parse('delete container', RemoveContainerRequest, req);
+      await sandbox.removeContainer(r.id);
+      outputs.get(r.id)?.end();
+      outputs.delete(r.id);
+      started.delete(r.id);
+      return {};
+    },
+    'GET /containers': async () => ({ containers: sandbox.listContainers() }),
     'POST /exec': async (req) => {
-      const r = ExecRequest.safeParse(await body(req));
-      if (!r.success) throw new PassvolError('PV_ERR_INVALID_ARGUMENT', `exec: ${r.error.issues.map((i) => i.message).join('; ')}`);
-      const { args, ...options } = r.data;
+      const { args, ...options } = await parse('exec', ExecRequest, req);
       return sandbox.exec(args, options);
     },
     'POST /delete': async () => {
@@ -108,5 +138,5 @@ export async function runSandboxShim(id: string, bundle: Bundle, deps: SandboxDe
   ready({ ok: true, vmPid: (await deps.dirs.read(id))?.vmPid ?? -1 });
   await deleted;
   await new Promise<void>((r) => server.close(() => r()));
-  output.end();
+  for (const o of outputs.values()) o.end();
 }

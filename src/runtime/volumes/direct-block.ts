@@ -60,6 +60,7 @@ export const directBlock: SandboxVolume = {
         device,
         hotplugId: name,
         fstype,
+        readonly,
         // A refused unmount (a container still has it) keeps the disk plugged: it is never pulled from under a mount.
         detach: async () => {
           await unmountInGuest();

@@ -26,6 +26,7 @@ export const directNfs: SandboxVolume = {
       throw e;
     }
     return {
+      readonly: readonlyMount(plan.mount),
       kind: 'direct-nfs',
       guestPath: target,
       volumePath: record.volumePath,

@@ -38,6 +38,8 @@ export interface AttachedVolume {
   device?: string;
   hotplugId?: string;
   fstype?: string;
+  /** Mounted read-only in the guest: a later container of the sandbox cannot have it read-write. */
+  readonly?: boolean;
   detach(): Promise<void>;
 }
 
