@@ -53,7 +53,18 @@ use_go() {
   fi
   rm -rf "$root" "$tools/go.unpack"
   unzip -q "$zip.part" -d "$tools/go.unpack"
-  mv "$tools/go.unpack/golang.org/toolchain@$name" "$root"
+  local unpacked="$tools/go.unpack/golang.org/toolchain@$name"
+  # As cmd/go installs a toolchain module: a module zip cannot hold nested go.mod files, so they travel as
+  # _go.mod; and its executables get their mode back.
+  find "$unpacked" -name _go.mod -exec sh -c 'cp "$1" "$(dirname "$1")/go.mod"' _ {} \;
+  chmod -R a+rX "$unpacked"
+  chmod a+x "$unpacked"/bin/* "$unpacked"/pkg/tool/*/*
+  if ! "$unpacked/bin/go" version >/dev/null; then
+    rm -rf "$tools/go.unpack" "$zip.part"
+    echo "go-toolchain: the unpacked toolchain does not run" >&2
+    return 1
+  fi
+  mv "$unpacked" "$root"
   rm -rf "$tools/go.unpack" "$zip.part"
   export PATH="$root/bin:$PATH" GOROOT="$root"
   echo "go-toolchain: using $("$root/bin/go" version)" >&2

@@ -135,7 +135,10 @@ async function remove(id: string, o: { runtimeRoot: string; root?: string; force
     await new ShimClient(dirs.dir(id), id).delete();
   } else {
     // The shim died: what it left (VM, bindings, sockets) is cleaned as `passvol gc` would, for this one only.
-    await cleanupOrphans(dirs, new RecordStore(resolveDirectVolumeRoot(o.root)), createLogger({ defaultLevel: 'warn' }), { only: id });
+    const report = await cleanupOrphans(dirs, new RecordStore(resolveDirectVolumeRoot(o.root)), createLogger({ defaultLevel: 'warn' }), { only: id });
+    if (!report.some((r) => r.sandbox === id)) {
+      throw failedPrecondition(`the VM of sandbox ${id} (pid ${s.vmPid ?? '?'}) did not exit even after SIGKILL (stuck in I/O?): its volumes stay bound to it; run \`passvol gc\` later`);
+    }
   }
   await rm(logOf(o.runtimeRoot, id), { force: true });
 }

@@ -8,7 +8,8 @@
 import type { Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import { failedPrecondition, isPassvolError, PassvolError } from '../../common/errors.js';
+import { existsSync } from 'node:fs';
+import { failedPrecondition, isPassvolError, PassvolError, toPassvolError } from '../../common/errors.js';
 import { undoMountsUnder } from '../../common/scratch-cleanup.js';
 import type { Exec } from '../../common/exec.js';
 import type { Logger } from '../../common/logger.js';
@@ -95,6 +96,8 @@ export class Sandbox {
   private seq = 0;
   private destroying = false;
   private readonly containers = new Map<string, SandboxContainer>();
+  private containerSeq = 0;
+  private containerOps: Promise<unknown> = Promise.resolve();
   private forwards: NfsForward[] = [];
 
   private constructor(
@@ -284,9 +287,30 @@ export class Sandbox {
    * Adds a container to the running sandbox (a pod's other containers): its rootfs and shared folders are
    * hot-plugged as virtio-fs shares, and a volume the sandbox already has is bound in without attaching it
    * again. Its NAS volumes must be on servers the sandbox's network already reaches (forwards are fixed
-   * when the VM starts). On failure nothing of it is left.
+   * when the VM starts). On failure what it set up is undone; should that fail too, the container stays
+   * listed so that removing it retries the cleanup.
    */
-  async addContainer(id: string, bundle: Bundle): Promise<void> {
+  addContainer(id: string, bundle: Bundle): Promise<void> {
+    return this.serially(() => this.add(id, bundle));
+  }
+
+  /**
+   * Removes an added container: its processes are killed, then what only it used goes (volumes unmounted
+   * in the guest and unplugged, bindings released; its shares unmounted and unplugged). Each step is
+   * forgotten once done, so after a failure removing it again resumes where it stopped.
+   */
+  removeContainer(id: string): Promise<void> {
+    return this.serially(() => this.remove(id));
+  }
+
+  /** Adds and removals one at a time: both read and change which volumes and shares the sandbox has. */
+  private serially<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.containerOps.then(op, op);
+    this.containerOps = run.catch(() => undefined);
+    return run;
+  }
+
+  private async add(id: string, bundle: Bundle): Promise<void> {
     if (!this.agent || !this.vm) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
     if (this.containers.has(id)) throw new PassvolError('PV_ERR_ALREADY_EXISTS', `sandbox ${this.id} already has a container ${id}`);
     const log = this.deps.log.child({ sandbox: this.id, container: id });
@@ -298,8 +322,10 @@ export class Sandbox {
         throw failedPrecondition(`NAS volume ${p.record.volumePath} is on ${server}, which this sandbox's network does not reach (it is fixed when the VM starts: the sandbox's own container must use a volume of that server)`);
       }
     }
-    const key = `k${this.containers.size}`;
+    // Keys are never reused: a new container must not land in the folder (or the share tags) of another.
+    const key = `k${++this.containerSeq}`;
     const bindsDir = join(this.deps.dirs.dir(this.id), CONTAINERS_DIR, key);
+    if (existsSync(bindsDir)) throw new PassvolError('PV_ERR_INTERNAL', `${bindsDir} exists already; it belongs to another container`);
     const c: SandboxContainer = { id, bundle: bundle.dir, source: bundle, status: 'created', volumes: new Set(), shares: [], bindsDir };
     this.containers.set(id, c);
     try {
@@ -315,16 +341,17 @@ export class Sandbox {
       await this.createContainer(c, bundle, plans, shareMounts, log);
       log.info({ volumes: c.volumes.size, shares: c.shares.length }, 'container added');
     } catch (e) {
-      await this.removeContainer(id).catch((d: Error) => log.warn({ err: d.message }, 'cleanup after a failed add'));
+      try {
+        await this.remove(id);
+      } catch (d) {
+        c.status = 'stopped';
+        throw new PassvolError(toPassvolError(e).code, `${(e as Error).message}; undoing it failed too (${(d as Error).message}): \`passvol delete ${id} --sandbox ${this.id}\` retries`, { cause: e });
+      }
       throw e;
     }
   }
 
-  /**
-   * Removes an added container: its processes are killed, then what only it used goes (volumes unmounted
-   * in the guest and unplugged, bindings released; its shares unmounted and unplugged).
-   */
-  async removeContainer(id: string): Promise<void> {
+  private async remove(id: string): Promise<void> {
     if (id === MAIN) throw failedPrecondition(`the sandbox's own container goes with the sandbox: delete sandbox ${this.id}`);
     const c = this.containers.get(id);
     if (!c) throw new PassvolError('PV_ERR_NOT_FOUND', `sandbox ${this.id} has no container ${id}`);
@@ -332,23 +359,28 @@ export class Sandbox {
     await agent.call('deleteContainer', { containerId: id, force: true }, 30_000).catch((e: PassvolError) => {
       if (e.code !== 'PV_ERR_NOT_FOUND' && !/no container/.test(e.message)) throw e;
     });
-    this.containers.delete(id);
-    const stillUsed = new Set([...this.containers.values()].flatMap((o) => [...o.volumes]));
+    c.status = 'stopped';
+    const stillUsed = new Set([...this.containers.values()].filter((o) => o !== c).flatMap((o) => [...o.volumes]));
     for (const v of [...c.volumes].reverse()) {
-      if (stillUsed.has(v)) continue;
-      await v.detach();
-      this.attached.splice(this.attached.indexOf(v), 1);
-      this.state.boundVolumes = this.state.boundVolumes.filter((b) => b.volumePath !== v.volumePath);
-      await this.save();
+      if (!stillUsed.has(v)) {
+        await v.detach();
+        this.attached.splice(this.attached.indexOf(v), 1);
+        this.state.boundVolumes = this.state.boundVolumes.filter((b) => b.volumePath !== v.volumePath);
+        await this.save();
+      }
+      c.volumes.delete(v);
     }
-    for (const sh of [...c.shares].reverse()) {
+    while (c.shares.length > 0) {
+      const sh = c.shares[c.shares.length - 1] as { tag: string; target: string };
       await agent.call('unmount', { target: sh.target });
       await (this.vm as SandboxVm).removeShare(sh.tag);
+      c.shares.pop();
     }
     if (c.bindsDir) {
       undoMountsUnder(c.bindsDir);
       await rm(c.bindsDir, { recursive: true, force: true });
     }
+    this.containers.delete(id);
   }
 
   /**
@@ -439,7 +471,9 @@ export class Sandbox {
   async exec(args: string[], o: { cwd?: string; env?: readonly string[]; user?: { uid: number; gid: number }; container?: string } = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
     const c = this.container(o.container);
     if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
-    const execId = `x${++this.seq}`;
+    // Not the container's own id, which its init process has as its exec id.
+    let execId = `x${++this.seq}`;
+    if (execId === c.id) execId = `x${++this.seq}`;
     let stdout = '';
     let stderr = '';
     const listener = (e: AgentEvent) => {
@@ -506,6 +540,10 @@ export class Sandbox {
     if (this.vm) await this.vm.stop();
     releaseShares(this.deps.dirs.dir(this.id));
     for (const b of this.state.boundVolumes) await this.deps.records.releaseSandbox(b.volumePath, this.id).catch(() => undefined);
+    // And any binding the state does not list (an attach whose undoing stopped part-way): the VM is gone now.
+    for (const entry of await this.deps.records.list().catch(() => [])) {
+      if (entry.record?.sandboxId === this.id && entry.volumePath) await this.deps.records.releaseSandbox(entry.volumePath, this.id).catch(() => undefined);
+    }
     await this.deps.dirs.remove(this.id);
     // The monitor socket's folder (<shim root>/<id>/) is the sandbox's own.
     await rm(dirname(this.monitorSocket), { recursive: true, force: true });

@@ -1,6 +1,6 @@
 // A passed-through disk: bound to the sandbox in its record, freed on the host, hot-plugged as virtio-blk
 // with a serial, mounted by the guest agent with the record's fstype, options and fsGroup. Every step is
-// undone if a later one fails, so a failed attach leaves nothing bound, plugged or mounted.
+// undone if a later one fails, in reverse, so a failed attach leaves nothing bound, plugged or mounted.
 import { failedPrecondition } from '../../common/errors.js';
 import { GUEST_VOLUME_ROOT, type AttachedVolume, type SandboxVolume, type VolumeContext } from './sandbox-volume.js';
 import type { PlannedMount } from './volume-plan.js';
@@ -23,8 +23,14 @@ export const directBlock: SandboxVolume = {
     if (!device.startsWith('/')) throw failedPrecondition(`record ${record.volumePath} names device "${device}", not a block device path`);
     const name = ctx.nextName();
     const undo: (() => Promise<void>)[] = [];
+    // Last step first, and each only once the one after it is undone: a disk is never unplugged while the
+    // guest may still have it mounted, nor released while it is still plugged. A failed step stops it (and
+    // is tried again by the next detach); what is left goes with the VM when the sandbox ends.
     const rollback = async () => {
-      for (const u of undo.reverse()) await u().catch((e: Error) => ctx.log.warn({ err: e.message, volume: record.volumePath }, 'rollback step failed'));
+      while (undo.length > 0) {
+        await (undo[undo.length - 1] as () => Promise<void>)();
+        undo.pop();
+      }
     };
     try {
       await ctx.binding.bind(record.volumePath, ctx.sandboxId);
@@ -68,7 +74,7 @@ export const directBlock: SandboxVolume = {
         },
       };
     } catch (e) {
-      await rollback();
+      await rollback().catch((r: Error) => ctx.log.warn({ err: r.message, volume: record.volumePath }, 'undoing a failed attach stopped: the disk stays plugged and bound until the sandbox ends'));
       throw e;
     }
   },
