@@ -1,7 +1,5 @@
 // Mounting, formatting and growing filesystems on the host, through the system tools.
-import { mkdir, mkdtemp, rmdir, statfs } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdir, rmdir, statfs } from 'node:fs/promises';
 import { PassvolError, errnoCode, failedPrecondition } from '../../common/errors.js';
 import type { Exec } from '../../common/exec.js';
 import { isMountPoint, readMountTable } from '../../common/mount-table.js';
@@ -89,25 +87,6 @@ export class Mounter {
   /** Makes this one mount point read-only; other mounts of the same filesystem keep their flags. */
   async remountReadOnly(mountPoint: string): Promise<void> {
     await this.exec.run('mount', ['-o', 'remount,bind,ro', mountPoint]);
-  }
-
-  /**
-   * Runs fn on a private, writable bind of a read-only mount point, so the pods' view of it stays read-only
-   * throughout. Writes still fail (EROFS) when the filesystem itself is read-only.
-   */
-  async withWritableView<T>(mountPoint: string, fn: (path: string) => Promise<T>): Promise<T> {
-    const view = await mkdtemp(join(tmpdir(), 'passvol-view-'));
-    try {
-      await this.exec.run('mount', ['--bind', mountPoint, view]);
-      try {
-        await this.exec.run('mount', ['-o', 'remount,bind,rw', view]);
-        return await fn(view);
-      } finally {
-        await this.unmount(view);
-      }
-    } finally {
-      await rmdir(view).catch(() => undefined);
-    }
   }
 
   /** Unmounts every mount stacked on the path; not mounted is not an error. */

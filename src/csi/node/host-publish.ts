@@ -58,9 +58,6 @@ export async function publishOnHost(ctx: NodeContext, p: HostPublish): Promise<v
     return;
   }
   await mkdir(p.targetPath, { recursive: true, mode: 0o750 });
-  const gid = fsGroupOf(p.access);
-  // fsGroup is applied while the target is still writable, then it is made read-only (lchown would meet EROFS).
-  const readonlyLater = p.readonly && gid !== undefined;
   if (source.kind === 'block') {
     if (!p.stagingPath) throw invalidArgument('staging_target_path is required for disk volumes');
     // A volume staged for a sandbox earlier is not mounted on the host: mount it now.
@@ -68,13 +65,16 @@ export async function publishOnHost(ctx: NodeContext, p: HostPublish): Promise<v
       await prepareFilesystem(ctx, p.volumeId, source.devicePath, p.access, p.volumeContext);
       await mountStaging(ctx, source.devicePath, p.stagingPath, p.access);
     }
-    await ctx.mounter.bindMount(p.stagingPath, p.targetPath, p.readonly && !readonlyLater);
+    await ctx.mounter.bindMount(p.stagingPath, p.targetPath, p.readonly);
   } else {
-    const options = [...source.mountOptions, ...hostMountFlags(p.access), ...(p.readonly && !readonlyLater ? ['ro'] : [])];
+    const options = [...source.mountOptions, ...hostMountFlags(p.access), ...(p.readonly ? ['ro'] : [])];
     await ctx.mounter.mount(`${source.server}:${source.exportPath}`, p.targetPath, source.fstype, options);
   }
-  if (gid !== undefined) await applyFsGroupOrSay(ctx, p, gid, p.targetPath);
-  if (readonlyLater) await ctx.mounter.remountReadOnly(p.targetPath);
+  const gid = fsGroupOf(p);
+  if (gid !== undefined) await applyFsGroupOrSay(ctx, p, gid);
+  else if (p.access.volumeMountGroup) {
+    ctx.log.warn({ volumeId: p.volumeId, target: p.targetPath, fsGroup: p.access.volumeMountGroup }, 'fsGroup not applied: the volume is published read-only');
+  }
 }
 
 /**
@@ -86,27 +86,30 @@ async function republish(ctx: NodeContext, p: HostPublish): Promise<void> {
   if (readonlyNow && !p.readonly) {
     throw failedPrecondition(`target ${p.targetPath} is already mounted read-only, but this publish asks for read-write; unpublish it (NodeUnpublishVolume) and publish it again`);
   }
-  const gid = p.access.kind === 'mount' ? fsGroupOf(p.access) : undefined;
-  if (gid !== undefined && !(await fsGroupApplied(p.targetPath, gid, p.readonly))) {
-    ctx.log.info({ volumeId: p.volumeId, target: p.targetPath, fsGroup: gid }, 'the mounted target lacks its fsGroup (an earlier publish was cut short): applying it');
-    if (readonlyNow) await ctx.mounter.withWritableView(p.targetPath, (view) => applyFsGroupOrSay(ctx, p, gid, view));
-    else await applyFsGroupOrSay(ctx, p, gid, p.targetPath);
-  }
   if (p.readonly && !readonlyNow) {
     ctx.log.warn({ volumeId: p.volumeId, target: p.targetPath }, 'a read-only publish was left writable (cut short between bind and remount): making it read-only');
     await ctx.mounter.remountReadOnly(p.targetPath);
   }
+  const gid = fsGroupOf(p);
+  if (gid !== undefined && !(await fsGroupApplied(p.targetPath, gid))) {
+    ctx.log.info({ volumeId: p.volumeId, target: p.targetPath, fsGroup: gid }, 'the mounted target lacks its fsGroup (an earlier publish was cut short): applying it');
+    await applyFsGroupOrSay(ctx, p, gid);
+  }
 }
 
-function fsGroupOf(access: VolumeAccess): number | undefined {
+/**
+ * The gid to apply, if any. Kubelet applies no fsGroup to a read-only volume, and neither does this: a
+ * read-only pod on a shared volume must not rewrite groups and modes under every other pod.
+ */
+function fsGroupOf(p: HostPublish): number | undefined {
   // parse-request checked it is a decimal gid.
-  return access.volumeMountGroup ? Number(access.volumeMountGroup) : undefined;
+  return p.access.volumeMountGroup && !p.readonly ? Number(p.access.volumeMountGroup) : undefined;
 }
 
 /** A filesystem that is itself read-only (a disk attached read-only) keeps its groups, as kubelet leaves it. */
-async function applyFsGroupOrSay(ctx: NodeContext, p: HostPublish, gid: number, path: string): Promise<void> {
+async function applyFsGroupOrSay(ctx: NodeContext, p: HostPublish, gid: number): Promise<void> {
   try {
-    const walked = await applyFsGroup(path, gid, p.readonly, p.fsGroupChangePolicy);
+    const walked = await applyFsGroup(p.targetPath, gid, p.fsGroupChangePolicy);
     if (!walked) ctx.log.info({ volumeId: p.volumeId, target: p.targetPath, fsGroup: gid }, 'fsGroup not walked: the volume root has it already (fsGroupChangePolicy OnRootMismatch)');
   } catch (e) {
     if (errnoCode(e) !== 'EROFS') throw e;

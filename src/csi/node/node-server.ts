@@ -11,7 +11,7 @@ import { decideAtPublish, type Decision } from '../passthrough/decide.js';
 import { capabilityShape, parseRequest, requiredString, stringMap } from '../parse-request.js';
 import { checkPath } from '../request-paths.js';
 import { prepareFilesystem, mountStaging, publishOnHost } from './host-publish.js';
-import { fallbackFsType, fsTypeRequest, checkFsTypeAgreement, type FsTypeRequest } from './fs-type.js';
+import { diskAccess, fallbackFsType, fsTypeRequest, type FsTypeRequest } from './fs-type.js';
 import { RECORD_METADATA, type NodeContext } from './node-context.js';
 import { guardPublishedDisk, publishPassthrough } from './passthrough-publish.js';
 import { PublishIndex } from './publish-index.js';
@@ -74,11 +74,11 @@ export class NodeServer {
     const r = parseRequest(StageRequest, request);
     const staging = this.path('staging_target_path', r.staging_target_path);
     const fsType = fsTypeRequest(r.volume_capability as CsiVolumeCapability, r.volume_context);
-    const access = this.access(r.volume_capability, fsType);
+    const asked = this.access(r.volume_capability, fsType);
     return this.ctx.locks.with(r.volume_id, async () => {
       const source = await this.ctx.backend.resolveSource(r.volume_id, r.publish_context, r.volume_context);
-      if (source.kind !== 'block' || access.kind === 'block') return {};
-      await checkFsTypeAgreement(this.ctx, r.volume_id, fsType, source.devicePath);
+      if (source.kind !== 'block' || asked.kind === 'block') return {};
+      const access = await diskAccess(this.ctx, r.volume_id, fsType, source.devicePath, asked);
       await prepareFilesystem(this.ctx, r.volume_id, source.devicePath, access, r.volume_context);
       if (r.volume_context[VOLUME_CONTEXT.passthrough] === 'true') {
         this.ctx.log.info({ volumeId: r.volume_id }, 'staged for passthrough: formatted, not mounted on the host');
@@ -122,11 +122,11 @@ export class NodeServer {
     const staging = r.staging_target_path ? this.path('staging_target_path', r.staging_target_path) : undefined;
     if (!staging && this.ctx.backend.nodeCapabilities.includes('STAGE_UNSTAGE_VOLUME')) throw new PassvolError('PV_ERR_INVALID_ARGUMENT', 'staging_target_path is required: this driver stages volumes');
     const fsType = fsTypeRequest(r.volume_capability as CsiVolumeCapability, r.volume_context);
-    const access = this.access(r.volume_capability, fsType);
+    const asked = this.access(r.volume_capability, fsType);
     return this.ctx.locks.with(r.volume_id, async () => {
       const existing = await this.ctx.records.find(target);
       const source = await this.ctx.backend.resolveSource(r.volume_id, r.publish_context, r.volume_context);
-      const p = { volumeId: r.volume_id, targetPath: target, stagingPath: staging, access, readonly: r.readonly, source };
+      const p = { volumeId: r.volume_id, targetPath: target, stagingPath: staging, access: asked, readonly: r.readonly, source };
       if (existing?.mountInfo.metadata?.volumeId === r.volume_id) {
         // Already published for a sandbox; unless the disk came back under another device since. The
         // guard runs again: kubelet may have staged it on the host meanwhile (after it restarted).
@@ -139,14 +139,14 @@ export class NodeServer {
         this.ctx.log.warn({ volumeId: r.volume_id, target, was: existing.mountInfo.device, now: source.devicePath }, 'the record named an old device; writing it again');
         await this.ctx.records.remove(target);
       }
-      if (source.kind === 'block' && access.kind === 'mount') await checkFsTypeAgreement(this.ctx, r.volume_id, fsType, source.devicePath);
+      const access = source.kind === 'block' ? await diskAccess(this.ctx, r.volume_id, fsType, source.devicePath, asked) : asked;
       const facts = await this.decide(r.volume_id, r.volume_context, access.kind === 'mount' && access.volumeMountGroup !== '');
       let { decision } = facts;
       if (decision.passthrough && access.kind === 'block') {
         decision = { passthrough: false, reason: `${decision.reason}, but raw block volumes reach a sandbox as devices already: host path` };
       }
       this.ctx.log.info({ volumeId: r.volume_id, target, passthrough: decision.passthrough, reason: decision.reason }, 'publish decision');
-      const published = { ...p, ...(facts.fsGroupChangePolicy ? { fsGroupChangePolicy: facts.fsGroupChangePolicy } : {}) };
+      const published = { ...p, access, ...(facts.fsGroupChangePolicy ? { fsGroupChangePolicy: facts.fsGroupChangePolicy } : {}) };
       if (decision.passthrough) await publishPassthrough(this.ctx, published);
       else await publishOnHost(this.ctx, { ...published, volumeContext: r.volume_context });
       return {};

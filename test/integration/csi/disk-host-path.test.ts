@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GRPC, failsWith } from '../../helpers/csi-client.js';
 import { blockCap, csiFixture, mountCap, provisionAndStage, targetFor } from '../../helpers/csi-fixture.js';
@@ -88,20 +88,29 @@ test(`online expansion on the host path grows the mounted ${fstype} filesystem`,
 });
 }
 
-test('a read-only publish with fsGroup: the group is applied before the target is made read-only', { skip: needsRoot }, async () => {
+test('a read-only publish with fsGroup: mounted read-only, and the group is not applied, as kubelet does for a read-only volume', { skip: needsRoot }, async () => {
   const f = await csiFixture();
   const cap = mountCap('SINGLE_NODE_WRITER', 'ext4', { volume_mount_group: '3457' });
   const v = await provisionAndStage(f, 'pv-ro-fsgroup', { cap });
-  writeFileSync(join(v.staging, 'old.txt'), 'x');
+  writeFileSync(join(v.staging, 'old.txt'), 'x', { mode: 0o600 });
+  chmodSync(v.staging, 0o755);
   const target = targetFor(f, 'pod-ro', 'pv-ro-fsgroup');
-  await f.csi.node.NodePublishVolume!({ volume_id: v.volumeId, publish_context: v.publishContext, staging_target_path: v.staging, target_path: target, volume_capability: cap, volume_context: v.volumeContext, readonly: true });
+  const publish = () => f.csi.node.NodePublishVolume!({ volume_id: v.volumeId, publish_context: v.publishContext, staging_target_path: v.staging, target_path: target, volume_capability: cap, volume_context: v.volumeContext, readonly: true });
+  await publish();
   assert.match(mountLine(target) ?? '', /\bro\b/);
-  assert.equal(statSync(target).gid, 3457);
-  assert.equal(statSync(join(target, 'old.txt')).gid, 3457);
-  assert.equal(statSync(target).mode & 0o2050, 0o2050, 'group r-x and setgid on the root');
+  const untouched = () => {
+    assert.equal(statSync(target).gid, 0);
+    assert.equal(statSync(target).mode & 0o7777, 0o755);
+    assert.equal(statSync(join(target, 'old.txt')).gid, 0);
+    assert.equal(statSync(join(target, 'old.txt')).mode & 0o7777, 0o600);
+  };
+  untouched();
+  assert.match(await f.driver.logsOnce(/fsGroup not applied/), /"fsGroup":"3457","msg":"fsGroup not applied: the volume is published read-only"/);
+  await publish();
+  untouched();
 });
 
-test('a publish cut short by a crash is finished when repeated: read-only and fsGroup, never trusted from the mount point alone', { skip: needsRoot }, async () => {
+test('a publish cut short by a crash is finished when repeated: read-only, or fsGroup on a read-write one, never trusted from the mount point alone', { skip: needsRoot }, async () => {
   const f = await csiFixture();
   const cap = mountCap('SINGLE_NODE_WRITER', 'ext4', { volume_mount_group: '3458' });
   const v = await provisionAndStage(f, 'pv-crash-ro', { cap });
@@ -112,21 +121,20 @@ test('a publish cut short by a crash is finished when repeated: read-only and fs
     execFileSync('mount', ['--bind', v.staging, t]);
     if (ro) execFileSync('mount', ['-o', 'remount,bind,ro', t]);
   };
-  // Killed between `mount --bind` and the read-only remount (before fsGroup): the repeat finishes both.
+  // Killed between `mount --bind` and the read-only remount: the repeat makes it read-only, and applies no fsGroup.
   const a = targetFor(f, 'pod-a', 'pv-crash-ro');
   bind(a, false);
   await publish(a, true);
   assert.match(mountLine(a) ?? '', /\bro\b/, 'made read-only');
   assert.throws(() => writeFileSync(join(a, 'x'), 'no'), /EROFS/);
-  assert.equal(statSync(a).gid, 3458, 'fsGroup applied');
+  assert.equal(statSync(a).gid, 0, 'no fsGroup on a read-only publish');
 
-  // Read-only already but without its fsGroup (an older driver failed on EROFS): applied, still read-only.
-  execFileSync('chgrp', ['0', v.staging]);
+  // Killed after the bind of a read-write publish, before its fsGroup: the repeat applies it.
   const b = targetFor(f, 'pod-b', 'pv-crash-ro');
-  bind(b, true);
-  await publish(b, true);
+  bind(b, false);
+  await publish(b, false);
   assert.equal(statSync(b).gid, 3458);
-  assert.match(mountLine(b) ?? '', /\bro\b/);
+  assert.equal(statSync(b).mode & 0o2070, 0o2070);
 
   // A read-only target cannot answer a read-write publish.
   const c = targetFor(f, 'pod-c', 'pv-crash-ro');

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RecordStore, encodeVolumeDirName } from '../../../src/directvolume/index.js';
 import { GRPC, failsWith } from '../../helpers/csi-client.js';
-import { csiFixture, mountCap, provisionAndStage, targetFor } from '../../helpers/csi-fixture.js';
+import { csiFixture, mountCap, provisionAndStage, targetFor, type CsiFixture } from '../../helpers/csi-fixture.js';
 import { needsRoot } from '../../helpers/host-cleanup.js';
 import { startUnixHttpServer } from '../../helpers/unix-http-server.js';
 
@@ -133,19 +133,25 @@ test('NodeExpandVolume of a disk the controller did not grow says so instead of 
   assert.match(msg, /less than the 1073741824 asked: ControllerExpandVolume must grow the disk first/);
 });
 
+const blkid = (dev: string) => execFileSync('blkid', ['-p', '-s', 'TYPE', '-o', 'value', dev], { encoding: 'utf8' }).trim();
+
+/** A StorageClass with `fstype: xfs`, created and attached but not staged: its disk can be formatted first. */
+async function attachedXfsVolume(f: CsiFixture, name: string, parameters: Record<string, string> = {}) {
+  const created = (await f.csi.controller.CreateVolume!({ name, capacity_range: { required_bytes: 320 * 2 ** 20 }, volume_capabilities: [mountCap('SINGLE_NODE_WRITER', '')], parameters: { fstype: 'xfs', ...parameters } })) as {
+    volume: { volume_id: string; volume_context: Record<string, string> };
+  };
+  const id = created.volume.volume_id;
+  const pub = (await f.csi.controller.ControllerPublishVolume!({ volume_id: id, node_id: 'node-1', volume_capability: mountCap() })) as { publish_context: Record<string, string> };
+  const staging = join(f.l.kubelet, 'plugins/kubernetes.io/csi/staging', name);
+  const request = (fsType: string) => ({ volume_id: id, publish_context: pub.publish_context, staging_target_path: staging, volume_capability: mountCap('SINGLE_NODE_WRITER', fsType), volume_context: created.volume.volume_context });
+  const stage = (fsType: string) => f.csi.node.NodeStageVolume!(request(fsType));
+  const publish = (fsType: string, target: string) => f.csi.node.NodePublishVolume!({ ...request(fsType), target_path: target });
+  return { stage, publish, staging, device: pub.publish_context.devicePath as string };
+}
+
 test('the StorageClass fstype against the capability\'s fs_type: a blank disk is not formatted with either, one formatted already is used', { skip: needsRoot }, async () => {
   const f = await csiFixture();
-  const blkid = (dev: string) => execFileSync('blkid', ['-p', '-s', 'TYPE', '-o', 'value', dev], { encoding: 'utf8' }).trim();
-  const prepare = async (name: string) => {
-    const created = (await f.csi.controller.CreateVolume!({ name, capacity_range: { required_bytes: 320 * 2 ** 20 }, volume_capabilities: [mountCap('SINGLE_NODE_WRITER', '')], parameters: { fstype: 'xfs' } })) as {
-      volume: { volume_id: string; volume_context: Record<string, string> };
-    };
-    const id = created.volume.volume_id;
-    const pub = (await f.csi.controller.ControllerPublishVolume!({ volume_id: id, node_id: 'node-1', volume_capability: mountCap() })) as { publish_context: Record<string, string> };
-    const staging = join(f.l.kubelet, 'plugins/kubernetes.io/csi/staging', name);
-    const stage = (fsType: string) => f.csi.node.NodeStageVolume!({ volume_id: id, publish_context: pub.publish_context, staging_target_path: staging, volume_capability: mountCap('SINGLE_NODE_WRITER', fsType), volume_context: created.volume.volume_context });
-    return { stage, device: pub.publish_context.devicePath as string };
-  };
+  const prepare = (name: string) => attachedXfsVolume(f, name);
   const blank = await prepare('pv-fs-conflict');
   const msg = await failsWith(blank.stage('ext4'), GRPC.FAILED_PRECONDITION);
   assert.match(msg, /capability asks for fs_type ext4 but the StorageClass parameter fstype is xfs/);
@@ -159,4 +165,32 @@ test('the StorageClass fstype against the capability\'s fs_type: a blank disk is
   await old.stage('ext4');
   assert.equal(mounted(old.device), true);
   assert.match(await f.driver.logsOnce(/disk already holds the capability/), /the volume capability and the StorageClass fstype disagree/);
+});
+
+test('fstype: xfs on a disk an older version formatted ext4 (it ignored the parameter), capability naming none: the disk\'s ext4 is used on both paths', { skip: needsRoot }, async () => {
+  const f = await csiFixture();
+  // Host path: staged and mounted as the ext4 it holds, not refused as "not xfs".
+  const host = await attachedXfsVolume(f, 'pv-fs-legacy-host');
+  execFileSync('mkfs.ext4', ['-q', host.device]);
+  await host.stage('');
+  assert.match(readFileSync('/proc/self/mounts', 'utf8').split('\n').find((l) => l.split(' ')[1] === host.staging) ?? '', / ext4 /);
+  assert.match(await f.driver.logsOnce(/disk already holds ext4/), /"onDisk":"ext4","asked":"xfs","parameter":"xfs".*"msg":"the disk already holds ext4, not the xfs the StorageClass fstype/);
+  await host.publish('', targetFor(f, 'pod-h', 'pv-fs-legacy-host'));
+  assert.equal(blkid(host.device), 'ext4', 'never reformatted');
+
+  // Passthrough: the record tells the guest ext4.
+  const pass = await attachedXfsVolume(f, 'pv-fs-legacy-pass', { passthrough: 'true' });
+  execFileSync('mkfs.ext4', ['-q', pass.device]);
+  await pass.stage('');
+  const target = targetFor(f, 'pod-p', 'pv-fs-legacy-pass');
+  await pass.publish('', target);
+  const info = JSON.parse(readFileSync(join(f.l.directVolumes, encodeVolumeDirName(target), 'mountInfo.json'), 'utf8'));
+  assert.equal(info.fstype, 'ext4');
+  assert.equal(blkid(pass.device), 'ext4');
+
+  // A capability that names xfs itself still meets the never-reformat rule.
+  const named = await attachedXfsVolume(f, 'pv-fs-legacy-named');
+  execFileSync('mkfs.ext4', ['-q', named.device]);
+  assert.match(await failsWith(named.stage('xfs'), GRPC.FAILED_PRECONDITION), /already holds a ext4 filesystem, not xfs; it is not reformatted/);
+  assert.equal(blkid(named.device), 'ext4');
 });
