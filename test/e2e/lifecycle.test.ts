@@ -3,12 +3,12 @@
 // was killed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeBundle } from '../helpers/oci-bundle.js';
 import { cliSandboxRoot, sandboxSkip } from '../helpers/sandbox-fixture.js';
-import { runCli } from '../helpers/run-cli.js';
+import { REPO_ROOT, runCli } from '../helpers/run-cli.js';
 import { ext4LoopDisk } from '../helpers/host-cleanup.js';
 
 const skip = sandboxSkip;
@@ -65,6 +65,15 @@ test('run with stdin; create, start, state, exec, kill, delete; then delete afte
   assert.equal((await state('life-2')).status, 'stopped');
   assert.equal((await runCli(['start', 'life-2', '--runtime-root', rt])).code, 8, 'no shim answers');
   assert.equal((await runCli(['delete', 'life-2', '--runtime-root', rt, '--root', dv])).code, 0);
+  assert.equal(await records.sandboxOf(target), undefined);
+  assert.equal(spawnSync('pgrep', ['-af', root], { encoding: 'utf8' }).stdout.trim(), '', 'no VM or helper left');
+
+  // `create` killed while its VM boots: the shim, finding nobody to tell, removes the sandbox itself.
+  const creator = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'create', 'life-3', '--bundle', bundle, ...flags], { cwd: REPO_ROOT, stdio: 'ignore' });
+  for (let i = 0; i < 100 && !existsSync(join(rt, 'life-3', 'state.json')); i++) await new Promise((r) => setTimeout(r, 100));
+  creator.kill('SIGKILL');
+  for (let i = 0; i < 600 && existsSync(join(rt, 'life-3')); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(existsSync(join(rt, 'life-3')), false, 'the orphaned sandbox removed itself');
   assert.equal(await records.sandboxOf(target), undefined);
   assert.equal(spawnSync('pgrep', ['-af', root], { encoding: 'utf8' }).stdout.trim(), '', 'no VM or helper left');
 });

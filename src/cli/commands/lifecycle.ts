@@ -99,8 +99,14 @@ async function shim(id: string, o: CreateFlags): Promise<void> {
   const log = createLogger({ level: o.logLevel, defaultLevel: 'warn' }).child({ part: 'shim', sandbox: id });
   const deps = await runtimeDeps(o, log);
   const say = (r: ShimReady) => {
-    writeSync(READY_FD, `${JSON.stringify(r)}\n`);
-    closeSync(READY_FD);
+    try {
+      writeSync(READY_FD, `${JSON.stringify(r)}\n`);
+    } catch (e) {
+      // A failure nobody hears changes nothing; a success nobody hears, the shim undoes (runSandboxShim).
+      if (r.ok) throw e;
+    } finally {
+      closeSync(READY_FD);
+    }
   };
   await runSandboxShim(validateSandboxId(id), await readBundle(o.bundle), deps, say);
 }

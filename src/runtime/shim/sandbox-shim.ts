@@ -135,7 +135,15 @@ export async function runSandboxShim(id: string, bundle: Bundle, deps: SandboxDe
     ready({ ok: false, code: err.code, message: `control socket ${socket}: ${err.message}` });
     return;
   }
-  ready({ ok: true, vmPid: (await deps.dirs.read(id))?.vmPid ?? -1 });
+  try {
+    ready({ ok: true, vmPid: (await deps.dirs.read(id))?.vmPid ?? -1 });
+  } catch (e) {
+    // Whoever asked for the sandbox is gone (`passvol create` killed while the VM booted): nobody knows of
+    // it, so it is undone now rather than left running for gc.
+    deps.log.warn({ sandbox: id, err: (e as Error).message }, 'the creator is gone; removing the sandbox it asked for');
+    await sandbox.destroy().catch((d: Error) => deps.log.warn({ sandbox: id, err: d.message }, 'cleanup after the creator left'));
+    done();
+  }
   await deleted;
   await new Promise<void>((r) => server.close(() => r()));
   for (const o of outputs.values()) o.end();
