@@ -23,7 +23,12 @@ export function bootMarkdown(r: BootBenchResult): string {
 
 ${r.rounds} rounds, one sandbox each way per round (which goes first alternates), each with one passed-through
 ext4 disk; seconds, median (range). Acceleration: **${r.accel.toUpperCase()}**. Guest ${r.memoryMiB} MiB, ${r.cpus} CPU. ${cpus().length} host CPUs. ${machineLine(new Date(r.measuredAt))}.
-
+${r.accel === 'tcg' ? `
+Under TCG every guest instruction is emulated: a booted sandbox's time is almost all emulated kernel start-up and
+Node's start in the guest, several times what KVM takes, so the booted figures are the ones TCG inflates most. A
+restore skips that work, which is why the gap between the two rows is wider here than it would be under KVM. The
+disk's hot-plug and mount is guest kernel work too, emulated in both rows alike.
+` : ''}
 | start | launch to agent ready (s) | disk hot-plug + guest mount (s) | whole sandbox create (s) |
 |---|---|---|---|
 ${rows.join('\n')}
