@@ -217,7 +217,7 @@ export function lifecycleCommands(): Command[] {
       else await shimOf(o.runtimeRoot, id).kill(sig);
     });
   const execCmd = new Command('exec')
-    .description('run a command in the container; prints its output and exits with its code')
+    .description('run a command in the container; relays its output as it comes and exits with its code')
     .argument('<id>')
     .argument('<command...>', 'the command and its arguments (after --)')
     .option('--cwd <dir>', 'working directory inside the container', '/')
@@ -228,10 +228,9 @@ export function lifecycleCommands(): Command[] {
     .action(async (id: string, args: string[], raw: Record<string, unknown>) => {
       const o = parseFlags(ExecFlags, raw);
       const request = { args, cwd: o.cwd, env: o.env, ...(o.user ? { user: o.user } : {}) };
-      const r = o.sandbox ? await shimOf(o.runtimeRoot, o.sandbox).exec({ ...request, container: id }) : await shimOf(o.runtimeRoot, id).exec(request);
-      process.stdout.write(r.stdout);
-      process.stderr.write(r.stderr);
-      process.exitCode = r.exitCode;
+      // Its output as it comes, to this command's stdout and stderr.
+      const relay = (stream: 'stdout' | 'stderr', data: Buffer) => void process[stream].write(data);
+      process.exitCode = o.sandbox ? await shimOf(o.runtimeRoot, o.sandbox).execStream({ ...request, container: id }, relay) : await shimOf(o.runtimeRoot, id).execStream(request, relay);
     });
   const deleteCmd = new Command('delete')
     .description('tear the sandbox down: unmount and unplug its volumes, stop the VM, release bindings (data is kept)')

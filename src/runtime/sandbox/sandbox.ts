@@ -468,7 +468,11 @@ export class Sandbox {
    * Runs a command inside the container (like `exec`), returning its exit code and output. It runs as the
    * container's process does (user, environment) unless told otherwise; `env` entries override by name.
    */
-  async exec(args: string[], o: { cwd?: string; env?: readonly string[]; user?: { uid: number; gid: number }; container?: string } = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  async exec(
+    args: string[],
+    o: { cwd?: string; env?: readonly string[]; user?: { uid: number; gid: number }; container?: string } = {},
+    onOutput?: (stream: 'stdout' | 'stderr', data: Buffer) => void,
+  ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
     const c = this.container(o.container);
     if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
     // Not the container's own id, which its init process has as its exec id.
@@ -476,10 +480,13 @@ export class Sandbox {
     if (execId === c.id) execId = `x${++this.seq}`;
     let stdout = '';
     let stderr = '';
+    // Given `onOutput`, the output goes there as it comes (and is not kept); otherwise it is returned at the end.
     const listener = (e: AgentEvent) => {
       if ((e.event === 'stdout' || e.event === 'stderr') && e.execId === execId) {
-        if (e.event === 'stdout') stdout += Buffer.from(e.data, 'base64').toString();
-        else stderr += Buffer.from(e.data, 'base64').toString();
+        const data = Buffer.from(e.data, 'base64');
+        if (onOutput) onOutput(e.event, data);
+        else if (e.event === 'stdout') stdout += data.toString();
+        else stderr += data.toString();
       }
     };
     this.agent.on('event', listener);
@@ -490,7 +497,14 @@ export class Sandbox {
       const env = [...p.env.filter((e) => !overridden.has(name(e))), ...(o.env ?? [])];
       const user = o.user ? { uid: o.user.uid, gid: o.user.gid, additionalGids: [] } : { uid: p.user.uid, gid: p.user.gid, additionalGids: p.user.additionalGids ?? [] };
       await this.agent.call('startProcess', { containerId: c.id, execId, process: { args, env, cwd: o.cwd ?? '/', ...user } });
-      const r = await this.agent.call('wait', { containerId: c.id, execId }, 600_000);
+      let r: { exitCode: number } | undefined;
+      // However long it runs: each wait call has a time limit of its own.
+      while (!r) {
+        r = await this.agent.call('wait', { containerId: c.id, execId }, 600_000).catch((e: unknown) => {
+          if (toPassvolError(e).code === 'PV_ERR_TIMEOUT') return undefined;
+          throw e;
+        });
+      }
       // Output events may trail the exit by a moment.
       await new Promise((res) => setTimeout(res, 50));
       return { exitCode: r.exitCode, stdout, stderr };

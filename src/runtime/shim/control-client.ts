@@ -3,7 +3,8 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { PassvolError, isErrorCode } from '../../common/errors.js';
-import { CONTROL_SOCKET, ContainersResponse, ErrorResponse, ExecResponse, StartResponse, type ExecRequest } from './control-api.js';
+import { createInterface } from 'node:readline';
+import { CONTROL_SOCKET, ContainersResponse, ErrorResponse, ExecChunk, ExecEnd, ExecResponse, StartResponse, type ExecRequest } from './control-api.js';
 
 export class ShimClient {
   private readonly socket: string;
@@ -21,23 +22,35 @@ export class ShimClient {
         res.on('data', (c: string) => (text += c));
         res.on('end', () => {
           try {
-            const value: unknown = JSON.parse(text);
-            if (res.statusCode === 200) return resolve(schema.parse(value));
-            const err = ErrorResponse.safeParse(value);
-            reject(err.success && isErrorCode(err.data.code) ? new PassvolError(err.data.code, err.data.message) : new PassvolError('PV_ERR_INTERNAL', `shim answered ${res.statusCode}: ${text.slice(0, 200)}`));
+            if (res.statusCode === 200) return resolve(schema.parse(JSON.parse(text)));
+            reject(this.refusal(res.statusCode, text));
           } catch (e) {
             reject(new PassvolError('PV_ERR_INTERNAL', `shim of sandbox ${this.id} answered what is not understood: ${(e as Error).message}`));
           }
         });
       });
       req.on('timeout', () => req.destroy(new PassvolError('PV_ERR_TIMEOUT', `the shim of sandbox ${this.id} did not answer within ${timeoutMs} ms`)));
-      req.on('error', (e: NodeJS.ErrnoException) => {
-        if (e instanceof PassvolError) return reject(e);
-        if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') return reject(new PassvolError('PV_ERR_SANDBOX_UNREACHABLE', `sandbox ${this.id} has no running shim (${this.socket}); \`passvol delete ${this.id}\` cleans up what is left`));
-        reject(new PassvolError('PV_ERR_SANDBOX_UNREACHABLE', `shim of sandbox ${this.id}: ${e.message}`));
-      });
+      req.on('error', (e: NodeJS.ErrnoException) => reject(this.connectError(e)));
       req.end(body === undefined ? undefined : JSON.stringify(body));
     });
+  }
+
+  /** The error a non-200 answer carries. */
+  private refusal(status: number | undefined, text: string): PassvolError {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = undefined;
+    }
+    const err = ErrorResponse.safeParse(value);
+    return err.success && isErrorCode(err.data.code) ? new PassvolError(err.data.code, err.data.message) : new PassvolError('PV_ERR_INTERNAL', `shim answered ${status}: ${text.slice(0, 200)}`);
+  }
+
+  private connectError(e: NodeJS.ErrnoException): PassvolError {
+    if (e instanceof PassvolError) return e;
+    if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') return new PassvolError('PV_ERR_SANDBOX_UNREACHABLE', `sandbox ${this.id} has no running shim (${this.socket}); \`passvol delete ${this.id}\` cleans up what is left`);
+    return new PassvolError('PV_ERR_SANDBOX_UNREACHABLE', `shim of sandbox ${this.id}: ${e.message}`);
   }
 
   /** Starts the sandbox's own container, or `container`, one added to it. */
@@ -65,6 +78,41 @@ export class ShimClient {
 
   exec(request: ExecRequest): Promise<{ exitCode: number; stdout: string; stderr: string }> {
     return this.call('/exec', request, ExecResponse, 3600_000);
+  }
+
+  /** Runs a command and hands its output to `onOutput` as it comes; resolves with its exit code. */
+  execStream(exec: ExecRequest, onOutput: (stream: 'stdout' | 'stderr', data: Buffer) => void): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath: this.socket, method: 'POST', path: '/exec', headers: { 'content-type': 'application/json' } }, (res) => {
+        if (res.statusCode !== 200) {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => reject(this.refusal(res.statusCode, text)));
+          return;
+        }
+        let exit: z.infer<typeof ExecEnd> | undefined;
+        const lines = createInterface({ input: res });
+        lines.on('line', (l) => {
+          try {
+            const v: unknown = JSON.parse(l);
+            const chunk = ExecChunk.safeParse(v);
+            if (chunk.success) onOutput(chunk.data.stream, Buffer.from(chunk.data.data, 'base64'));
+            else exit = ExecEnd.parse(v);
+          } catch (e) {
+            lines.close();
+            reject(new PassvolError('PV_ERR_INTERNAL', `shim of sandbox ${this.id} streamed what is not understood: ${(e as Error).message}`));
+          }
+        });
+        lines.on('close', () => {
+          if (!exit) return reject(new PassvolError('PV_ERR_SANDBOX_UNREACHABLE', `shim of sandbox ${this.id} ended the exec's output without its exit code (did the shim stop?)`));
+          if ('error' in exit) return reject(new PassvolError(isErrorCode(exit.error.code) ? exit.error.code : 'PV_ERR_INTERNAL', exit.error.message));
+          resolve(exit.exitCode);
+        });
+      });
+      req.on('error', (e: NodeJS.ErrnoException) => reject(this.connectError(e)));
+      req.end(JSON.stringify({ ...exec, stream: true }));
+    });
   }
 
   delete(): Promise<void> {

@@ -15,6 +15,9 @@ import type { z } from 'zod';
 import { readBundle } from '../oci/bundle.js';
 import { AddContainerRequest, CONTROL_SOCKET, ExecRequest, KillRequest, RemoveContainerRequest, StartRequest, type ShimReady } from './control-api.js';
 
+/** What a route returns when it has answered on its own (a streamed exec). */
+const STREAMED = Symbol('streamed');
+
 async function body(req: IncomingMessage): Promise<unknown> {
   const text = await readRequestBody(req);
   try {
@@ -67,7 +70,7 @@ export async function runSandboxShim(id: string, bundle: Bundle, deps: SandboxDe
     return r.data;
   };
 
-  const routes: Record<string, (req: IncomingMessage) => Promise<unknown>> = {
+  const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<unknown>> = {
     'POST /start': async (req) => {
       const { container } = await parse('start', StartRequest, req);
       const key = container ?? '';
@@ -104,9 +107,22 @@ export async function runSandboxShim(id: string, bundle: Bundle, deps: SandboxDe
       return {};
     },
     'GET /containers': async () => ({ containers: sandbox.listContainers() }),
-    'POST /exec': async (req) => {
-      const { args, ...options } = await parse('exec', ExecRequest, req);
-      return sandbox.exec(args, options);
+    'POST /exec': async (req, res) => {
+      const { args, stream, ...options } = await parse('exec', ExecRequest, req);
+      if (!stream) return sandbox.exec(args, options);
+      // Output as it comes, one JSON line per piece; the last line says how it ended.
+      res.statusCode = 200;
+      res.setHeader('content-type', 'application/x-ndjson');
+      const line = (v: unknown) => res.write(`${JSON.stringify(v)}\n`);
+      try {
+        const { exitCode } = await sandbox.exec(args, options, (s, data) => line({ stream: s, data: data.toString('base64') }));
+        line({ exitCode });
+      } catch (e) {
+        const err = toPassvolError(e);
+        line({ error: { code: err.code, message: err.message } });
+      }
+      res.end();
+      return STREAMED;
     },
     'POST /delete': async () => {
       await sandbox.destroy();
@@ -117,8 +133,8 @@ export async function runSandboxShim(id: string, bundle: Bundle, deps: SandboxDe
   const server = createServer((req, res) => {
     const route = routes[`${req.method} ${new URL(req.url ?? '/', 'http://shim').pathname}`];
     if (!route) return reply(res, 404, { code: 'PV_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url}` });
-    route(req).then(
-      (v) => reply(res, 200, v),
+    route(req, res).then(
+      (v) => v === STREAMED || reply(res, 200, v),
       (e: unknown) => {
         const err = toPassvolError(e);
         reply(res, err.httpStatus, { code: err.code, message: err.message });
