@@ -17,10 +17,11 @@ test('init: new mount + PID namespaces, the script, a clean environment, then ch
   ]);
 });
 
-test('exec: joins the init by pid; arguments pass as argv, never through a shell', () => {
-  const cmd = execCommand({ busybox: '/bin/busybox' }, 4242, ['A=1', 'B=x=y'], id);
+test('exec: joins the init by pid; arguments pass as argv, never through a shell; the working directory is the pinned fd 3', () => {
+  const cmd = execCommand({ busybox: '/bin/busybox' }, 4242, ['A=1', 'B=x=y'], id, 17);
   assert.deepEqual(cmd.env, { A: '1', B: 'x=y' });
-  assert.deepEqual(cmd.args, ['nsenter', '-t', '4242', '-m', '-p', '-r', '-w/r/work', '-G', '2000', '-S', '1000', '--', '/bin/sh', '-c', 'echo "$HOME"']);
+  assert.deepEqual(cmd.args, ['nsenter', '-t', '4242', '-m', '-p', '-r', '-w/proc/self/fd/3', '-G', '2000', '-S', '1000', '--', '/bin/sh', '-c', 'echo "$HOME"']);
+  assert.deepEqual(cmd.fds, [17]);
 });
 
 test('supplementary groups: setpriv sets gid and groups first, nsenter only the uid', () => {
@@ -31,7 +32,7 @@ test('supplementary groups: setpriv sets gid and groups first, nsenter only the 
   assert.deepEqual(init.args.slice(0, 4), ['--regid=2000', '--groups=2000,3000', '--', '/bin/busybox']);
   assert.deepEqual(init.args.slice(4, 10), ['unshare', '-m', '-p', '-f', '--propagation', 'private']);
   assert.deepEqual(init.args.slice(init.args.indexOf('nsenter')), ['nsenter', '-r/r', '-w/r/work', '-S', '1000', '-F', '--', '/bin/sh', '-c', 'echo "$HOME"']);
-  const exec = execCommand(l, 7, [], withGroups);
-  assert.deepEqual(exec.args, ['--regid=2000', '--groups=2000,3000', '--', '/bin/busybox', 'nsenter', '-t', '7', '-m', '-p', '-r', '-w/r/work', '-S', '1000', '--', '/bin/sh', '-c', 'echo "$HOME"']);
-  assert.throws(() => execCommand({ busybox: '/bin/busybox' }, 7, [], withGroups), /setpriv is not in the guest image/);
+  const exec = execCommand(l, 7, [], withGroups, 9);
+  assert.deepEqual(exec.args, ['--regid=2000', '--groups=2000,3000', '--', '/bin/busybox', 'nsenter', '-t', '7', '-m', '-p', '-r', '-w/proc/self/fd/3', '-S', '1000', '--', '/bin/sh', '-c', 'echo "$HOME"']);
+  assert.throws(() => execCommand({ busybox: '/bin/busybox' }, 7, [], withGroups, 9), /setpriv is not in the guest image/);
 });

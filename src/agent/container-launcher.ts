@@ -52,7 +52,12 @@ export interface Command {
   readonly file: string;
   readonly args: string[];
   readonly env: Record<string, string>;
+  /** Descriptors the process gets as fd 3, 4, ... (an exec's working directory, pinned). */
+  readonly fds?: readonly number[];
 }
+
+/** How the launched process names the first descriptor of `Command.fds`. */
+export const FIRST_PASSED_FD = 3;
 
 function envRecord(entries: readonly string[]): Record<string, string> {
   const env: Record<string, string> = {};
@@ -92,10 +97,16 @@ export function initCommand(l: Launchers, rootfsHost: string, procHost: string, 
   };
 }
 
-export function execCommand(l: Launchers, initPid: number, env: readonly string[], id: LaunchIdentity): Command {
+/**
+ * `cwdFd`: the working directory, already resolved in the container's root and pinned by a descriptor
+ * (secure-join.ts openDirInRoot). nsenter is given it as /proc/self/fd/3, not as a path it would walk again
+ * while the running container may swap a name on the way for a symlink out of its root.
+ */
+export function execCommand(l: Launchers, initPid: number, env: readonly string[], id: Omit<LaunchIdentity, 'cwdHost'>, cwdFd: number): Command {
   return {
-    ...launch(l, id, ['nsenter', '-t', String(initPid), '-m', '-p', '-r', ...nsenterIdentity(id), '--', ...id.args]),
+    ...launch(l, { ...id, cwdHost: `/proc/self/fd/${FIRST_PASSED_FD}` }, ['nsenter', '-t', String(initPid), '-m', '-p', '-r', ...nsenterIdentity({ ...id, cwdHost: `/proc/self/fd/${FIRST_PASSED_FD}` }), '--', ...id.args]),
     env: envRecord(env),
+    fds: [cwdFd],
   };
 }
 

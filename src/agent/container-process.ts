@@ -47,7 +47,7 @@ export class ContainerProcess {
     private readonly events: EventSink,
     private readonly log: Logger,
   ) {
-    this.child = spawn(command.file, command.args, { env: command.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(command.file, command.args, { env: command.env, stdio: ['pipe', 'pipe', 'pipe', ...(command.fds ?? [])] });
     this.pid = this.child.pid ?? 0;
     this.child.stdin?.on('error', (e) => this.log.debug({ err: e }, 'stdin closed by the process'));
     this.relay(this.child.stdout, 'stdout');

@@ -15,7 +15,7 @@ import { ContainerProcess, type ExitStatus } from './container-process.js';
 import type { EventSink } from './event-sink.js';
 import { checkContainerPath, checkGuestPath, type PathMapper } from './guest-paths.js';
 import type { RunCommand } from './run-command.js';
-import { ensureInRoot, resolveInRoot } from './secure-join.js';
+import { ensureInRoot, openDirInRoot, resolveInRoot } from './secure-join.js';
 
 const DELETE_WAIT_MS = 10_000;
 const START_WAIT_MS = 5000;
@@ -172,8 +172,13 @@ export class ContainerRegistry {
       if (!init?.isRunning || init.realPid === undefined || !c.initInside) {
         throw new AgentError('FAILED_PRECONDITION', `container "${containerId}" is not running; start its init process first`);
       }
-      const cwdHost = await workingDir(c.rootfsHost, spec.cwd, false);
-      proc = new ContainerProcess(containerId, execId, execCommand(this.deps, init.realPid, spec.env, { ...spec, cwdHost }), this.deps.events, log);
+      // The container runs: its working directory is resolved through descriptors and handed over pinned.
+      const cwd = await openDirInRoot(c.rootfsHost, spec.cwd);
+      try {
+        proc = new ContainerProcess(containerId, execId, execCommand(this.deps, init.realPid, spec.env, spec, cwd.fd), this.deps.events, log);
+      } finally {
+        await cwd.close();
+      }
     }
     c.processes.set(execId, proc);
     try {
