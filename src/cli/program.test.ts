@@ -6,7 +6,7 @@ const names = async (wanted: string | undefined) => (await buildProgram(wanted))
 
 test('a known command loads only its own code; help or an unknown name loads every command', async () => {
   assert.deepEqual(await names('csi'), ['csi']);
-  assert.deepEqual(await names('state'), ['create', 'start', 'state', 'kill', 'exec', 'delete', 'shim']);
+  assert.deepEqual(await names('state'), ['create', 'start', 'state', 'kill', 'exec', 'list', 'delete', 'shim']);
   const all = await names(undefined);
   assert.deepEqual(await names('frob'), all);
   assert.deepEqual(await names('constructor'), all, 'not a command, whatever objects inherit');

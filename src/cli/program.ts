@@ -15,7 +15,7 @@ const COMMANDS: Record<string, Loader> = {
   template: async () => [(await import('./commands/template.js')).templateCommand()],
   run: async () => [(await import('./commands/run.js')).runCommand()],
   'nas-server': async () => [(await import('./commands/nas-server.js')).nasServerCommand()],
-  ...Object.fromEntries(['create', 'start', 'state', 'kill', 'exec', 'delete', 'shim'].map((name) => [name, lifecycle])),
+  ...Object.fromEntries(['create', 'start', 'state', 'kill', 'exec', 'list', 'delete', 'shim'].map((name) => [name, lifecycle])),
 };
 
 export async function buildProgram(commandName: string | undefined): Promise<Command> {

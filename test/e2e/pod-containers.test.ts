@@ -50,6 +50,12 @@ test("a pod's second container joins the sandbox: the shared disk is mounted onc
   assert.equal(readFileSync(join(rt, 'pod1', 'container-side.log'), 'utf8'), 'from-first\n', "the second container's output has its own log");
   assert.equal(await records.sandboxOf(own), 'pod1');
   assert.equal(JSON.parse((await cli(['state', 'side', '--sandbox', 'pod1'])).stdout).status, 'running');
+  const listed = JSON.parse((await cli(['list', '--json'])).stdout) as { id: string; sandbox: string; status: string }[];
+  assert.deepEqual(listed.map(({ id, sandbox, status }) => ({ id, sandbox, status })), [
+    { id: 'pod1', sandbox: 'pod1', status: 'running' },
+    { id: 'side', sandbox: 'pod1', status: 'running' },
+  ]);
+  assert.match((await cli(['list'])).stdout, /^ID\s+SANDBOX\s+STATUS\s+PID\s+BUNDLE\s+CREATED\npod1\s+pod1\s+running\s+\d+\s+\S+first\s.*\nside\s+pod1\s+running\s/);
 
   // A running added container is not removed without --force; with it, only what it alone used goes.
   await cli(['delete', 'side', '--sandbox', 'pod1'], 5);

@@ -166,6 +166,33 @@ const ExecFlags = z.object({
   sandbox: z.string().optional(),
 });
 
+interface ListRow {
+  id: string;
+  /** The sandbox it runs in: itself for a sandbox's own container. */
+  sandbox: string;
+  status: string;
+  pid: number;
+  bundle: string;
+  created: string;
+}
+
+/** Every sandbox from its state file; a live one's shim is asked for the containers added to it. */
+async function listAll(runtimeRoot: string): Promise<ListRow[]> {
+  const dirs = new SandboxDirs(runtimeRoot);
+  const rows: ListRow[] = [];
+  for (const id of await dirs.list()) {
+    const s = await dirs.read(id).catch(() => undefined);
+    if (!s) continue;
+    const alive = runtimeAlive(s);
+    const status = alive ? s.status : 'stopped';
+    rows.push({ id, sandbox: id, status, pid: status === 'stopped' ? 0 : (s.vmPid ?? 0), bundle: s.bundle, created: s.createdAt });
+    if (!alive) continue;
+    const added = await shimOf(runtimeRoot, id).containers().catch(() => []);
+    for (const c of added.filter((x) => x.id !== 'main')) rows.push({ id: c.id, sandbox: id, status: c.status, pid: c.status === 'running' ? (c.pid ?? 0) : 0, bundle: c.bundle, created: s.createdAt });
+  }
+  return rows;
+}
+
 async function addedState(runtimeRoot: string, sandbox: string, id: string): Promise<Record<string, unknown>> {
   const c = await addedContainer(runtimeRoot, sandbox, id);
   return {
@@ -232,6 +259,17 @@ export function lifecycleCommands(): Command[] {
       const relay = (stream: 'stdout' | 'stderr', data: Buffer) => void process[stream].write(data);
       process.exitCode = o.sandbox ? await shimOf(o.runtimeRoot, o.sandbox).execStream({ ...request, container: id }, relay) : await shimOf(o.runtimeRoot, id).execStream(request, relay);
     });
+  const listCmd = new Command('list')
+    .description('list the sandboxes (and the containers added to them), as runc list does')
+    .option('--runtime-root <dir>', 'sandbox state folders', DEFAULT_RUNTIME_ROOT)
+    .option('--json', 'print the list as JSON')
+    .action(async (o: { runtimeRoot: string; json?: boolean }) => {
+      const rows = await listAll(o.runtimeRoot);
+      if (o.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      const table = [['ID', 'SANDBOX', 'STATUS', 'PID', 'BUNDLE', 'CREATED'], ...rows.map((r) => [r.id, r.sandbox, r.status, String(r.pid), r.bundle, r.created])];
+      const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+      for (const row of table) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+    });
   const deleteCmd = new Command('delete')
     .description('tear the sandbox down: unmount and unplug its volumes, stop the VM, release bindings (data is kept)')
     .argument('<id>')
@@ -240,5 +278,5 @@ export function lifecycleCommands(): Command[] {
     .option('--root <dir>', "direct-volume root (default: $KATA_DIRECT_VOLUME_ROOT_PATH or Kata's)")
     .option('--sandbox <id>', 'the sandbox the container was added to: remove only it (what no other container uses is detached)')
     .action((id: string, o: { runtimeRoot: string; root?: string; force?: boolean; sandbox?: string }) => remove(id, o));
-  return [createCmd, startCmd, stateCmd, killCmd, execCmd, deleteCmd, shimCmd];
+  return [createCmd, startCmd, stateCmd, killCmd, execCmd, listCmd, deleteCmd, shimCmd];
 }
