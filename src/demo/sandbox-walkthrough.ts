@@ -1,6 +1,6 @@
 // The demo's sandbox half: a container in a passvol VM sandbox using the three volumes, the seeds' check
-// inside, an online resize, stats, a live snapshot restored and read, and data read back by a second sandbox
-// started from a VM template.
+// inside, a second container of the pod sharing the disk, an online resize, stats, a live snapshot restored
+// and read, and data read back by a second sandbox started from a VM template.
 import { join } from 'node:path';
 import { mkdirSync, copyFileSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { provisionDisk, releaseVolume } from './demo-volumes.js';
@@ -10,9 +10,10 @@ import type { DemoNode } from './demo-environment.js';
 import { readBundle } from '../runtime/oci/bundle.js';
 import { Sandbox, type SandboxDeps } from '../runtime/sandbox/sandbox.js';
 
-function bundle(dir: string, args: string[], v: DemoVolumes): string {
+/** A busybox bundle binding each host path at its destination (the three volumes unless told otherwise). */
+function bundle(dir: string, args: string[], v: DemoVolumes, binds: [string, string][] = [['/disk', v.disk.target], ['/nas', v.nas.target], ['/host', v.host.target]]): string {
   const rootfs = join(dir, 'rootfs');
-  for (const d of ['bin', 'proc', 'disk', 'nas', 'host']) mkdirSync(join(rootfs, d), { recursive: true });
+  for (const d of ['bin', 'proc', ...binds.map(([destination]) => destination.slice(1))]) mkdirSync(join(rootfs, d), { recursive: true });
   if (!existsSync(join(rootfs, 'bin/busybox'))) {
     copyFileSync('/bin/busybox', join(rootfs, 'bin/busybox'));
     for (const a of ['sh', 'mount', 'grep', 'cat', 'echo', 'df', 'tail', 'sleep', 'sync']) symlinkSync('busybox', join(rootfs, 'bin', a));
@@ -20,9 +21,24 @@ function bundle(dir: string, args: string[], v: DemoVolumes): string {
   const m = (destination: string, source: string) => ({ destination, type: 'bind', source, options: ['rbind', 'rw'] });
   writeFileSync(join(dir, 'config.json'), JSON.stringify({
     ociVersion: '1.0.2', process: { args, env: ['PATH=/bin'], cwd: '/', user: { uid: 0, gid: 0 } }, root: { path: 'rootfs' },
-    mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }, m('/disk', v.disk.target), m('/nas', v.nas.target), m('/host', v.host.target)],
+    mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }, ...binds.map(([destination, source]) => m(destination, source))],
   }));
   return dir;
+}
+
+/** A pod's second container joins the sandbox and binds the same disk: one hot-plug, one guest mount. */
+async function sidecarWalkthrough(node: DemoNode, v: DemoVolumes, report: DemoReport, sb: Sandbox): Promise<void> {
+  report.step("A pod's second container joins the same sandbox (create --sandbox): its rootfs a hot-plugged virtio-fs share, the disk bound in as the first container has it");
+  await sb.addContainer('sidecar', await readBundle(bundle(join(node.work, 'bundle-sidecar'), ['/bin/sleep', '600'], v, [['/shared', v.disk.target]])));
+  try {
+    await sb.start(() => undefined, 'sidecar');
+    const deviceAt = async (dir: string, container?: string) => (await sb.exec(['/bin/sh', '-c', `mount | grep " ${dir} "`], container ? { container } : {})).stdout.split(' ')[0] ?? '';
+    report.check('the second container has the same guest disk: mounted once for both', await deviceAt('/disk'), await deviceAt('/shared', 'sidecar'));
+    report.check('it reads what the first container wrote', 'disk-data', (await sb.exec(['/bin/cat', '/shared/demo.txt'], { container: 'sidecar' })).stdout.trim());
+  } finally {
+    await sb.removeContainer('sidecar');
+  }
+  report.check('removing it leaves the disk with the first container', 'disk-data', (await sb.exec(['/bin/cat', '/disk/demo.txt'])).stdout.trim());
 }
 
 /** A live snapshot of the passed-through disk, restored to a new host-mounted volume and read there. */
@@ -63,6 +79,7 @@ export async function sandboxWalkthrough(node: DemoNode, v: DemoVolumes, report:
     report.check('the ordinary volume arrives over the shared filesystem', sb.shareKind, typeOf('/host'));
     const w = await sb.exec(['/bin/sh', '-c', 'echo disk-data > /disk/demo.txt && echo nas-data > /nas/demo.txt && sync']);
     report.check('the container writes to both passed-through volumes', '0', String(w.exitCode));
+    await sidecarWalkthrough(node, v, report, sb);
     report.step('Online resize: ControllerExpandVolume grows the disk, NodeExpandVolume asks the sandbox, the guest grows ext4');
     const before = Number((await sb.exec(['/bin/sh', '-c', 'df -k /disk | tail -1'])).stdout.trim().split(/\s+/)[1]);
     await v.disk.client.controller.ControllerExpandVolume!({ volume_id: v.disk.volumeId, capacity_range: { required_bytes: 512 * 2 ** 20 } });
