@@ -47,6 +47,10 @@ test('run with stdin; create, start, state, exec, kill, delete; then delete afte
   const as = await runCli(['exec', 'life-1', '--cwd', '/tmp', '--env', 'PATH=/bin', '--env', 'GREETING=hi', '--user', '1000:1001', '--runtime-root', rt, '--', '/bin/sh', '-c', 'echo "$(pwd) $GREETING $(id -u):$(id -g)"']);
   assert.equal(as.stdout, '/tmp hi 1000:1001\n', 'exec takes a working directory, environment entries and a user');
   assert.equal((await runCli(['exec', 'life-1', '--user', 'root', '--runtime-root', rt, '--', '/bin/true'])).code, 2, 'a user that is not numeric is refused');
+  // With -i stdin reaches the command; without, the command sees its stdin end at once (cat does not hang).
+  const fed = await runCli(['exec', 'life-1', '-i', '--runtime-root', rt, '--', '/bin/sh', '-c', 'cat; echo done'], {}, 'from stdin\n');
+  assert.equal(fed.stdout, 'from stdin\ndone\n', fed.stderr);
+  assert.equal((await runCli(['exec', 'life-1', '--runtime-root', rt, '--', '/bin/cat'], {}, 'ignored\n')).stdout, '');
   // exec relays output as it comes: the first line arrives while the command still runs.
   const streaming = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'exec', 'life-1', '--runtime-root', rt, '--', '/bin/sh', '-c', 'echo first; sleep 4; echo second; exit 5'], { cwd: REPO_ROOT });
   const firstSeen = await new Promise<boolean>((resolve) => streaming.stdout.once('data', (d: Buffer) => resolve(d.toString().startsWith('first') && streaming.exitCode === null)));

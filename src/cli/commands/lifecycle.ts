@@ -164,6 +164,7 @@ const ExecFlags = z.object({
     .optional(),
   runtimeRoot: z.string().min(1),
   sandbox: z.string().optional(),
+  interactive: z.boolean().optional(),
 });
 
 interface ListRow {
@@ -250,6 +251,7 @@ export function lifecycleCommands(): Command[] {
     .option('--cwd <dir>', 'working directory inside the container', '/')
     .option('--env <NAME=value>', "an environment entry over the container's own (repeatable)", collect, [] as string[])
     .option('--user <uid[:gid]>', "who runs it (gid 0 when not given, as runc; default: the container process's user)")
+    .option('-i, --interactive', "feed this command's stdin to it (otherwise its stdin is closed)")
     .option('--runtime-root <dir>', 'sandbox state folders', DEFAULT_RUNTIME_ROOT)
     .option('--sandbox <id>', 'the sandbox the container was added to')
     .action(async (id: string, args: string[], raw: Record<string, unknown>) => {
@@ -257,7 +259,10 @@ export function lifecycleCommands(): Command[] {
       const request = { args, cwd: o.cwd, env: o.env, ...(o.user ? { user: o.user } : {}) };
       // Its output as it comes, to this command's stdout and stderr.
       const relay = (stream: 'stdout' | 'stderr', data: Buffer) => void process[stream].write(data);
-      process.exitCode = o.sandbox ? await shimOf(o.runtimeRoot, o.sandbox).execStream({ ...request, container: id }, relay) : await shimOf(o.runtimeRoot, id).execStream(request, relay);
+      const stdin = o.interactive ? process.stdin : undefined;
+      process.exitCode = o.sandbox ? await shimOf(o.runtimeRoot, o.sandbox).execStream({ ...request, container: id }, relay, stdin) : await shimOf(o.runtimeRoot, id).execStream(request, relay, stdin);
+      // A command that ended before its stdin did: the rest of our stdin is not waited for.
+      if (o.interactive) process.stdin.destroy();
     });
   const listCmd = new Command('list')
     .description('list the sandboxes (and the containers added to them), as runc list does')

@@ -472,6 +472,8 @@ export class Sandbox {
     args: string[],
     o: { cwd?: string; env?: readonly string[]; user?: { uid: number; gid: number }; container?: string } = {},
     onOutput?: (stream: 'stdout' | 'stderr', data: Buffer) => void,
+    /** Keeps the process's stdin open and tells its exec id, for execStdin(); otherwise stdin is closed at once. */
+    onStarted?: (execId: string) => void,
   ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
     const c = this.container(o.container);
     if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
@@ -497,6 +499,9 @@ export class Sandbox {
       const env = [...p.env.filter((e) => !overridden.has(name(e))), ...(o.env ?? [])];
       const user = o.user ? { uid: o.user.uid, gid: o.user.gid, additionalGids: [] } : { uid: p.user.uid, gid: p.user.gid, additionalGids: p.user.additionalGids ?? [] };
       await this.agent.call('startProcess', { containerId: c.id, execId, process: { args, env, cwd: o.cwd ?? '/', ...user } });
+      // No stdin unless asked for: a command that reads it sees its end, as under `docker exec` without -i.
+      if (onStarted) onStarted(execId);
+      else await this.agent.call('closeStdin', { containerId: c.id, execId }).catch(() => undefined);
       let r: { exitCode: number } | undefined;
       // However long it runs: each wait call has a time limit of its own.
       while (!r) {
@@ -511,6 +516,14 @@ export class Sandbox {
     } finally {
       this.agent.off('event', listener);
     }
+  }
+
+  /** Feeds an exec's stdin (one started with `onStarted`); `end` closes it. */
+  async execStdin(execId: string, data: Buffer | 'end', container?: string): Promise<void> {
+    const c = this.container(container);
+    const ref = { containerId: c.id, execId };
+    if (data === 'end') await this.agent!.call('closeStdin', ref);
+    else await this.agent!.call('writeStdin', { ...ref, data: data.toString('base64') });
   }
 
   /** Guest memory, the agent's own RSS and the load, as the agent reports them. */

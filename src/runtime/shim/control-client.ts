@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { PassvolError, isErrorCode } from '../../common/errors.js';
 import { createInterface } from 'node:readline';
-import { CONTROL_SOCKET, ContainersResponse, ErrorResponse, ExecChunk, ExecEnd, ExecResponse, StartResponse, type ExecRequest } from './control-api.js';
+import { CONTROL_SOCKET, ContainersResponse, ErrorResponse, ExecChunk, ExecEnd, ExecResponse, ExecStarted, StartResponse, type ExecRequest } from './control-api.js';
+
+/** Bytes of stdin per request: base64 of it stays well under the shim's 64 KiB request limit. */
+const STDIN_PIECE = 32 * 1024;
 
 export class ShimClient {
   private readonly socket: string;
@@ -80,8 +83,11 @@ export class ShimClient {
     return this.call('/exec', request, ExecResponse, 3600_000);
   }
 
-  /** Runs a command and hands its output to `onOutput` as it comes; resolves with its exit code. */
-  execStream(exec: ExecRequest, onOutput: (stream: 'stdout' | 'stderr', data: Buffer) => void): Promise<number> {
+  /**
+   * Runs a command and hands its output to `onOutput` as it comes; resolves with its exit code. With
+   * `stdin`, what it yields is fed to the command's stdin, and its end closes it.
+   */
+  execStream(exec: ExecRequest, onOutput: (stream: 'stdout' | 'stderr', data: Buffer) => void, stdin?: AsyncIterable<Buffer | string>): Promise<number> {
     return new Promise((resolve, reject) => {
       const req = request({ socketPath: this.socket, method: 'POST', path: '/exec', headers: { 'content-type': 'application/json' } }, (res) => {
         if (res.statusCode !== 200) {
@@ -97,7 +103,9 @@ export class ShimClient {
           try {
             const v: unknown = JSON.parse(l);
             const chunk = ExecChunk.safeParse(v);
+            const started = ExecStarted.safeParse(v);
             if (chunk.success) onOutput(chunk.data.stream, Buffer.from(chunk.data.data, 'base64'));
+            else if (started.success && stdin) void this.feed(started.data.started, exec.container, stdin, () => exit !== undefined);
             else exit = ExecEnd.parse(v);
           } catch (e) {
             lines.close();
@@ -111,8 +119,23 @@ export class ShimClient {
         });
       });
       req.on('error', (e: NodeJS.ErrnoException) => reject(this.connectError(e)));
-      req.end(JSON.stringify({ ...exec, stream: true }));
+      req.end(JSON.stringify({ ...exec, stream: true, stdin: stdin !== undefined }));
     });
+  }
+
+  /** Feeds an exec's stdin in pieces the shim accepts, then closes it; stops once the exec has ended. */
+  private async feed(execId: string, container: string | undefined, stdin: AsyncIterable<Buffer | string>, ended: () => boolean): Promise<void> {
+    const send = (body: Record<string, unknown>) => this.call('/stdin', { execId, ...(container ? { container } : {}), ...body }, z.object({}).passthrough(), 30_000);
+    try {
+      for await (const chunk of stdin) {
+        const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        for (let at = 0; at < data.length && !ended(); at += STDIN_PIECE) await send({ data: data.subarray(at, at + STDIN_PIECE).toString('base64') });
+        if (ended()) return;
+      }
+      await send({ eof: true });
+    } catch {
+      // The command has ended (or the shim has gone): what was left of stdin has nobody to read it.
+    }
   }
 
   delete(): Promise<void> {

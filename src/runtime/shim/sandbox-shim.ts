@@ -13,7 +13,7 @@ import { readRequestBody } from '../request-body.js';
 import { Sandbox, type SandboxDeps } from '../sandbox/sandbox.js';
 import type { z } from 'zod';
 import { readBundle } from '../oci/bundle.js';
-import { AddContainerRequest, CONTROL_SOCKET, ExecRequest, KillRequest, RemoveContainerRequest, StartRequest, type ShimReady } from './control-api.js';
+import { AddContainerRequest, CONTROL_SOCKET, ExecRequest, KillRequest, RemoveContainerRequest, StartRequest, StdinRequest, type ShimReady } from './control-api.js';
 
 /** What a route returns when it has answered on its own (a streamed exec). */
 const STREAMED = Symbol('streamed');
@@ -108,14 +108,18 @@ export async function runSandboxShim(id: string, bundle: Bundle, deps: SandboxDe
     },
     'GET /containers': async () => ({ containers: sandbox.listContainers() }),
     'POST /exec': async (req, res) => {
-      const { args, stream, ...options } = await parse('exec', ExecRequest, req);
-      if (!stream) return sandbox.exec(args, options);
+      const { args, stream, stdin, ...options } = await parse('exec', ExecRequest, req);
+      if (!stream) {
+        if (stdin) throw new PassvolError('PV_ERR_INVALID_ARGUMENT', 'exec: stdin needs a streamed exec');
+        return sandbox.exec(args, options);
+      }
       // Output as it comes, one JSON line per piece; the last line says how it ended.
       res.statusCode = 200;
       res.setHeader('content-type', 'application/x-ndjson');
       const line = (v: unknown) => res.write(`${JSON.stringify(v)}\n`);
       try {
-        const { exitCode } = await sandbox.exec(args, options, (s, data) => line({ stream: s, data: data.toString('base64') }));
+        const started = stdin ? (execId: string) => line({ started: execId }) : undefined;
+        const { exitCode } = await sandbox.exec(args, options, (s, data) => line({ stream: s, data: data.toString('base64') }), started);
         line({ exitCode });
       } catch (e) {
         const err = toPassvolError(e);
@@ -123,6 +127,12 @@ export async function runSandboxShim(id: string, bundle: Bundle, deps: SandboxDe
       }
       res.end();
       return STREAMED;
+    },
+    'POST /stdin': async (req) => {
+      const r = await parse('stdin', StdinRequest, req);
+      if (r.data) await sandbox.execStdin(r.execId, Buffer.from(r.data, 'base64'), r.container);
+      if (r.eof) await sandbox.execStdin(r.execId, 'end', r.container);
+      return {};
     },
     'POST /delete': async () => {
       await sandbox.destroy();
