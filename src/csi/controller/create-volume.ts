@@ -74,10 +74,10 @@ export async function createVolume(ctx: ControllerContext, request: unknown): Pr
       ? { volumeId: r.volume_content_source.volume.volume_id }
       : undefined;
   const create = () => backend.createVolume({ name: r.name, requiredBytes, limitBytes, parameters, claim, accesses, extraContext, ...(source ? { source } : {}) });
-  // A clone copies its source (frozen, if in use): it holds the source's lock too, as a snapshot does, so a
-  // delete, an expand or a snapshot of the source meanwhile answers ABORTED. Name locks are keyed `name:`,
-  // volume locks by id, and neither waits: the two cannot deadlock.
-  const sourceVolumeId = source?.volumeId;
-  const info: VolumeInfo = await ctx.locks.with(`name:${r.name}`, () => (sourceVolumeId ? ctx.locks.with(sourceVolumeId, create) : create()));
+  // A clone or a restore copies its source (a volume frozen if in use, or a snapshot): it holds the source's
+  // lock too, so a delete, an expand or a snapshot of that source meanwhile answers ABORTED. Locks are keyed
+  // `name:`, `snapshot:` or by volume id, and none waits: they cannot deadlock.
+  const sourceLock = source?.volumeId ?? (source?.snapshotId ? `snapshot:${source.snapshotId}` : undefined);
+  const info: VolumeInfo = await ctx.locks.with(`name:${r.name}`, () => (sourceLock ? ctx.locks.with(sourceLock, create) : create()));
   return { volume: toCsiVolume(info) };
 }
