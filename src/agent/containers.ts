@@ -4,14 +4,14 @@
 // nosuid,nodev and ro as asked; destinations resolved inside the rootfs so an image's symlinks cannot
 // redirect them), and processes run by container-launcher.ts in a private mount namespace and a PID
 // namespace of their own.
-import { mkdir, stat, symlink } from 'node:fs/promises';
+import { mkdir, readdir, readlink, stat, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { AgentError, type ContainerMountEntry, type KernelMount, type ProcessSpec } from '../protocol/index.js';
 import { checkKernelMountOptions } from './mount-policy.js';
 import { prepareContainerDev } from './container-dev.js';
 import { execCommand, initCommand } from './container-launcher.js';
-import { ContainerProcess, type ExitStatus } from './container-process.js';
+import { ContainerProcess, signalNumber, type ExitStatus } from './container-process.js';
 import type { EventSink } from './event-sink.js';
 import { checkContainerPath, checkGuestPath, type PathMapper } from './guest-paths.js';
 import type { RunCommand } from './run-command.js';
@@ -198,6 +198,30 @@ export class ContainerRegistry {
 
   signal(containerId: string, execId: string, signal: string | number): void {
     this.process(containerId, execId).signal(signal);
+  }
+
+  /**
+   * Signals every process in the container's PID namespace (the init's), found by their /proc/<pid>/ns/pid:
+   * what runc's `kill --all` reaches through the container's cgroup. Returns how many were signalled.
+   */
+  async signalAll(containerId: string, signal: string | number): Promise<number> {
+    const c = this.get(containerId);
+    const init = c.initExecId === undefined ? undefined : c.processes.get(c.initExecId);
+    if (!init?.isRunning || init.realPid === undefined) throw new AgentError('FAILED_PRECONDITION', `container "${containerId}" is not running`);
+    const ns = await readlink(`/proc/${init.realPid}/ns/pid`);
+    let signalled = 0;
+    for (const name of await readdir('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      if ((await readlink(`/proc/${name}/ns/pid`).catch(() => '')) !== ns) continue;
+      try {
+        process.kill(Number(name), signalNumber(signal));
+        signalled++;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+      }
+    }
+    this.deps.log.info({ containerId, signal, signalled }, 'signalled every process of the container');
+    return signalled;
   }
 
   wait(containerId: string, execId: string): Promise<ExitStatus> {

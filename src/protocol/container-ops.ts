@@ -72,7 +72,14 @@ export const StartProcessResult = z.object({ pid: z.number().int().positive() })
 
 const ProcessRef = { containerId: ObjectId, execId: ObjectId };
 
-export const SignalArgs = z.object({ ...ProcessRef, signal: Signal }).strict();
+export const SignalArgs = z
+  .object({
+    ...ProcessRef,
+    signal: Signal,
+    /** Every process in the container's PID namespace (`runc kill --all`), not only the one `execId` names. */
+    all: z.boolean().optional(),
+  })
+  .strict();
 export const WaitArgs = z.object(ProcessRef).strict();
 export const WaitResult = z.object({
   /** The exit status; 128 + signal number when a signal ended the process. */

@@ -1,7 +1,9 @@
-// signal: delivers a signal to the container process itself (not its launcher).
+// signal: delivers a signal to the container process itself (not its launcher); with `all`, to every
+// process in the container's PID namespace.
 import type { Handler } from './handler.js';
 
 export const signal: Handler<'signal'> = async (args, ctx) => {
-  ctx.containers.signal(args.containerId, args.execId, args.signal);
+  if (args.all) await ctx.containers.signalAll(args.containerId, args.signal);
+  else ctx.containers.signal(args.containerId, args.execId, args.signal);
   return {};
 };

@@ -239,10 +239,11 @@ export function lifecycleCommands(): Command[] {
     .argument('[signal]', 'signal name or number', 'SIGTERM')
     .option('--runtime-root <dir>', 'sandbox state folders', DEFAULT_RUNTIME_ROOT)
     .option('--sandbox <id>', 'the sandbox the container was added to')
-    .action(async (id: string, signal: string, o: { runtimeRoot: string; sandbox?: string }) => {
+    .option('--all', "send it to every process in the container, not only its init (as runc's kill --all)")
+    .action(async (id: string, signal: string, o: { runtimeRoot: string; sandbox?: string; all?: boolean }) => {
       const sig = parseSignal(signal);
-      if (o.sandbox) await shimOf(o.runtimeRoot, o.sandbox).kill(sig, id);
-      else await shimOf(o.runtimeRoot, id).kill(sig);
+      if (o.sandbox) await shimOf(o.runtimeRoot, o.sandbox).kill(sig, id, o.all);
+      else await shimOf(o.runtimeRoot, id).kill(sig, undefined, o.all);
     });
   const execCmd = new Command('exec')
     .description('run a command in the container; relays its output as it comes and exits with its code')

@@ -452,9 +452,10 @@ export class Sandbox {
     return r.exitCode;
   }
 
-  async kill(signal: string, container?: string): Promise<void> {
+  /** Signals a container's process; with `all`, every process in the container (as `runc kill --all`). */
+  async kill(signal: string, container?: string, all = false): Promise<void> {
     const c = this.container(container);
-    await this.agent!.call('signal', { containerId: c.id, execId: c.id, signal: signal as never });
+    await this.agent!.call('signal', { containerId: c.id, execId: c.id, signal: signal as never, ...(all ? { all } : {}) });
   }
 
   /** Feeds the container process's stdin; `end` closes it (the process sees EOF). */

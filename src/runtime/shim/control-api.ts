@@ -13,7 +13,7 @@ export const ContainerId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/,
 const Target = { container: ContainerId.optional() };
 
 export const StartRequest = z.object(Target).strict();
-export const KillRequest = z.object({ signal: SignalName, ...Target }).strict();
+export const KillRequest = z.object({ signal: SignalName, all: z.boolean().default(false), ...Target }).strict();
 export const AddContainerRequest = z.object({ id: ContainerId, bundle: z.string().startsWith('/', 'the bundle must be an absolute path') }).strict();
 export const RemoveContainerRequest = z.object({ id: ContainerId }).strict();
 export const ContainersResponse = z.object({

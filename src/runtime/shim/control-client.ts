@@ -61,8 +61,8 @@ export class ShimClient {
     return this.call('/start', container ? { container } : {}, StartResponse, 60_000);
   }
 
-  kill(signal: string, container?: string): Promise<void> {
-    return this.call('/kill', { signal, ...(container ? { container } : {}) }, z.object({}).passthrough(), 30_000).then(() => undefined);
+  kill(signal: string, container?: string, all = false): Promise<void> {
+    return this.call('/kill', { signal, ...(container ? { container } : {}), ...(all ? { all } : {}) }, z.object({}).passthrough(), 30_000).then(() => undefined);
   }
 
   /** Adds a container (a pod's other) made from `bundle` to the running sandbox. */

@@ -90,7 +90,7 @@ export async function runSandboxShim(id: string, bundle: Bundle, deps: SandboxDe
     },
     'POST /kill': async (req) => {
       const r = await parse('kill', KillRequest, req);
-      await sandbox.kill(r.signal, r.container);
+      await sandbox.kill(r.signal, r.container, r.all);
       return {};
     },
     'POST /containers': async (req) => {

@@ -214,3 +214,16 @@ test('a read-only root (OCI root.readonly): the root refuses writes, its volumes
   const left = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => l.includes('/containers/c6/'));
   assert.deepEqual(left, [], 'the root bind is undone with the rest');
 });
+
+test('signal with all reaches every process in the container, not only its init (runc kill --all)', { skip }, async () => {
+  const rootfs = '/run/passvol/containers/c7/rootfs';
+  await makeBusyboxRootfs(agent, rootfs);
+  // The init is PID 1 of its namespace: it ignores SIGTERM (no handler), so only --all ends its children.
+  await agent.client.request('createContainer', { containerId: 'c7', rootfs, process: { args: ['/bin/sh', '-c', 'sleep 300 & sleep 301 & wait; echo children-gone'], uid: 0, gid: 0 } });
+  await agent.client.request('startProcess', { containerId: 'c7', execId: 'init' });
+  await new Promise((r) => setTimeout(r, 300));
+  await agent.client.request('signal', { containerId: 'c7', execId: 'init', signal: 'SIGTERM', all: true });
+  assert.deepEqual(await agent.client.request('wait', { containerId: 'c7', execId: 'init' }), { exitCode: 0 });
+  assert.match(agent.client.output('c7', 'init'), /children-gone/);
+  await agent.client.request('deleteContainer', { containerId: 'c7' });
+});
