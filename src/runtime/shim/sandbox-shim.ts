@@ -118,8 +118,8 @@ export async function runSandboxShim(id: string, bundle: Bundle, deps: SandboxDe
       res.setHeader('content-type', 'application/x-ndjson');
       const line = (v: unknown) => res.write(`${JSON.stringify(v)}\n`);
       try {
-        const started = stdin ? (execId: string) => line({ started: execId }) : undefined;
-        const { exitCode } = await sandbox.exec(args, options, (s, data) => line({ stream: s, data: data.toString('base64') }), started);
+        const tellExecId = stdin ? (execId: string) => line({ started: execId }) : undefined;
+        const { exitCode } = await sandbox.exec(args, options, (s, data) => line({ stream: s, data: data.toString('base64') }), tellExecId);
         line({ exitCode });
       } catch (e) {
         const err = toPassvolError(e);
