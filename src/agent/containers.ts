@@ -172,8 +172,10 @@ export class ContainerRegistry {
       if (!init?.isRunning || init.realPid === undefined || !c.initInside) {
         throw new AgentError('FAILED_PRECONDITION', `container "${containerId}" is not running; start its init process first`);
       }
-      // The container runs: its working directory is resolved through descriptors and handed over pinned.
-      const cwd = await openDirInRoot(c.rootfsHost, spec.cwd);
+      // The container runs: its working directory is resolved through descriptors and handed over pinned,
+      // from the init's own root (/proc/<pid>/root): in the container's mount tree, where ".." stops at its
+      // root once nsenter has chrooted there. From the agent's tree, ".." would climb past it.
+      const cwd = await openDirInRoot(`/proc/${init.realPid}/root`, spec.cwd);
       try {
         proc = new ContainerProcess(containerId, execId, execCommand(this.deps, init.realPid, spec.env, spec, cwd.fd), this.deps.events, log);
       } finally {
@@ -208,7 +210,9 @@ export class ContainerRegistry {
     const c = this.get(containerId);
     const init = c.initExecId === undefined ? undefined : c.processes.get(c.initExecId);
     if (!init?.isRunning || init.realPid === undefined) throw new AgentError('FAILED_PRECONDITION', `container "${containerId}" is not running`);
-    const ns = await readlink(`/proc/${init.realPid}/ns/pid`);
+    const ns = await readlink(`/proc/${init.realPid}/ns/pid`).catch(() => {
+      throw new AgentError('FAILED_PRECONDITION', `container "${containerId}" has just exited`);
+    });
     let signalled = 0;
     for (const name of await readdir('/proc')) {
       if (!/^\d+$/.test(name)) continue;

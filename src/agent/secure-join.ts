@@ -81,7 +81,10 @@ export async function openDirInRoot(root: string, path: string): Promise<FileHan
         if (isNotFound(e)) throw new AgentError('NOT_FOUND', `"${path}" does not exist in the container`);
         throw e;
       });
-      const st = await h.stat();
+      const st = await h.stat().catch(async (e: unknown) => {
+        await h.close();
+        throw e;
+      });
       if (st.isSymbolicLink()) {
         await h.close();
         if (++links > MAX_LINKS) throw new AgentError('INVALID_ARGUMENT', `too many symlinks resolving "${path}" in the container`);

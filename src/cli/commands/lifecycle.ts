@@ -177,22 +177,32 @@ interface ListRow {
   created: string;
 }
 
-/** Every sandbox from its state file; a live one's shim is asked for the containers added to it. */
+/**
+ * Every sandbox from its state file; the live ones' shims are asked, all at once, for the containers added
+ * to them. A shim that does not answer shows as one row with status "unknown" rather than stalling the list.
+ */
 async function listAll(runtimeRoot: string): Promise<ListRow[]> {
   const dirs = new SandboxDirs(runtimeRoot);
-  const rows: ListRow[] = [];
-  for (const id of await dirs.list()) {
-    const s = await dirs.read(id).catch(() => undefined);
-    if (!s) continue;
-    const alive = runtimeAlive(s);
-    const status = alive ? s.status : 'stopped';
-    rows.push({ id, sandbox: id, status, pid: status === 'stopped' ? 0 : (s.vmPid ?? 0), bundle: s.bundle, created: s.createdAt });
-    if (!alive) continue;
-    const added = await shimOf(runtimeRoot, id).containers().catch(() => []);
-    for (const c of added.filter((x) => x.id !== 'main')) rows.push({ id: c.id, sandbox: id, status: c.status, pid: c.status === 'running' ? (c.pid ?? 0) : 0, bundle: c.bundle, created: s.createdAt });
-  }
-  return rows;
+  const perSandbox = await Promise.all(
+    (await dirs.list()).map(async (id): Promise<ListRow[]> => {
+      const s = await dirs.read(id).catch(() => undefined);
+      if (!s) return [];
+      const alive = runtimeAlive(s);
+      const status = alive ? s.status : 'stopped';
+      const own: ListRow = { id, sandbox: id, status, pid: status === 'stopped' ? 0 : (s.vmPid ?? 0), bundle: s.bundle, created: s.createdAt };
+      if (!alive) return [own];
+      const added = await shimOf(runtimeRoot, id)
+        .containers(LIST_WAIT_MS)
+        .catch(() => undefined);
+      if (!added) return [{ ...own, status: 'unknown' }];
+      return [own, ...added.filter((x) => x.id !== 'main').map((c) => ({ id: c.id, sandbox: id, status: c.status, pid: c.status === 'running' ? (c.pid ?? 0) : 0, bundle: c.bundle, created: s.createdAt }))];
+    }),
+  );
+  return perSandbox.flat();
 }
+
+/** How long `list` waits for a shim. */
+const LIST_WAIT_MS = 3000;
 
 async function addedState(runtimeRoot: string, sandbox: string, id: string): Promise<Record<string, unknown>> {
   const c = await addedContainer(runtimeRoot, sandbox, id);

@@ -524,7 +524,16 @@ export class Sandbox {
     const c = this.container(container);
     const ref = { containerId: c.id, execId };
     if (data === 'end') await this.agent!.call('closeStdin', ref);
-    else await this.agent!.call('writeStdin', { ...ref, data: data.toString('base64') });
+    // The write resolves once the command's pipe takes it: a command that reads late makes it wait.
+    else await this.agent!.call('writeStdin', { ...ref, data: data.toString('base64') }, 24 * 3600_000);
+  }
+
+  /** Ends an exec whose caller has gone: its stdin closed, then SIGTERM. Quiet if it has ended already. */
+  async abandonExec(execId: string, container?: string): Promise<void> {
+    const c = this.container(container);
+    const ref = { containerId: c.id, execId };
+    await this.agent!.call('closeStdin', ref).catch(() => undefined);
+    await this.agent!.call('signal', { ...ref, signal: 'SIGTERM' }).catch(() => undefined);
   }
 
   /** Guest memory, the agent's own RSS and the load, as the agent reports them. */

@@ -8,6 +8,8 @@ import { CONTROL_SOCKET, ContainersResponse, ErrorResponse, ExecChunk, ExecEnd, 
 
 /** Bytes of stdin per request: base64 of it stays well under the shim's 64 KiB request limit. */
 const STDIN_PIECE = 32 * 1024;
+/** How long a piece of stdin may wait for the command to read: as long as an exec may run. */
+const STDIN_WAIT_MS = 24 * 3600_000;
 
 export class ShimClient {
   private readonly socket: string;
@@ -75,8 +77,8 @@ export class ShimClient {
     return this.call('/containers/delete', { id }, z.object({}).passthrough(), 600_000).then(() => undefined);
   }
 
-  containers(): Promise<z.infer<typeof ContainersResponse>['containers']> {
-    return this.call('/containers', undefined, ContainersResponse, 30_000).then((r) => r.containers);
+  containers(timeoutMs = 30_000): Promise<z.infer<typeof ContainersResponse>['containers']> {
+    return this.call('/containers', undefined, ContainersResponse, timeoutMs).then((r) => r.containers);
   }
 
   exec(request: ExecRequest): Promise<{ exitCode: number; stdout: string; stderr: string }> {
@@ -99,6 +101,9 @@ export class ShimClient {
         }
         let exit: z.infer<typeof ExecEnd> | undefined;
         const lines = createInterface({ input: res });
+        // The shim gone mid-stream: the connection resets, which is ours to report, not an unhandled error.
+        res.on('error', (e: NodeJS.ErrnoException) => reject(this.connectError(e)));
+        lines.on('error', (e: NodeJS.ErrnoException) => reject(this.connectError(e)));
         lines.on('line', (l) => {
           try {
             const v: unknown = JSON.parse(l);
@@ -109,6 +114,7 @@ export class ShimClient {
             else exit = ExecEnd.parse(v);
           } catch (e) {
             lines.close();
+            res.destroy();
             reject(new PassvolError('PV_ERR_INTERNAL', `shim of sandbox ${this.id} streamed what is not understood: ${(e as Error).message}`));
           }
         });
@@ -125,7 +131,8 @@ export class ShimClient {
 
   /** Feeds an exec's stdin in pieces the shim accepts, then closes it; stops once the exec has ended. */
   private async feed(execId: string, container: string | undefined, stdin: AsyncIterable<Buffer | string>, ended: () => boolean): Promise<void> {
-    const send = (body: Record<string, unknown>) => this.call('/stdin', { execId, ...(container ? { container } : {}), ...body }, z.object({}).passthrough(), 30_000);
+    // A command that reads its stdin late keeps its pipe full: a write may wait on it that long.
+    const send = (body: Record<string, unknown>) => this.call('/stdin', { execId, ...(container ? { container } : {}), ...body }, z.object({}).passthrough(), STDIN_WAIT_MS);
     try {
       for await (const chunk of stdin) {
         const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;

@@ -117,9 +117,18 @@ export async function runSandboxShim(id: string, bundle: Bundle, deps: SandboxDe
       res.statusCode = 200;
       res.setHeader('content-type', 'application/x-ndjson');
       const line = (v: unknown) => res.write(`${JSON.stringify(v)}\n`);
+      // A caller that goes away mid-exec (Ctrl-C) leaves nobody to feed or read it: it is ended, not left running.
+      let running: string | undefined;
+      res.once('close', () => {
+        if (running !== undefined) void sandbox.abandonExec(running, options.container);
+      });
       try {
-        const tellExecId = stdin ? (execId: string) => line({ started: execId }) : undefined;
-        const { exitCode } = await sandbox.exec(args, options, (s, data) => line({ stream: s, data: data.toString('base64') }), tellExecId);
+        const { exitCode } = await sandbox.exec(args, options, (s, data) => line({ stream: s, data: data.toString('base64') }), (execId) => {
+          running = execId;
+          if (stdin) line({ started: execId });
+          else void sandbox.execStdin(execId, 'end', options.container).catch(() => undefined);
+        });
+        running = undefined;
         line({ exitCode });
       } catch (e) {
         const err = toPassvolError(e);

@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants, closeSync, openSync } from 'node:fs';
-import { readFile, readlink, stat } from 'node:fs/promises';
+import { readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   makeBusyboxRootfs,
@@ -226,4 +226,22 @@ test('signal with all reaches every process in the container, not only its init 
   assert.deepEqual(await agent.client.request('wait', { containerId: 'c7', execId: 'init' }), { exitCode: 0 });
   assert.match(agent.client.output('c7', 'init'), /children-gone/);
   await agent.client.request('deleteContainer', { containerId: 'c7' });
+});
+
+test("an exec's working directory is in the container's own mount tree: '..' from it stops at the container's root", { skip }, async () => {
+  const rootfs = '/run/passvol/containers/c8/rootfs';
+  await makeBusyboxRootfs(agent, rootfs);
+  // Beside the rootfs, in the agent's tree: what an exec must never reach.
+  await writeFile(join(agent.root, '/run/passvol/containers/c8/outside'), 'not for the container\n');
+  await agent.client.request('createContainer', { containerId: 'c8', rootfs, process: { args: ['/bin/sleep', '300'], uid: 0, gid: 0 } });
+  await agent.client.request('startProcess', { containerId: 'c8', execId: 'init' });
+  for (const cwd of ['/', '/bin']) {
+    const execId = `peek${cwd.length}`;
+    await agent.client.request('startProcess', { containerId: 'c8', execId, process: { args: ['/bin/sh', '-c', 'cat ../outside ../../outside ../../../outside 2>/dev/null; echo "at $(pwd)"'], cwd, uid: 0, gid: 0 } });
+    await agent.client.request('wait', { containerId: 'c8', execId });
+    const out = agent.client.output('c8', execId);
+    assert.doesNotMatch(out, /not for the container/, `from ${cwd}`);
+    assert.match(out, new RegExp(`^at ${cwd}$`, 'm'));
+  }
+  await agent.client.request('deleteContainer', { containerId: 'c8', force: true });
 });
