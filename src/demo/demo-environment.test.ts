@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,38 +28,31 @@ function fakeParts(fail: { start?: string; stop?: string }) {
   return { parts, events };
 }
 
-const work = () => mkdtempSync(join(tmpdir(), 'passvol-demo-env-test-'));
+/** A scratch folder removed after the test. */
+const work = (t: TestContext) => {
+  const dir = mkdtempSync(join(tmpdir(), 'passvol-demo-env-test-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+};
 
-test('a driver that fails to start: what had started (the NFS server, the disk driver) is stopped', async () => {
-  const dir = work();
-  try {
-    const { parts, events } = fakeParts({ start: 'nas' });
-    await assert.rejects(startDemoNode(dir, parts), /^Error: nas did not start$/);
-    assert.deepEqual(events, ['start nfs', 'start disk', 'stop disk', 'stop nfs']);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+test('a driver that fails to start: what had started (the NFS server, the disk driver) is stopped', async (t) => {
+  const dir = work(t);
+  const { parts, events } = fakeParts({ start: 'nas' });
+  await assert.rejects(startDemoNode(dir, parts), /^Error: nas did not start$/);
+  assert.deepEqual(events, ['start nfs', 'start disk', 'stop disk', 'stop nfs']);
 });
 
-test('a part that also fails to stop is named with the error that stopped the start', async () => {
-  const dir = work();
-  try {
-    const { parts, events } = fakeParts({ start: 'nas', stop: 'disk' });
-    await assert.rejects(startDemoNode(dir, parts), (e: Error) => e instanceof AggregateError && e.message === 'nas did not start; then, stopping what had started: stop the disk CSI driver: disk would not stop');
-    assert.deepEqual(events, ['start nfs', 'start disk', 'stop disk', 'stop nfs']);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+test('a part that also fails to stop is named with the error that stopped the start', async (t) => {
+  const dir = work(t);
+  const { parts, events } = fakeParts({ start: 'nas', stop: 'disk' });
+  await assert.rejects(startDemoNode(dir, parts), (e: Error) => e instanceof AggregateError && e.message === 'nas did not start; then, stopping what had started: stop the disk CSI driver: disk would not stop');
+  assert.deepEqual(events, ['start nfs', 'start disk', 'stop disk', 'stop nfs']);
 });
 
-test('stop() stops every part even when one fails, and says which', async () => {
-  const dir = work();
-  try {
-    const { parts, events } = fakeParts({ stop: 'nas' });
-    const node = await startDemoNode(dir, parts);
-    await assert.rejects(node.stop(), /^Error: nas would not stop$/);
-    assert.deepEqual(events, ['start nfs', 'start disk', 'start nas', 'stop nas', 'stop disk', 'stop nfs']);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+test('stop() stops every part even when one fails, and says which', async (t) => {
+  const dir = work(t);
+  const { parts, events } = fakeParts({ stop: 'nas' });
+  const node = await startDemoNode(dir, parts);
+  await assert.rejects(node.stop(), /^Error: nas would not stop$/);
+  assert.deepEqual(events, ['start nfs', 'start disk', 'start nas', 'stop nas', 'stop disk', 'stop nfs']);
 });

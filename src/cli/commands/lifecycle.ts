@@ -17,7 +17,7 @@ import { ShimReady, SIGNALS } from '../../runtime/shim/control-api.js';
 import { ShimClient } from '../../runtime/shim/control-client.js';
 import { runSandboxShim } from '../../runtime/shim/sandbox-shim.js';
 import { cleanupOrphans } from '../../runtime/sandbox/orphan-cleanup.js';
-import { DEFAULT_RUNTIME_ROOT, SandboxDirs, runtimeAlive } from '../../runtime/sandbox/sandbox-dir.js';
+import { DEFAULT_RUNTIME_ROOT, SandboxDirs, runtimeAlive, type SandboxState } from '../../runtime/sandbox/sandbox-dir.js';
 import { runtimeDeps, VM_TEMPLATES_HELP, type RuntimeFlags } from '../runtime-setup.js';
 import { logLevelHelp } from '../log-level.js';
 import { parseFlags } from '../parse-flags.js';
@@ -111,19 +111,22 @@ async function shim(id: string, o: CreateFlags): Promise<void> {
   await runSandboxShim(validateSandboxId(id), await readBundle(o.bundle), deps, say);
 }
 
+/** A sandbox as `state` and `list` show it: stopped once its shim is gone, whatever its file last said. */
+function sandboxStatus(s: SandboxState): { status: string; pid: number } {
+  const status = runtimeAlive(s) ? s.status : 'stopped';
+  return { status, pid: status === 'stopped' ? 0 : (s.vmPid ?? 0) };
+}
+
+/** The OCI state document of a sandbox or of a container added to one. */
+function ociState(o: { id: string; status: string; pid: number; bundle: string; exitCode?: number | undefined; annotations: Record<string, string> }): Record<string, unknown> {
+  const exit = o.exitCode !== undefined ? { 'passvol.io/exit-code': String(o.exitCode) } : {};
+  return { ociVersion: '1.0.2', id: o.id, status: o.status, pid: o.pid, bundle: o.bundle, annotations: { ...o.annotations, ...exit } };
+}
+
 async function state(id: string, runtimeRoot: string): Promise<Record<string, unknown>> {
   const s = await new SandboxDirs(runtimeRoot).read(validateSandboxId(id));
   if (!s) throw notFound(`sandbox ${id} does not exist under ${runtimeRoot}`);
-  // A sandbox whose shim is gone is stopped, whatever its file last said.
-  const status = runtimeAlive(s) ? s.status : 'stopped';
-  return {
-    ociVersion: '1.0.2',
-    id: s.id,
-    status,
-    pid: status === 'stopped' ? 0 : (s.vmPid ?? 0),
-    bundle: s.bundle,
-    annotations: { 'passvol.io/created-at': s.createdAt, ...(s.exitCode !== undefined ? { 'passvol.io/exit-code': String(s.exitCode) } : {}) },
-  };
+  return ociState({ id: s.id, ...sandboxStatus(s), bundle: s.bundle, exitCode: s.exitCode, annotations: { 'passvol.io/created-at': s.createdAt } });
 }
 
 async function remove(id: string, o: { runtimeRoot: string; root?: string; force?: boolean; sandbox?: string }): Promise<void> {
@@ -187,10 +190,8 @@ async function listAll(runtimeRoot: string): Promise<ListRow[]> {
     (await dirs.list()).map(async (id): Promise<ListRow[]> => {
       const s = await dirs.read(id).catch(() => undefined);
       if (!s) return [];
-      const alive = runtimeAlive(s);
-      const status = alive ? s.status : 'stopped';
-      const own: ListRow = { id, sandbox: id, status, pid: status === 'stopped' ? 0 : (s.vmPid ?? 0), bundle: s.bundle, created: s.createdAt };
-      if (!alive) return [own];
+      const own: ListRow = { id, sandbox: id, ...sandboxStatus(s), bundle: s.bundle, created: s.createdAt };
+      if (!runtimeAlive(s)) return [own];
       const added = await shimOf(runtimeRoot, id)
         .containers(LIST_WAIT_MS)
         .catch(() => undefined);
@@ -206,14 +207,7 @@ const LIST_WAIT_MS = 3000;
 
 async function addedState(runtimeRoot: string, sandbox: string, id: string): Promise<Record<string, unknown>> {
   const c = await addedContainer(runtimeRoot, sandbox, id);
-  return {
-    ociVersion: '1.0.2',
-    id: c.id,
-    status: c.status,
-    pid: c.status === 'running' ? (c.pid ?? 0) : 0,
-    bundle: c.bundle,
-    annotations: { 'passvol.io/sandbox': sandbox, ...(c.exitCode !== undefined ? { 'passvol.io/exit-code': String(c.exitCode) } : {}) },
-  };
+  return ociState({ id: c.id, status: c.status, pid: c.status === 'running' ? (c.pid ?? 0) : 0, bundle: c.bundle, exitCode: c.exitCode, annotations: { 'passvol.io/sandbox': sandbox } });
 }
 
 export function lifecycleCommands(): Command[] {

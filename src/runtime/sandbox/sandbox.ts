@@ -471,9 +471,10 @@ export class Sandbox {
    */
   async exec(
     args: string[],
-    o: { cwd?: string; env?: readonly string[]; user?: { uid: number; gid: number }; container?: string } = {},
+    /** `keepStdin`: leave the process's stdin open for execStdin(); otherwise it is closed at once. */
+    o: { cwd?: string; env?: readonly string[]; user?: { uid: number; gid: number }; container?: string; keepStdin?: boolean } = {},
     onOutput?: (stream: 'stdout' | 'stderr', data: Buffer) => void,
-    /** Keeps the process's stdin open and tells its exec id, for execStdin(); otherwise stdin is closed at once. */
+    /** Told the exec id once the process runs (for execStdin() and abandonExec()). */
     onStarted?: (execId: string) => void,
   ): Promise<{ exitCode: number; stdout: string; stderr: string }> {
     const c = this.container(o.container);
@@ -501,8 +502,8 @@ export class Sandbox {
       const user = o.user ? { uid: o.user.uid, gid: o.user.gid, additionalGids: [] } : { uid: p.user.uid, gid: p.user.gid, additionalGids: p.user.additionalGids ?? [] };
       await this.agent.call('startProcess', { containerId: c.id, execId, process: { args, env, cwd: o.cwd ?? '/', ...user } });
       // No stdin unless asked for: a command that reads it sees its end, as under `docker exec` without -i.
-      if (onStarted) onStarted(execId);
-      else await this.agent.call('closeStdin', { containerId: c.id, execId }).catch(() => undefined);
+      if (!o.keepStdin) await this.agent.call('closeStdin', { containerId: c.id, execId }).catch(() => undefined);
+      onStarted?.(execId);
       let r: { exitCode: number } | undefined;
       // However long it runs: each wait call has a time limit of its own.
       while (!r) {

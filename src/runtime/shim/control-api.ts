@@ -28,20 +28,18 @@ export const ExecRequest = z
     env: z.array(z.string().regex(/^[^=\0]+=[^\0]*$/, 'env entries are NAME=value')).max(256).default([]),
     /** Who runs it (default: the container process's user). */
     user: z.object({ uid: z.number().int().min(0).max(4294967294), gid: z.number().int().min(0).max(4294967294) }).strict().optional(),
-    /** Answer as NDJSON: an ExecChunk per piece of output as it comes, then an ExecEnd. */
-    stream: z.boolean().default(false),
-    /** Keep the process's stdin open (streamed execs only): the first line is then an ExecStarted. */
+    /** Keep the process's stdin open for POST /stdin: the answer's first line is then an ExecStarted. */
     stdin: z.boolean().default(false),
     ...Target,
   })
   .strict();
+// POST /exec answers as NDJSON: an ExecChunk per piece of output as it comes, then an ExecEnd.
 export const ExecStarted = z.object({ started: z.string() }).strict();
 /** A piece of an exec's stdin (base64), or its end. */
 export const StdinRequest = z.object({ execId: z.string().min(1).max(128), data: z.string().max(1 << 20).optional(), eof: z.boolean().default(false), ...Target }).strict();
 export const ExecChunk = z.object({ stream: z.enum(['stdout', 'stderr']), data: z.string() }).strict();
 export const ExecEnd = z.union([z.object({ exitCode: z.number().int() }).strict(), z.object({ error: z.object({ code: z.string(), message: z.string() }) }).strict()]);
 export type ExecRequest = z.input<typeof ExecRequest>;
-export const ExecResponse = z.object({ exitCode: z.number().int(), stdout: z.string(), stderr: z.string() });
 export const StartResponse = z.object({ pid: z.number().int() });
 export const ErrorResponse = z.object({ code: z.string(), message: z.string() });
 

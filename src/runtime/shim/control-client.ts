@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { PassvolError, isErrorCode } from '../../common/errors.js';
 import { createInterface } from 'node:readline';
-import { CONTROL_SOCKET, ContainersResponse, ErrorResponse, ExecChunk, ExecEnd, ExecResponse, ExecStarted, StartResponse, type ExecRequest } from './control-api.js';
+import { CONTROL_SOCKET, ContainersResponse, ErrorResponse, ExecChunk, ExecEnd, ExecStarted, StartResponse, type ExecRequest } from './control-api.js';
 
 /** Bytes of stdin per request: base64 of it stays well under the shim's 64 KiB request limit. */
 const STDIN_PIECE = 32 * 1024;
@@ -81,10 +81,6 @@ export class ShimClient {
     return this.call('/containers', undefined, ContainersResponse, timeoutMs).then((r) => r.containers);
   }
 
-  exec(request: ExecRequest): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-    return this.call('/exec', request, ExecResponse, 3600_000);
-  }
-
   /**
    * Runs a command and hands its output to `onOutput` as it comes; resolves with its exit code. With
    * `stdin`, what it yields is fed to the command's stdin, and its end closes it.
@@ -125,7 +121,7 @@ export class ShimClient {
         });
       });
       req.on('error', (e: NodeJS.ErrnoException) => reject(this.connectError(e)));
-      req.end(JSON.stringify({ ...exec, stream: true, stdin: stdin !== undefined }));
+      req.end(JSON.stringify({ ...exec, stdin: stdin !== undefined }));
     });
   }
 

@@ -108,11 +108,7 @@ export async function runSandboxShim(id: string, bundle: Bundle, deps: SandboxDe
     },
     'GET /containers': async () => ({ containers: sandbox.listContainers() }),
     'POST /exec': async (req, res) => {
-      const { args, stream, stdin, ...options } = await parse('exec', ExecRequest, req);
-      if (!stream) {
-        if (stdin) throw new PassvolError('PV_ERR_INVALID_ARGUMENT', 'exec: stdin needs a streamed exec');
-        return sandbox.exec(args, options);
-      }
+      const { args, stdin, ...options } = await parse('exec', ExecRequest, req);
       // Output as it comes, one JSON line per piece; the last line says how it ended.
       res.statusCode = 200;
       res.setHeader('content-type', 'application/x-ndjson');
@@ -123,10 +119,10 @@ export async function runSandboxShim(id: string, bundle: Bundle, deps: SandboxDe
         if (running !== undefined) void sandbox.abandonExec(running, options.container);
       });
       try {
-        const { exitCode } = await sandbox.exec(args, options, (s, data) => line({ stream: s, data: data.toString('base64') }), (execId) => {
+        const onOutput = (s: 'stdout' | 'stderr', data: Buffer) => line({ stream: s, data: data.toString('base64') });
+        const { exitCode } = await sandbox.exec(args, { ...options, keepStdin: stdin }, onOutput, (execId) => {
           running = execId;
           if (stdin) line({ started: execId });
-          else void sandbox.execStdin(execId, 'end', options.container).catch(() => undefined);
         });
         running = undefined;
         line({ exitCode });
