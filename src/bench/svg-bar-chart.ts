@@ -7,10 +7,10 @@ export interface BarGroup {
 const COLOURS = ['#2b6cb0', '#dd6b20', '#38a169', '#805ad5', '#c53030', '#718096'];
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export function barChart(title: string, unit: string, groups: readonly BarGroup[], options: { log?: boolean } = {}): string {
+export function barChart(title: string, unit: string, groups: readonly BarGroup[]): string {
   const series = [...new Set(groups.flatMap((g) => g.bars.map((b) => b.series)))];
   const max = Math.max(...groups.flatMap((g) => g.bars.map((b) => b.value)), 1e-9);
-  const scale = (v: number) => (options.log ? Math.log10(1 + v) / Math.log10(1 + max) : v / max);
+  const scale = (v: number) => v / max;
   const left = 210;
   const width = 860;
   const barH = 16;
@@ -46,7 +46,7 @@ ${[...legend, ...body].join('\n')}
 }
 
 /** Two significant digits below 10, so 0.004 does not print as 0.00. */
-export function fmt(v: number): string {
+function fmt(v: number): string {
   if (v >= 100) return Math.round(v).toLocaleString('en-US');
   if (v >= 10) return v.toFixed(1);
   if (v >= 0.1) return v.toFixed(2);
