@@ -12,7 +12,7 @@ import { capabilityShape, parseRequest, requiredString, stringMap } from '../par
 import { checkPath } from '../request-paths.js';
 import { prepareFilesystem, mountStaging, publishOnHost } from './host-publish.js';
 import { diskAccess, fallbackFsType, fsTypeRequest, type FsTypeRequest } from './fs-type.js';
-import { RECORD_METADATA, type NodeContext } from './node-context.js';
+import type { NodeContext } from './node-context.js';
 import { guardPublishedDisk, publishPassthrough } from './passthrough-publish.js';
 import { PublishIndex } from './publish-index.js';
 import { volumeStats } from './volume-stats.js';
@@ -96,15 +96,13 @@ export class NodeServer {
     });
   }
 
-  /** The target where this driver published the volume for a sandbox, if it did (claim first, then records). */
-  private async passthroughHolder(volumeId: string): Promise<string | undefined> {
-    const claimed = await new PublishIndex(this.ctx.records, this.ctx.config.driverName).holder(volumeId);
-    if (claimed) return claimed;
-    for (const entry of await this.ctx.records.list()) {
-      const meta = entry.record?.mountInfo.metadata;
-      if (meta?.[RECORD_METADATA.volumeId] === volumeId && meta[RECORD_METADATA.driver] === this.ctx.config.driverName) return entry.record?.volumePath;
-    }
-    return undefined;
+  /**
+   * The target where this driver published the disk for a sandbox, if it did: its one-target claim, which a
+   * passthrough publish writes before the record and start-up keeps while the record is there. One readlink,
+   * not a read of every record, on each stage.
+   */
+  private passthroughHolder(volumeId: string): Promise<string | undefined> {
+    return new PublishIndex(this.ctx.records, this.ctx.config.driverName).holder(volumeId);
   }
 
   async NodeUnstageVolume(request: unknown): Promise<object> {
