@@ -20,8 +20,30 @@ export const GUEST_MODULES_ARG = 'passvol.modules';
 export const MODULE_GROUPS = ['virtiofs', '9p', 'nfs', 'xfs'] as const;
 export type ModuleGroup = (typeof MODULE_GROUPS)[number];
 /**
- * The guest's side of QEMU's user network (the NFS forwards): its interface and fixed address (no DHCP).
- * init configures it at boot; in a VM restored from a template, where the NIC is hot-plugged, the agent does.
+ * The guest's networks to its NFS servers, each its own QEMU user network (restrict=on) with its own
+ * subnet: network 0 is the one a sandbox boots with, configured by init (in a VM restored from a template,
+ * where its NIC is hot-plugged, by the agent); a container added later whose NAS volumes are on servers
+ * the sandbox does not reach yet gets network 1, 2, ... hot-plugged, which the agent configures. The
+ * agent finds each NIC by its MAC address: interface names follow probe order.
  */
+export interface GuestNetwork {
+  index: number;
+  /** The first three octets: the network is `${prefix}.0/24`. */
+  prefix: string;
+  /** The guest's own fixed address on it (no DHCP), with its prefix length. */
+  address: string;
+  mac: string;
+}
+export const MAX_GUEST_NETWORKS = 16;
+
+export function guestNetwork(index: number): GuestNetwork {
+  if (!Number.isInteger(index) || index < 0 || index >= MAX_GUEST_NETWORKS) throw new RangeError(`guest network index ${index} is not in 0..${MAX_GUEST_NETWORKS - 1}`);
+  // 10.0.2.0/24 is QEMU's default user network; the others follow it.
+  const prefix = `10.0.${2 + index}`;
+  return { index, prefix, address: `${prefix}.15/24`, mac: `52:54:00:70:76:${(index + 1).toString(16).padStart(2, '0')}` };
+}
+
+/** Network 0's interface, address and MAC, as init configures it at boot. */
 export const GUEST_NIC = 'eth0';
-export const GUEST_NETWORK_ADDRESS = '10.0.2.15/24';
+export const GUEST_NETWORK_ADDRESS = guestNetwork(0).address;
+export const GUEST_MAC = guestNetwork(0).mac;

@@ -17,6 +17,7 @@
 // Boot to a pinging agent: 3.1-4.3 s with the placeholder agent, ~3.7 s with src/agent (node start ~1 s).
 
 import { PassvolError } from '../common/errors.js';
+import type { GuestNetwork } from '../protocol/index.js';
 
 /** A VM template could not be restored (a QEMU upgrade, a corrupt file): the template is unusable, not the host. */
 export class TemplateRestoreError extends PassvolError {
@@ -132,6 +133,11 @@ export interface RunningVm {
   addShare(tag: string, hostDir: string): Promise<void>;
   /** Unplugs a share addShare made, once the guest has unmounted it, and stops its virtiofsd. */
   removeShare(tag: string): Promise<void>;
+  /**
+   * Hot-plugs guest network `network`: a user network reaching only `forwards`, and its NIC. It stays
+   * until the VM ends (its NFS mounts may outlive the container that needed it: a restarted one reuses it).
+   */
+  addNetwork(network: GuestNetwork, forwards: readonly NetForward[]): Promise<void>;
   /** Ends QEMU (quit, then signals) and its helpers, and removes every socket. Idempotent. */
   stop(options?: { timeoutMs?: number }): Promise<void>;
   /** Resolves when QEMU has exited, for any reason, and its helpers are cleaned up. */

@@ -1,16 +1,18 @@
 // A pod's containers in one sandbox, through the CLI as a higher layer would drive it: the sandbox's own
 // container and a second one added with `create --sandbox` share one passed-through disk, mounted once in
 // the guest; each has its own rootfs (the second's a hot-plugged virtio-fs share). Removing the second
-// leaves the disk with the first; a volume only the second used goes with it.
+// leaves the disk with the first; a volume only the second used goes with it. Containers added with NAS
+// volumes on NFS servers the sandbox does not reach yet get guest networks of their own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeBundle } from '../helpers/oci-bundle.js';
 import { cliSandboxRoot, sandboxSkip } from '../helpers/sandbox-fixture.js';
 import { runCli } from '../helpers/run-cli.js';
 import { ext4LoopDisk } from '../helpers/host-cleanup.js';
+import { startTestNfsServer } from '../helpers/nfs-server.js';
 
 const skip = sandboxSkip;
 
@@ -67,5 +69,69 @@ test("a pod's second container joins the sandbox: the shared disk is mounted onc
 
   await cli(['delete', 'pod1', '--force', '--root', dv]);
   assert.equal(await records.sandboxOf(shared), undefined);
+  assert.equal(spawnSync('pgrep', ['-af', root], { encoding: 'utf8' }).stdout.trim(), '', 'no VM or helper left');
+});
+
+test('containers added with NAS volumes on servers the sandbox does not reach get a guest network for them', { skip, timeout: 600_000 }, async () => {
+  const { root, dv, rt, records } = cliSandboxRoot('passvol-pod-nfs-');
+  const nfs = await startTestNfsServer();
+  // The same server under two names is two servers to the runtime, as two NAS hosts would be. The second
+  // name's volume is NFSv3: a v4.1 client finds one server behind two addresses (session trunking) and
+  // keeps to the first path, while v3 mounts through the address it is given, which shows the network.
+  const volumes = [
+    { name: 'a', server: nfs.info.server, options: ['vers=4.1'] },
+    { name: 'b', server: nfs.info.server, options: ['vers=4.1'] },
+    { name: 'c', server: 'localhost', options: ['vers=3'] },
+  ];
+  const targets: Record<string, string> = {};
+  for (const v of volumes) {
+    mkdirSync(join(nfs.exportDir, v.name));
+    targets[v.name] = join(root, `nas-${v.name}`);
+    mkdirSync(targets[v.name] as string);
+    await records.add(targets[v.name] as string, { 'volume-type': 'nfs', device: `${v.server}:${nfs.info.share}/${v.name}`, fstype: v.options[0] === 'vers=3' ? 'nfs' : 'nfs4', options: [...v.options, 'rw', 'nosuid', 'nodev'] });
+  }
+  const cli = async (args: string[], code = 0) => {
+    const r = await runCli([args[0] as string, '--runtime-root', rt, ...args.slice(1)]);
+    assert.equal(r.code, code, `passvol ${args.join(' ')}: ${r.stderr}`);
+    return r;
+  };
+  const mountLine = async (args: string[], dir: string) => (await cli(['exec', ...args, '--', '/bin/sh', '-c', 'mount'])).stdout.split('\n').find((l) => l.includes(` on ${dir} `)) ?? '';
+  const nasBundle = (name: string, mounts: [string, string][]) =>
+    writeBundle(join(root, name), ['/bin/sh', '-c', `${mounts.map(([dest]) => `echo ${name} > ${dest}/from-${name}`).join('; ')}; exec sleep 300`], mounts.map(([destination, source]) => ({ destination, source })));
+
+  // The sandbox's own container has no NAS volume (as a pod's pause container): the VM boots without a network.
+  await cli(['create', 'pod2', '--bundle', writeBundle(join(root, 'first'), ['/bin/sleep', '300'], []), '--root', dv, '--go-shim-root', join(root, 'sbs')]);
+  await cli(['start', 'pod2']);
+  // The first NAS server gets network 0, hot-plugged.
+  await cli(['create', 'one', '--bundle', nasBundle('one', [['/nas-a', targets.a as string]]), '--sandbox', 'pod2']);
+  await cli(['start', 'one', '--sandbox', 'pod2']);
+  assert.match(await mountLine(['one', '--sandbox', 'pod2'], '/nas-a'), /^10\.0\.2\.100:\S+\/a on \/nas-a type nfs4 .*clientaddr=10\.0\.2\.15/);
+  // A server already reached stays on its network; a new one gets the next.
+  await cli(['create', 'two', '--bundle', nasBundle('two', [['/nas-b', targets.b as string], ['/nas-c', targets.c as string]]), '--sandbox', 'pod2']);
+  await cli(['start', 'two', '--sandbox', 'pod2']);
+  assert.match(await mountLine(['two', '--sandbox', 'pod2'], '/nas-b'), /^10\.0\.2\.100:\S+\/b on \/nas-b type nfs4 /);
+  // Its own guest address on network 1, and guest ports of its own (QEMU allows one forward per port).
+  const c = await mountLine(['two', '--sandbox', 'pod2'], '/nas-c');
+  assert.match(c, /^10\.0\.3\.100:\S+\/c on \/nas-c type nfs \(/);
+  for (const option of ['port=30002', 'mountport=30003', 'addr=10.0.3.100']) assert.ok(c.includes(`,${option},`) || c.endsWith(`,${option})`), `${option} in ${c}`);
+  // What the containers wrote is on the server.
+  const onServer = async (name: string, file: string) => {
+    const path = join(nfs.exportDir, name, file);
+    for (let i = 0; i < 100 && !(existsSync(path) && readFileSync(path, 'utf8').length > 0); i++) await new Promise((r) => setTimeout(r, 100));
+    return readFileSync(path, 'utf8');
+  };
+  assert.equal(await onServer('a', 'from-one'), 'one\n');
+  assert.equal(await onServer('b', 'from-two'), 'two\n');
+  assert.equal(await onServer('c', 'from-two'), 'two\n');
+
+  // A container removed and made again (a restart) reuses its network.
+  await cli(['delete', 'two', '--sandbox', 'pod2', '--force']);
+  assert.equal(await records.sandboxOf(targets.c as string), undefined);
+  await cli(['create', 'two-again', '--bundle', nasBundle('two-again', [['/nas-c', targets.c as string]]), '--sandbox', 'pod2']);
+  await cli(['start', 'two-again', '--sandbox', 'pod2']);
+  assert.match(await mountLine(['two-again', '--sandbox', 'pod2'], '/nas-c'), /^10\.0\.3\.100:\S+ on \/nas-c type nfs /);
+
+  await cli(['delete', 'pod2', '--force', '--root', dv]);
+  for (const t of Object.values(targets)) assert.equal(await records.sandboxOf(t), undefined);
   assert.equal(spawnSync('pgrep', ['-af', root], { encoding: 'utf8' }).stdout.trim(), '', 'no VM or helper left');
 });

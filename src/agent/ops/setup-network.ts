@@ -1,23 +1,34 @@
-// setupNetwork: in a VM restored from a template the NIC for the NFS forwards is hot-plugged after the
-// restore, when init has long finished; so the agent waits for it to appear and configures it as init
-// would have at boot (QEMU's fixed guest address, no DHCP). Idempotent: an address already there is fine.
-import { stat } from 'node:fs/promises';
-import { AgentError, GUEST_NETWORK_ADDRESS, GUEST_NIC } from '../../protocol/index.js';
+// setupNetwork: a NIC for NFS forwards that was hot-plugged after init finished (network 0 of a VM restored
+// from a template, or a later network for an added container's NAS servers). The agent waits for the NIC
+// with the runtime's MAC to appear and gives it its fixed address, as init does at boot (no DHCP).
+// Idempotent: an address already there is fine.
+import { readdir, readFile } from 'node:fs/promises';
+import { AgentError } from '../../protocol/index.js';
 import type { Handler } from './handler.js';
 
 const POLL_MS = 50;
 
+/** The interface whose MAC address is `mac`, if the kernel shows one yet. */
+async function interfaceWithMac(netDir: string, mac: string): Promise<string | undefined> {
+  for (const name of await readdir(netDir).catch(() => [] as string[])) {
+    const address = await readFile(`${netDir}/${name}/address`, 'utf8').catch(() => '');
+    if (address.trim().toLowerCase() === mac) return name;
+  }
+  return undefined;
+}
+
 export const setupNetwork: Handler<'setupNetwork'> = async (args, ctx) => {
-  const sysfs = ctx.paths.toHost(`/sys/class/net/${GUEST_NIC}`);
+  const netDir = ctx.paths.toHost('/sys/class/net');
   const deadline = performance.now() + args.waitMs;
-  while (!(await stat(sysfs).then(() => true, () => false))) {
-    if (performance.now() >= deadline) throw new AgentError('NOT_FOUND', `no ${GUEST_NIC} after ${args.waitMs} ms: was the network hot-plugged?`);
+  let nic: string | undefined;
+  while (!(nic = await interfaceWithMac(netDir, args.mac))) {
+    if (performance.now() >= deadline) throw new AgentError('NOT_FOUND', `no network interface with MAC ${args.mac} after ${args.waitMs} ms: was the NIC hot-plugged?`);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
-  await ctx.run('ip', ['addr', 'add', GUEST_NETWORK_ADDRESS, 'dev', GUEST_NIC]).catch((e: unknown) => {
+  await ctx.run('ip', ['addr', 'add', args.address, 'dev', nic]).catch((e: unknown) => {
     if (!/exists/i.test((e as Error).message)) throw e;
   });
-  await ctx.run('ip', ['link', 'set', GUEST_NIC, 'up']);
-  ctx.log.info({ interface: GUEST_NIC, address: GUEST_NETWORK_ADDRESS }, 'network up');
-  return { interface: GUEST_NIC, address: GUEST_NETWORK_ADDRESS };
+  await ctx.run('ip', ['link', 'set', nic, 'up']);
+  ctx.log.info({ interface: nic, address: args.address, mac: args.mac }, 'network up');
+  return { interface: nic, address: args.address };
 };

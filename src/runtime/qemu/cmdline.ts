@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { invalidArgument } from '../../common/errors.js';
 import type { NetForward, VmSpec } from '../hypervisor.js';
 import { STATE_PATH } from './vm-state.js';
+import { GUEST_MAC } from '../../protocol/index.js';
 
 export const QBOOT_ROM = '/usr/share/qemu/qboot.rom';
 export const AGENT_DISK_ID = 'agent-disk';
@@ -97,9 +98,9 @@ export interface QemuLaunchPlan {
   cloneRam?: string;
 }
 
-export const NETDEV_ID = 'n0';
-export const NIC_ID = 'net0';
-export const GUEST_MAC = '52:54:00:70:76:01';
+/** QEMU ids of guest network N's netdev and NIC (protocol/guest-contract.ts numbers the networks). */
+export const netdevId = (index: number): string => `n${index}`;
+export const nicId = (index: number): string => `net${index}`;
 
 /** QEMU's guestfwd rules for the NFS forwards: `tcp:GUEST:PORT-tcp:HOST:PORT,nodelay=on`. */
 export function guestForwards(forwards: readonly NetForward[]): string[] {
@@ -180,8 +181,8 @@ export function buildQemuArgs(plan: QemuLaunchPlan): string[] {
   const forwards = spec.memory ? [] : guestForwards(spec.nfsForwards ?? []);
   if (forwards.length > 0) {
     // restrict=on: the guest reaches nothing but these forwards. Commas inside -netdev are doubled.
-    args.push('-netdev', ['user', `id=${NETDEV_ID}`, 'restrict=on', ...forwards.map((f) => `guestfwd=${optValue(f)}`)].join(','));
-    args.push('-device', `virtio-net-pci,id=${NIC_ID},netdev=${NETDEV_ID},bus=pcie.0,mac=${GUEST_MAC}`);
+    args.push('-netdev', ['user', `id=${netdevId(0)}`, 'restrict=on', ...forwards.map((f) => `guestfwd=${optValue(f)}`)].join(','));
+    args.push('-device', `virtio-net-pci,id=${nicId(0)},netdev=${netdevId(0)},bus=pcie.0,mac=${GUEST_MAC}`);
   }
   if (spec.memory) {
     // A new generation id at every start: a clone's kernel sees it change and reseeds its random number

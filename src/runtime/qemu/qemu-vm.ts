@@ -7,11 +7,12 @@ import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { failedPrecondition, isPassvolError, notFound, PassvolError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
-import { TemplateRestoreError, type BlockBackendSettings, type HotplugBlockRequest, type HotpluggedBlock, type Hypervisor, type RunningVm, type VmExit, type VmSpec } from '../hypervisor.js';
+import { TemplateRestoreError, type BlockBackendSettings, type NetForward, type HotplugBlockRequest, type HotpluggedBlock, type Hypervisor, type RunningVm, type VmExit, type VmSpec } from '../hypervisor.js';
 import { detectAccel, type AccelDecision } from './accel.js';
 import { backendAttempts, blockdevArgs, isBackendSettingError, nodeNames } from './block-backend.js';
 import { cloneRamPath, copyTemplateRam } from './clone-ram.js';
-import { buildQemuArgs, GUEST_MAC, guestForwards, hotplugPortIds, hotplugSlotsOf, NETDEV_ID, NIC_ID, parseVmSpec, QBOOT_ROM } from './cmdline.js';
+import { buildQemuArgs, guestForwards, hotplugPortIds, hotplugSlotsOf, netdevId, nicId, parseVmSpec, QBOOT_ROM } from './cmdline.js';
+import { guestNetwork, type GuestNetwork } from '../../protocol/index.js';
 import { hasExited, signalAndWait } from './process-exit.js';
 import { QmpClient, QmpError } from './qmp-client.js';
 import { blockdevAdd, blockdevDel, blockResize, chardevAddUnixSocket, chardevRemove, deviceAdd, deviceDel, netdevAddRestrictedUser, netdevDel, objectAddIothread, objectDel, quit } from './qmp-commands.js';
@@ -90,7 +91,7 @@ export class QemuHypervisor implements Hypervisor {
       // A clone has the template's devices: its shares and network come now, into free hot-plug ports.
       if (clone) {
         for (const share of spec.shares ?? []) await vm.hotplugShare(share.tag, virtiofsSockets.get(share.tag) as string);
-        if ((spec.nfsForwards ?? []).length > 0) await vm.hotplugNetwork(guestForwards(spec.nfsForwards ?? []));
+        if ((spec.nfsForwards ?? []).length > 0) await vm.addNetwork(guestNetwork(0), spec.nfsForwards ?? []);
       }
       log.info({ pid: started.pid, accel: accel.accel, firmware: firmware ?? 'seabios', ...(clone ? { template: clone.state } : {}) }, clone ? 'vm restored from its template' : 'vm started');
       return vm;
@@ -121,6 +122,8 @@ class QemuVm implements RunningVm {
   private readonly shareBuses = new Map<string, string>();
   /** Shares addShare made, with their virtiofsd. */
   private readonly addedShares = new Map<string, Virtiofsd>();
+  /** Guest networks hot-plugged so far (network 0 of a booted VM is on its command line). */
+  private readonly networks = new Set<number>();
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -134,6 +137,7 @@ class QemuVm implements RunningVm {
   ) {
     this.agentSocket = spec.agentPort.socketPath;
     this.freePorts = hotplugPortIds(hotplugSlotsOf(spec));
+    if (!spec.memory && (spec.nfsForwards ?? []).length > 0) this.networks.add(0);
     const exited = new Promise<VmExit>((resolve) => {
       if (hasExited(child)) resolve({ code: child.exitCode, signal: child.signalCode });
       else child.once('exit', (code, signal) => resolve({ code, signal }));
@@ -216,21 +220,34 @@ class QemuVm implements RunningVm {
     this.log.info({ tag }, 'share unplugged');
   }
 
-  /** Adds the NFS forwards' network to a running VM (a clone's), as the command line gives a booted one. */
-  async hotplugNetwork(guestfwd: readonly string[]): Promise<void> {
+  /**
+   * Hot-plugs guest network `network` (its own restricted user netdev and a virtio-net NIC) reaching only
+   * `forwards`: a clone's network 0, or a later one for servers an added container's volumes are on.
+   */
+  async addNetwork(network: GuestNetwork, forwards: readonly NetForward[]): Promise<void> {
+    const expected = guestNetwork(network.index);
+    if (expected.prefix !== network.prefix || expected.mac !== network.mac) throw failedPrecondition(`guest network ${network.index} must be ${expected.prefix}.0/24 with MAC ${expected.mac}`);
+    if (this.networks.has(network.index)) throw new PassvolError('PV_ERR_ALREADY_EXISTS', `guest network ${network.index} is already plugged`);
+    if (forwards.length === 0) throw failedPrecondition('a guest network needs at least one forward: it reaches nothing else');
+    const own = new Set(['2', '3', '15'].map((host) => `${network.prefix}.${host}`));
+    for (const f of forwards) {
+      if (!f.guestAddress.startsWith(`${network.prefix}.`) || own.has(f.guestAddress)) throw failedPrecondition(`forward address ${f.guestAddress} is not a free address of ${network.prefix}.0/24`);
+    }
     const bus = this.freePorts.shift();
-    if (!bus) throw new PassvolError('PV_ERR_RESOURCE_EXHAUSTED', 'no hot-plug slot left for the network');
-    let netdev = false;
+    if (!bus) throw new PassvolError('PV_ERR_RESOURCE_EXHAUSTED', `no hot-plug slot left for guest network ${network.index}`);
+    const netdev = netdevId(network.index);
+    let added = false;
     try {
-      await netdevAddRestrictedUser(this.qmp, NETDEV_ID, guestfwd);
-      netdev = true;
-      await deviceAdd(this.qmp, { driver: 'virtio-net-pci', id: NIC_ID, netdev: NETDEV_ID, mac: GUEST_MAC, bus });
+      await netdevAddRestrictedUser(this.qmp, netdev, `${network.prefix}.0/24`, guestForwards(forwards));
+      added = true;
+      await deviceAdd(this.qmp, { driver: 'virtio-net-pci', id: nicId(network.index), netdev, mac: network.mac, bus });
     } catch (e) {
-      if (netdev) await netdevDel(this.qmp, NETDEV_ID).catch(() => undefined);
+      if (added) await netdevDel(this.qmp, netdev).catch(() => undefined);
       this.freePorts.unshift(bus);
       throw e;
     }
-    this.log.info({ bus, forwards: guestfwd.length }, 'network hot-plugged');
+    this.networks.add(network.index);
+    this.log.info({ bus, network: network.index, forwards: forwards.length }, 'network hot-plugged');
   }
 
   async hotplugBlock(request: HotplugBlockRequest): Promise<HotpluggedBlock> {

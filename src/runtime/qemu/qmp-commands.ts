@@ -84,9 +84,9 @@ export async function chardevAddUnixSocket(qmp: QmpChannel, id: string, path: st
   await qmp.execute('chardev-add', { id, backend: { type: 'socket', data: { addr: { type: 'unix', data: { path } }, server: false } } });
 }
 
-/** QEMU user networking that reaches nothing but `guestfwd` rules (restrict=on). */
-export async function netdevAddRestrictedUser(qmp: QmpChannel, id: string, guestfwd: readonly string[]): Promise<void> {
-  Empty.parse(await qmp.execute('netdev_add', { type: 'user', id, restrict: true, guestfwd: guestfwd.map((str) => ({ str })) }));
+/** QEMU user networking on subnet `net` (a.b.c.0/24) that reaches nothing but `guestfwd` rules (restrict=on). */
+export async function netdevAddRestrictedUser(qmp: QmpChannel, id: string, net: string, guestfwd: readonly string[]): Promise<void> {
+  Empty.parse(await qmp.execute('netdev_add', { type: 'user', id, net, restrict: true, guestfwd: guestfwd.map((str) => ({ str })) }));
 }
 
 export async function netdevDel(qmp: QmpChannel, id: string): Promise<void> {

@@ -3,12 +3,15 @@
 import { join } from 'node:path';
 import { PassvolError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
-import type { Hypervisor, RunningVm, ShareKind } from '../hypervisor.js';
-import { MOUNT_PORT, NFS_PORT } from '../volumes/nfs-forwarding.js';
+import type { Hypervisor, NetForward, RunningVm, ShareKind } from '../hypervisor.js';
+import { MOUNT_PORT, NFS_PORT, type NfsForward } from '../volumes/nfs-forwarding.js';
 import type { LaunchVm, SandboxVm, SandboxVmSpec } from './sandbox-vm.js';
 import type { MakeTemplate } from './vm-templates.js';
 import { agentSocketPath } from './sandbox-dir.js';
 import { GUEST_MODULES_ARG, type ModuleGroup } from '../../protocol/index.js';
+
+/** What QEMU forwards for an NFS server: the forward's guest ports to the server's NFS and MOUNT ports. */
+const toNetForward = (f: NfsForward): NetForward => ({ guestAddress: f.guestAddress, host: f.hostAddress, ports: [{ guest: f.nfsPort, host: NFS_PORT }, { guest: f.mountPort, host: MOUNT_PORT }] });
 
 function wrap(vm: RunningVm, shareKind: ShareKind): SandboxVm {
   return {
@@ -27,6 +30,7 @@ function wrap(vm: RunningVm, shareKind: ShareKind): SandboxVm {
       return vm.addShare(tag, hostDir);
     },
     removeShare: (tag) => vm.removeShare(tag),
+    addNetwork: (network, forwards) => vm.addNetwork(network, forwards.map(toNetForward)),
     stop: () => vm.stop(),
     exited: vm.wait().then(() => undefined),
   };
@@ -57,7 +61,7 @@ export function qemuLauncher(hypervisor: Hypervisor, log: Logger): LaunchVm {
         agentDiskSerial: spec.image.agentDiskSerial,
         agentPort: { name: spec.image.agentPortName, socketPath: agentSocketPath(spec.stateDir) },
         shares: spec.shares.map((s) => ({ kind, tag: s.tag, hostDir: s.hostDir })),
-        nfsForwards: spec.nfsForwards.map((f) => ({ guestAddress: f.guestAddress, host: f.hostAddress, ports: [NFS_PORT, MOUNT_PORT] })),
+        nfsForwards: spec.nfsForwards.map(toNetForward),
         stateDir: join(spec.stateDir, 'vm'),
         ...(spec.template ? { memory: { kind: 'clone' as const, file: spec.template.memoryFile, state: spec.template.stateFile } } : {}),
       });

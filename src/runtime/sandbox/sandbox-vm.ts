@@ -2,7 +2,7 @@
 // lives in runtime/qemu/; tests and other hypervisors implement the same port.
 import type { BlockHotplug } from '../volumes/sandbox-volume.js';
 import type { NfsForward } from '../volumes/nfs-forwarding.js';
-import type { ModuleGroup } from '../../protocol/index.js';
+import type { GuestNetwork, ModuleGroup } from '../../protocol/index.js';
 
 /** The guest image as the runtime boots it (the CLI reads it from the image's manifest). */
 export interface GuestImagePaths {
@@ -50,6 +50,8 @@ export interface SandboxVm extends BlockHotplug {
   /** Shares another host folder with the running guest (virtio-fs only: 9p devices cannot be hot-plugged). */
   addShare(tag: string, hostDir: string): Promise<void>;
   removeShare(tag: string): Promise<void>;
+  /** Hot-plugs guest network `network`, reaching the NFS servers of `forwards` only (until the VM ends). */
+  addNetwork(network: GuestNetwork, forwards: readonly NfsForward[]): Promise<void>;
   stop(): Promise<void>;
   /** Resolves when the VM process exits, for any reason. */
   exited: Promise<void>;

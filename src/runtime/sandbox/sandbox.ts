@@ -14,7 +14,7 @@ import { undoMountsUnder } from '../../common/scratch-cleanup.js';
 import type { Exec } from '../../common/exec.js';
 import type { Logger } from '../../common/logger.js';
 import { DEFAULT_RS_SHIM_ROOT, monitorSocketPath, type RecordStore } from '../../directvolume/index.js';
-import type { AgentEvent } from '../../protocol/index.js';
+import { guestNetwork, MAX_GUEST_NETWORKS, type AgentEvent } from '../../protocol/index.js';
 import { AgentClient } from '../agent-client.js';
 import { TemplateRestoreError, type BlockBackendSettings } from '../hypervisor.js';
 import { startMonitorServer, stopMonitorServer, type DirectVolumeOps } from '../monitor/monitor-server.js';
@@ -98,7 +98,10 @@ export class Sandbox {
   private readonly containers = new Map<string, SandboxContainer>();
   private containerSeq = 0;
   private containerOps: Promise<unknown> = Promise.resolve();
+  /** The NFS servers the guest reaches, on every guest network it has. */
   private forwards: NfsForward[] = [];
+  /** Guest networks the VM has: network 0 when it booted with forwards, then one per addNetwork. */
+  private networkCount = 0;
 
   private constructor(
     readonly id: string,
@@ -232,6 +235,7 @@ export class Sandbox {
       for (const [hostPath, relative] of s.entries) shareMounts.set(hostPath, relative ? `${target}/${relative}` : target);
     }
     this.forwards = forwards;
+    this.networkCount = forwards.length > 0 ? 1 : 0;
     const main: SandboxContainer = { id: MAIN, bundle: bundle.dir, source: bundle, status: 'created', volumes: new Set(), shares: [] };
     this.containers.set(MAIN, main);
     await this.createContainer(main, bundle, plans, shareMounts, log);
@@ -286,9 +290,9 @@ export class Sandbox {
   /**
    * Adds a container to the running sandbox (a pod's other containers): its rootfs and shared folders are
    * hot-plugged as virtio-fs shares, and a volume the sandbox already has is bound in without attaching it
-   * again. Its NAS volumes must be on servers the sandbox's network already reaches (forwards are fixed
-   * when the VM starts). On failure what it set up is undone; should that fail too, the container stays
-   * listed so that removing it retries the cleanup.
+   * again. NAS volumes on servers the guest does not reach yet get a guest network of their own. On
+   * failure what it set up is undone (a network added for it stays: the guest may need it again); should
+   * that fail too, the container stays listed so that removing it retries the cleanup.
    */
   addContainer(id: string, bundle: Bundle): Promise<void> {
     return this.serially(() => this.add(id, bundle));
@@ -315,13 +319,10 @@ export class Sandbox {
     if (this.containers.has(id)) throw new PassvolError('PV_ERR_ALREADY_EXISTS', `sandbox ${this.id} already has a container ${id}`);
     const log = this.deps.log.child({ sandbox: this.id, container: id });
     const plans = await planMounts(bundle.spec.mounts, this.deps.records);
-    for (const p of plans) {
-      if (p.kind !== 'direct-nfs') continue;
-      const { server } = splitNfsDevice(p.record.mountInfo.device);
-      if (!this.forwards.some((f) => f.server === server)) {
-        throw failedPrecondition(`NAS volume ${p.record.volumePath} is on ${server}, which this sandbox's network does not reach (it is fixed when the VM starts: the sandbox's own container must use a volume of that server)`);
-      }
-    }
+    const reached = new Set(this.forwards.map((f) => f.server));
+    const servers = new Set(plans.flatMap((p) => (p.kind === 'direct-nfs' ? [splitNfsDevice(p.record.mountInfo.device).server] : [])));
+    const unreached = [...servers].filter((s) => !reached.has(s));
+    if (unreached.length > 0) await this.reachServers(unreached, log);
     // Keys are never reused: a new container must not land in the folder (or the share tags) of another.
     const key = `k${++this.containerSeq}`;
     const bindsDir = join(this.deps.dirs.dir(this.id), CONTAINERS_DIR, key);
@@ -349,6 +350,23 @@ export class Sandbox {
       }
       throw e;
     }
+  }
+
+  /**
+   * Gives the guest a network to NFS servers it does not reach yet. QEMU cannot add forwards to a running
+   * user network, so these servers get a network of their own (the next subnet), kept until the VM ends:
+   * a restarted container, which comes back with the same volumes, reuses it.
+   */
+  private async reachServers(servers: readonly string[], log: Logger): Promise<void> {
+    if (this.networkCount >= MAX_GUEST_NETWORKS) throw new PassvolError('PV_ERR_RESOURCE_EXHAUSTED', `sandbox ${this.id} has all ${MAX_GUEST_NETWORKS} guest networks it may have: no room for NFS servers ${servers.join(', ')}`);
+    const network = guestNetwork(this.networkCount);
+    const forwards = await planForwards(servers, undefined, network, this.forwards.length);
+    await (this.vm as SandboxVm).addNetwork(network, forwards);
+    // Plugged: its index is taken even if the guest cannot configure it now.
+    this.networkCount++;
+    await (this.agent as AgentClient).call('setupNetwork', { waitMs: HOTPLUG_WAIT_MS, mac: network.mac, address: network.address });
+    this.forwards.push(...forwards);
+    log.info({ network: network.index, subnet: `${network.prefix}.0/24`, servers }, 'guest network added for NFS servers');
   }
 
   private async remove(id: string): Promise<void> {

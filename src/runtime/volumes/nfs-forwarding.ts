@@ -1,15 +1,25 @@
-// How a guest reaches an NFS server named in a record. The guest network is QEMU user networking with
+// How a guest reaches an NFS server named in a record. A guest network is QEMU user networking with
 // restrict=on: the guest reaches nothing but the forwards we declare. Each distinct server gets a guest-side
-// address (10.0.2.100, .101, ...) whose NFS (2049) and MOUNT (20048) ports QEMU connects, from the host,
-// to that server. On the host this is ordinary client traffic (loopback for the embedded server).
+// address on it (10.0.2.100, .101, ... on network 0) whose NFS (2049) and MOUNT (20048) ports QEMU connects,
+// from the host, to that server. On the host this is ordinary client traffic (loopback for the embedded
+// server). A sandbox boots with network 0 for its own container's servers; servers an added container
+// brings get a network of their own (protocol/guest-contract.ts), since forwards cannot be added to a
+// running user network.
 import { lookup } from 'node:dns/promises';
 import { invalidArgument } from '../../common/errors.js';
+import { guestNetwork, type GuestNetwork } from '../../protocol/index.js';
 
 export const NFS_PORT = 2049;
 export const MOUNT_PORT = 20048;
-/** The guest's own address on QEMU's user network. */
-export const GUEST_ADDRESS = '10.0.2.15';
 const FIRST_FORWARD = 100;
+/**
+ * QEMU names each forward's helper after its guest port alone (guestfwd.tcp.PORT), once per VM: two
+ * forwards may not share a guest port even on different addresses or networks. The sandbox's first server
+ * keeps the standard ports; each later one gets a pair from here.
+ */
+const LATER_PORTS = 30_000;
+/** Forwards on one guest network: .100 to .149. */
+export const MAX_SERVERS_PER_NETWORK = 50;
 
 export interface NfsForward {
   /** The server as the record names it. */
@@ -17,6 +27,16 @@ export interface NfsForward {
   /** Its IPv4 address, which QEMU connects to from the host. */
   hostAddress: string;
   guestAddress: string;
+  /** The guest's own address on the network the forward is on (NFSv4's clientaddr). */
+  clientAddress: string;
+  /** The guest ports forwarded to the server's NFS and MOUNT ports: unique in the VM. */
+  nfsPort: number;
+  mountPort: number;
+}
+
+/** Guest ports of the sandbox's forward number `n` (0-based, counted over all its networks). */
+export function forwardPorts(n: number): { nfsPort: number; mountPort: number } {
+  return n === 0 ? { nfsPort: NFS_PORT, mountPort: MOUNT_PORT } : { nfsPort: LATER_PORTS + 2 * n, mountPort: LATER_PORTS + 2 * n + 1 };
 }
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
@@ -46,10 +66,15 @@ export function splitNfsDevice(device: string): { server: string; path: string }
   return { server: (m[1] as string).replace(/^\[|\]$/g, ''), path: m[2] as string };
 }
 
-export async function planForwards(servers: readonly string[], resolve?: (name: string) => Promise<string>): Promise<NfsForward[]> {
+/**
+ * A forward for each distinct server, on guest network `network`; `existing` is how many forwards the
+ * sandbox has already (their guest ports are taken).
+ */
+export async function planForwards(servers: readonly string[], resolve?: (name: string) => Promise<string>, network: GuestNetwork = guestNetwork(0), existing = 0): Promise<NfsForward[]> {
   const unique = [...new Set(servers)];
-  if (unique.length > 50) throw invalidArgument('a sandbox can reach at most 50 NFS servers');
-  return Promise.all(unique.map(async (server, i) => ({ server, hostAddress: await serverAddress(server, resolve), guestAddress: `10.0.2.${FIRST_FORWARD + i}` })));
+  if (unique.length > MAX_SERVERS_PER_NETWORK) throw invalidArgument(`a container's volumes can name at most ${MAX_SERVERS_PER_NETWORK} NFS servers`);
+  const clientAddress = network.address.split('/')[0] as string;
+  return Promise.all(unique.map(async (server, i) => ({ server, hostAddress: await serverAddress(server, resolve), guestAddress: `${network.prefix}.${FIRST_FORWARD + i}`, clientAddress, ...forwardPorts(existing + i) })));
 }
 
 /**
@@ -59,7 +84,7 @@ export async function planForwards(servers: readonly string[], resolve?: (name: 
 export function guestNfsOptions(recordOptions: readonly string[], fstype: string, forward: NfsForward): string[] {
   const pinned = new Set(['addr', 'port', 'mountport', 'mountproto', 'proto', 'clientaddr', 'mountaddr']);
   const kept = recordOptions.flatMap((o) => o.split(',')).map((o) => o.trim()).filter((o) => o && !pinned.has(o.split('=')[0] as string));
-  const common = [`addr=${forward.guestAddress}`, 'proto=tcp', `port=${NFS_PORT}`];
-  if (fstype === 'nfs4') return [...kept, ...common, `clientaddr=${GUEST_ADDRESS}`];
-  return [...kept.filter((o) => o !== 'lock'), ...common, `mountport=${MOUNT_PORT}`, 'mountproto=tcp', ...(kept.includes('nolock') ? [] : ['nolock'])];
+  const common = [`addr=${forward.guestAddress}`, 'proto=tcp', `port=${forward.nfsPort}`];
+  if (fstype === 'nfs4') return [...kept, ...common, `clientaddr=${forward.clientAddress}`];
+  return [...kept.filter((o) => o !== 'lock'), ...common, `mountport=${forward.mountPort}`, 'mountproto=tcp', ...(kept.includes('nolock') ? [] : ['nolock'])];
 }
