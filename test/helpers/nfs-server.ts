@@ -18,6 +18,11 @@ export interface TestNfsServer {
   /** The folder the server exports (files made here are visible over NFS). */
   exportDir: string;
   server: EmbeddedNfsServer;
+  /**
+   * Stops the server and starts it again on the same folders, keeping its record of NFSv4 clients (as a
+   * real server's restart does: they reclaim their state in its grace period). `whileDown` runs between.
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
 }
 
 /** A mkdir lock holding the owner's pid; a lock whose owner is gone is taken over. */
@@ -47,18 +52,28 @@ export async function startTestNfsServer(): Promise<TestNfsServer> {
   const root = await mkdtemp(join(tmpdir(), 'passvol-nfs-'));
   const exportDir = join(root, 'export');
   await mkdir(exportDir);
-  const server = new EmbeddedNfsServer({ exportDir, stateDir: STATE_DIR, forgetClients: true });
+  const handle: TestNfsServer = {
+    info: undefined as unknown as EmbeddedNfsServerInfo,
+    exportDir,
+    server: new EmbeddedNfsServer({ exportDir, stateDir: STATE_DIR, forgetClients: true }),
+    async restart(whileDown) {
+      await handle.server.stop();
+      await whileDown?.();
+      handle.server = new EmbeddedNfsServer({ exportDir, stateDir: STATE_DIR });
+      handle.info = await handle.server.start();
+    },
+  };
   // One hook, in order: the server must stop before its folder goes, and the lock is released last.
   after(async () => {
     try {
-      await server.stop();
+      await handle.server.stop();
     } finally {
       await rm(root, { recursive: true, force: true });
       await rm(LOCK_DIR, { recursive: true, force: true });
     }
   });
-  const info = await server.start();
-  return { info, exportDir, server };
+  handle.info = await handle.server.start();
+  return handle;
 }
 
 /** Releases the host-wide NFS server lock taken with lockHost (startTestNfsServer releases its own). */

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildQemuArgs, optValue, parseVmSpec, type QemuLaunchPlan } from './cmdline.js';
+import { existsSync } from 'node:fs';
+import { buildQemuArgs, FORWARD_RELAY, optValue, parseVmSpec, type QemuLaunchPlan } from './cmdline.js';
 import { TCG_ARGS } from './accel.js';
 import type { VmSpec } from '../hypervisor.js';
 import { isPassvolError } from '../../common/errors.js';
@@ -68,10 +69,11 @@ test('virtio-fs brings a shared memfd backend; 9p a local fsdev', () => {
   assert.ok(values(args, '-chardev').includes('socket,id=vfs0,path=/run/sb1/virtiofs-rootfs.sock'));
 });
 
-test('NFS forwards become restricted user networking with guestfwd rules', () => {
+test('NFS forwards become restricted user networking with a relay per guest connection', () => {
+  assert.ok(existsSync(FORWARD_RELAY.script), FORWARD_RELAY.script);
   const args = buildQemuArgs(plan({ nfsForwards: [{ guestAddress: '10.0.2.100', host: '127.0.0.1', ports: [2049, { guest: 20048, host: 30048 }] }] }));
   assert.deepEqual(values(args, '-netdev'), [
-    'user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:2049-tcp:127.0.0.1:2049,,nodelay=on,guestfwd=tcp:10.0.2.100:20048-tcp:127.0.0.1:30048,,nodelay=on',
+    `user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:2049-cmd:/usr/bin/perl ${FORWARD_RELAY.script} 127.0.0.1 2049,guestfwd=tcp:10.0.2.100:20048-cmd:/usr/bin/perl ${FORWARD_RELAY.script} 127.0.0.1 30048`,
   ]);
   assert.ok(values(args, '-device').some((d) => d.startsWith('virtio-net-pci,id=net0,netdev=n0')));
 });

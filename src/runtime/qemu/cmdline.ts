@@ -2,6 +2,7 @@
 // as firmware when present (see hypervisor.ts for the measurements behind that). Values that go into
 // QEMU's comma-separated options have their commas doubled; block nodes use the JSON syntax instead.
 import { isAbsolute } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { invalidArgument } from '../../common/errors.js';
 import type { NetForward, VmSpec } from '../hypervisor.js';
@@ -102,14 +103,24 @@ export interface QemuLaunchPlan {
 export const netdevId = (index: number): string => `n${index}`;
 export const nicId = (index: number): string => `net${index}`;
 
-/** QEMU's guestfwd rules for the NFS forwards: `tcp:GUEST:PORT-tcp:HOST:PORT,nodelay=on`. */
+/** The relay QEMU runs for each guest connection to a forward (see guestForwards and the script's own notes). */
+export const FORWARD_RELAY = { interpreter: '/usr/bin/perl', script: fileURLToPath(new URL('../../../src/runtime/qemu/nfs-relay.pl', import.meta.url)) };
+
+/**
+ * QEMU's guestfwd rules for the NFS forwards: `tcp:GUEST:PORT-cmd:perl nfs-relay.pl HOST PORT`.
+ * A relay per guest connection, not a chardev: a chardev forward is one host connection for the VM's life,
+ * made when the VM starts (so the VM cannot start while the server is down), never made again once the
+ * server drops it (a server restart or fail-over left the guest's mount hung for good), and shared by
+ * every guest connection to it at once (an NFSv3 and an NFSv4 mount of one server hung). With a relay the
+ * guest's connection ends when the server's does, and its NFS client connects again, as over a network.
+ */
 export function guestForwards(forwards: readonly NetForward[]): string[] {
+  // QEMU splits the command into words itself (no shell): the path must need no quoting.
+  if (!/^[A-Za-z0-9._/-]+$/.test(FORWARD_RELAY.script)) throw invalidArgument(`the NFS relay's path ${FORWARD_RELAY.script} has characters QEMU would split it at`);
   return forwards.flatMap((f) =>
     f.ports.map((p) => {
       const [guest, host] = typeof p === 'number' ? [p, p] : [p.guest, p.host];
-      // nodelay: without it Nagle holds each small NFS reply back for the guest's delayed ACK, ~40 ms per
-      // synchronous operation (20 IOPS for a 4k write + fsync).
-      return `tcp:${f.guestAddress}:${guest}-tcp:${f.host}:${host},nodelay=on`;
+      return `tcp:${f.guestAddress}:${guest}-cmd:${FORWARD_RELAY.interpreter} ${FORWARD_RELAY.script} ${f.host} ${host}`;
     }),
   );
 }

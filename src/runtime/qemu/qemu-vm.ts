@@ -2,8 +2,8 @@
 // cmdline.ts builds, connect QMP, and drive disk hot-plug over it. stop() ends QEMU and its helpers (our
 // own children, by handle) and removes every socket and pid file they leave.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { closeSync, constants, existsSync, openSync } from 'node:fs';
+import { access, chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { failedPrecondition, isPassvolError, notFound, PassvolError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
@@ -11,7 +11,7 @@ import { TemplateRestoreError, type BlockBackendSettings, type NetForward, type 
 import { detectAccel, type AccelDecision } from './accel.js';
 import { backendAttempts, blockdevArgs, isBackendSettingError, nodeNames } from './block-backend.js';
 import { cloneRamPath, copyTemplateRam } from './clone-ram.js';
-import { buildQemuArgs, guestForwards, hotplugPortIds, hotplugSlotsOf, netdevId, nicId, parseVmSpec, QBOOT_ROM } from './cmdline.js';
+import { buildQemuArgs, FORWARD_RELAY, guestForwards, hotplugPortIds, hotplugSlotsOf, netdevId, nicId, parseVmSpec, QBOOT_ROM } from './cmdline.js';
 import { guestNetwork, type GuestNetwork } from '../../protocol/index.js';
 import { hasExited, signalAndWait } from './process-exit.js';
 import { QmpClient, QmpError } from './qmp-client.js';
@@ -39,6 +39,7 @@ export class QemuHypervisor implements Hypervisor {
 
   async start(input: VmSpec): Promise<RunningVm> {
     const spec = parseVmSpec(input);
+    if ((spec.nfsForwards ?? []).length > 0) await requireForwardRelay();
     const log = this.o.log.child({ part: 'qemu', vm: spec.name });
     await mkdir(spec.stateDir, { recursive: true, mode: 0o700 });
     await chmod(spec.stateDir, 0o700);
@@ -229,6 +230,7 @@ class QemuVm implements RunningVm {
     if (expected.prefix !== network.prefix || expected.mac !== network.mac) throw failedPrecondition(`guest network ${network.index} must be ${expected.prefix}.0/24 with MAC ${expected.mac}`);
     if (this.networks.has(network.index)) throw new PassvolError('PV_ERR_ALREADY_EXISTS', `guest network ${network.index} is already plugged`);
     if (forwards.length === 0) throw failedPrecondition('a guest network needs at least one forward: it reaches nothing else');
+    await requireForwardRelay();
     const own = new Set(['2', '3', '15'].map((host) => `${network.prefix}.${host}`));
     for (const f of forwards) {
       if (!f.guestAddress.startsWith(`${network.prefix}.`) || own.has(f.guestAddress)) throw failedPrecondition(`forward address ${f.guestAddress} is not a free address of ${network.prefix}.0/24`);
@@ -340,6 +342,16 @@ class QemuVm implements RunningVm {
     await Promise.all(this.helpers.map((h) => h.stop()));
     await removeFiles([this.paths.qmpSocket, this.agentSocket, this.paths.pidFile]);
   }
+}
+
+/** QEMU would start without it and fail each guest connection: say so before. */
+async function requireForwardRelay(): Promise<void> {
+  await access(FORWARD_RELAY.interpreter, constants.X_OK).catch(() => {
+    throw failedPrecondition(`the NFS forward relay needs ${FORWARD_RELAY.interpreter} (Debian's perl-base)`);
+  });
+  await access(FORWARD_RELAY.script, constants.R_OK).catch(() => {
+    throw failedPrecondition(`the NFS forward relay ${FORWARD_RELAY.script} is missing from this passvol`);
+  });
 }
 
 async function removeFiles(paths: readonly string[]): Promise<void> {
