@@ -10,8 +10,8 @@ import type { MakeTemplate } from './vm-templates.js';
 import { agentSocketPath } from './sandbox-dir.js';
 import { GUEST_MODULES_ARG, type ModuleGroup } from '../../protocol/index.js';
 
-/** What QEMU forwards for an NFS server: the forward's guest ports to the server's NFS and MOUNT ports. */
-const toNetForward = (f: NfsForward): NetForward => ({ guestAddress: f.guestAddress, host: f.hostAddress, ports: [{ guest: f.nfsPort, host: NFS_PORT }, { guest: f.mountPort, host: MOUNT_PORT }] });
+/** What QEMU forwards for an NFS server: its NFS and MOUNT ports, from the guest address to the host's. */
+const toNetForward = (f: NfsForward): NetForward => ({ guestAddress: f.guestAddress, host: f.hostAddress, ports: [NFS_PORT, MOUNT_PORT] });
 
 function wrap(vm: RunningVm, shareKind: ShareKind): SandboxVm {
   return {

@@ -360,7 +360,7 @@ export class Sandbox {
   private async reachServers(servers: readonly string[], log: Logger): Promise<void> {
     if (this.networkCount >= MAX_GUEST_NETWORKS) throw new PassvolError('PV_ERR_RESOURCE_EXHAUSTED', `sandbox ${this.id} has all ${MAX_GUEST_NETWORKS} guest networks it may have: no room for NFS servers ${servers.join(', ')}`);
     const network = guestNetwork(this.networkCount);
-    const forwards = await planForwards(servers, undefined, network, this.forwards.length);
+    const forwards = await planForwards(servers, undefined, network);
     await (this.vm as SandboxVm).addNetwork(network, forwards);
     // Plugged: its index is taken even if the guest cannot configure it now.
     this.networkCount++;

@@ -12,12 +12,6 @@ import { guestNetwork, type GuestNetwork } from '../../protocol/index.js';
 export const NFS_PORT = 2049;
 export const MOUNT_PORT = 20048;
 const FIRST_FORWARD = 100;
-/**
- * QEMU names each forward's helper after its guest port alone (guestfwd.tcp.PORT), once per VM: two
- * forwards may not share a guest port even on different addresses or networks. The sandbox's first server
- * keeps the standard ports; each later one gets a pair from here.
- */
-const LATER_PORTS = 30_000;
 /** Forwards on one guest network: .100 to .149. */
 export const MAX_SERVERS_PER_NETWORK = 50;
 
@@ -29,14 +23,6 @@ export interface NfsForward {
   guestAddress: string;
   /** The guest's own address on the network the forward is on (NFSv4's clientaddr). */
   clientAddress: string;
-  /** The guest ports forwarded to the server's NFS and MOUNT ports: unique in the VM. */
-  nfsPort: number;
-  mountPort: number;
-}
-
-/** Guest ports of the sandbox's forward number `n` (0-based, counted over all its networks). */
-export function forwardPorts(n: number): { nfsPort: number; mountPort: number } {
-  return n === 0 ? { nfsPort: NFS_PORT, mountPort: MOUNT_PORT } : { nfsPort: LATER_PORTS + 2 * n, mountPort: LATER_PORTS + 2 * n + 1 };
 }
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
@@ -66,15 +52,12 @@ export function splitNfsDevice(device: string): { server: string; path: string }
   return { server: (m[1] as string).replace(/^\[|\]$/g, ''), path: m[2] as string };
 }
 
-/**
- * A forward for each distinct server, on guest network `network`; `existing` is how many forwards the
- * sandbox has already (their guest ports are taken).
- */
-export async function planForwards(servers: readonly string[], resolve?: (name: string) => Promise<string>, network: GuestNetwork = guestNetwork(0), existing = 0): Promise<NfsForward[]> {
+/** A forward for each distinct server, on guest network `network`. */
+export async function planForwards(servers: readonly string[], resolve?: (name: string) => Promise<string>, network: GuestNetwork = guestNetwork(0)): Promise<NfsForward[]> {
   const unique = [...new Set(servers)];
   if (unique.length > MAX_SERVERS_PER_NETWORK) throw invalidArgument(`a container's volumes can name at most ${MAX_SERVERS_PER_NETWORK} NFS servers`);
   const clientAddress = network.address.split('/')[0] as string;
-  return Promise.all(unique.map(async (server, i) => ({ server, hostAddress: await serverAddress(server, resolve), guestAddress: `${network.prefix}.${FIRST_FORWARD + i}`, clientAddress, ...forwardPorts(existing + i) })));
+  return Promise.all(unique.map(async (server, i) => ({ server, hostAddress: await serverAddress(server, resolve), guestAddress: `${network.prefix}.${FIRST_FORWARD + i}`, clientAddress })));
 }
 
 /**
@@ -84,7 +67,7 @@ export async function planForwards(servers: readonly string[], resolve?: (name: 
 export function guestNfsOptions(recordOptions: readonly string[], fstype: string, forward: NfsForward): string[] {
   const pinned = new Set(['addr', 'port', 'mountport', 'mountproto', 'proto', 'clientaddr', 'mountaddr']);
   const kept = recordOptions.flatMap((o) => o.split(',')).map((o) => o.trim()).filter((o) => o && !pinned.has(o.split('=')[0] as string));
-  const common = [`addr=${forward.guestAddress}`, 'proto=tcp', `port=${forward.nfsPort}`];
+  const common = [`addr=${forward.guestAddress}`, 'proto=tcp', `port=${NFS_PORT}`];
   if (fstype === 'nfs4') return [...kept, ...common, `clientaddr=${forward.clientAddress}`];
-  return [...kept.filter((o) => o !== 'lock'), ...common, `mountport=${forward.mountPort}`, 'mountproto=tcp', ...(kept.includes('nolock') ? [] : ['nolock'])];
+  return [...kept.filter((o) => o !== 'lock'), ...common, `mountport=${MOUNT_PORT}`, 'mountproto=tcp', ...(kept.includes('nolock') ? [] : ['nolock'])];
 }
