@@ -2,13 +2,12 @@
 // record root (`.passvol-index/<driver name>/<sha256(volume id)>` -> target path). Checking is one readlink
 // instead of reading every record, and creating it with symlink() is atomic, so two racing publishes cannot
 // both win. The disk and NAS node plugins share the record root: each keeps its claims in its own folder, so
-// neither judges the other's. Versions before that kept claims directly in `.passvol-index/` (legacy claims):
-// they are still honoured, and moved when their holder publishes again.
+// neither judges the other's.
 // Like the record store beside it, it makes its few local system calls synchronously.
 import { mkdirSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { errnoCode } from '../../common/errors.js';
+import { errnoCode, PassvolError } from '../../common/errors.js';
 import type { RecordStore } from '../../directvolume/index.js';
 import { RECORD_METADATA } from './node-context.js';
 
@@ -29,10 +28,6 @@ export class PublishIndex {
     return join(claimDir(this.records.root, this.driverName), claimName(volumeId));
   }
 
-  private legacyEntry(volumeId: string): string {
-    return join(this.records.root, INDEX_DIR, claimName(volumeId));
-  }
-
   /** Whether the record at a target is this volume's (the claim pointing there is live). */
   private async recordHolds(target: string, volumeId: string): Promise<boolean> {
     const record = await this.records.find(target).catch(() => undefined);
@@ -45,50 +40,39 @@ export class PublishIndex {
    * record) is stale and taken over.
    */
   async claim(volumeId: string, target: string): Promise<string | undefined> {
-    const legacy = readlinkQuietly(this.legacyEntry(volumeId));
-    if (legacy !== undefined && legacy !== target && (await this.recordHolds(legacy, volumeId))) return legacy;
     const path = this.entry(volumeId);
     mkdirSync(claimDir(this.records.root, this.driverName), { recursive: true, mode: 0o700 });
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         symlinkSync(target, path);
-        return this.dropLegacy(volumeId);
+        return undefined;
       } catch (e) {
         if (errnoCode(e) !== 'EEXIST') throw e;
       }
       const holder = readlinkQuietly(path);
       if (holder === undefined) continue;
-      if (holder === target) return this.dropLegacy(volumeId);
+      if (holder === target) return undefined;
       if (await this.recordHolds(holder, volumeId)) return holder;
       unlinkQuietly(path);
     }
-    return undefined;
-  }
-
-  /** Once the claim is in the driver's folder, a legacy claim of the same volume is stale or the same one. */
-  private dropLegacy(volumeId: string): undefined {
-    unlinkQuietly(this.legacyEntry(volumeId));
-    return undefined;
+    // Each try lost to another publish of this volume that came and went: not claimed, so not "claimed".
+    throw new PassvolError('PV_ERR_ABORTED', `volume ${volumeId} is being claimed by other publishes at this moment; retry`);
   }
 
   /** The target a live claim points at (its record names this volume), without claiming anything. */
   async holder(volumeId: string): Promise<string | undefined> {
-    for (const path of [this.entry(volumeId), this.legacyEntry(volumeId)]) {
-      const holder = readlinkQuietly(path);
-      if (holder !== undefined && (await this.recordHolds(holder, volumeId))) return holder;
-    }
-    return undefined;
+    const holder = readlinkQuietly(this.entry(volumeId));
+    return holder !== undefined && (await this.recordHolds(holder, volumeId)) ? holder : undefined;
   }
 
   /** Drops the claim if this target holds it. */
   async release(volumeId: string, target: string): Promise<void> {
-    for (const path of [this.entry(volumeId), this.legacyEntry(volumeId)]) {
-      if (readlinkQuietly(path) !== target) continue;
-      try {
-        unlinkSync(path);
-      } catch (e) {
-        if (errnoCode(e) !== 'ENOENT') throw e;
-      }
+    const path = this.entry(volumeId);
+    if (readlinkQuietly(path) !== target) return;
+    try {
+      unlinkSync(path);
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT') throw e;
     }
   }
 }

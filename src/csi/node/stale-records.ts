@@ -2,7 +2,7 @@
 // device is gone belong to publishes that will never be unpublished, and are removed.
 import { lstat, readdir, readlink, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { INDEX_DIR, claimDir, claimName } from './publish-index.js';
+import { claimDir, claimName } from './publish-index.js';
 import { RECORD_METADATA, type NodeContext } from './node-context.js';
 
 export async function removeStaleRecords(ctx: NodeContext): Promise<string[]> {
@@ -31,18 +31,18 @@ export async function removeStaleRecords(ctx: NodeContext): Promise<string[]> {
 }
 
 /**
- * A claim is written just before its record, so a claim without a record may be a publish in flight (of
- * the other driver, too, in the legacy folder): only claims older than this are judged.
+ * A claim is written just before its record, so a claim without a record may be a publish in flight: only
+ * claims older than this are judged.
  */
 export const CLAIM_GRACE_MS = 60_000;
 
 /**
  * Claims whose target holds no record of that volume are leftovers of a crash or of a removed record. Only
- * this driver's folder is swept, and the legacy claims (written before claims had a folder per driver, by
- * either driver): whether one is live is read from the record it points at, whoever wrote it.
+ * this driver's folder is swept: the other driver's claims are for it to judge.
  */
 async function sweepIndex(ctx: NodeContext, now = Date.now()): Promise<void> {
-  const stale = async (dir: string, name: string): Promise<boolean> => {
+  const dir = claimDir(ctx.records.root, ctx.config.driverName);
+  const stale = async (name: string): Promise<boolean> => {
     const path = join(dir, name);
     const st = await lstat(path).catch(() => undefined);
     if (!st?.isSymbolicLink() || now - st.mtimeMs < CLAIM_GRACE_MS) return false;
@@ -51,11 +51,9 @@ async function sweepIndex(ctx: NodeContext, now = Date.now()): Promise<void> {
     const id = record?.mountInfo.metadata?.[RECORD_METADATA.volumeId];
     return id === undefined || claimName(id) !== name;
   };
-  for (const dir of [claimDir(ctx.records.root, ctx.config.driverName), join(ctx.records.root, INDEX_DIR)]) {
-    for (const name of await readdir(dir).catch(() => [] as string[])) {
-      if (!(await stale(dir, name))) continue;
-      await unlink(join(dir, name)).catch(() => undefined);
-      ctx.log.info({ claim: join(dir, name) }, 'removed a stale one-target claim');
-    }
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!(await stale(name))) continue;
+    await unlink(join(dir, name)).catch(() => undefined);
+    ctx.log.info({ claim: join(dir, name) }, 'removed a stale one-target claim');
   }
 }

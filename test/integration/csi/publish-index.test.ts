@@ -3,7 +3,7 @@
 // not to be a publish in flight (a claim is written just before its record).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstatSync, lutimesSync, mkdirSync, readdirSync, renameSync, symlinkSync } from 'node:fs';
+import { lstatSync, lutimesSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { csiFixture, provisionAndStage, targetFor } from '../../helpers/csi-fixture.js';
@@ -33,35 +33,22 @@ test('a stale claim (crash between claim and record) does not block the next pub
   assert.deepEqual(readdirSync(mine), []);
 });
 
-test('start-up leaves the other driver\'s claims and young claims alone; an old legacy claim without its record goes', { skip: needsRoot }, async () => {
+test('start-up leaves the other driver\'s claims and young claims alone; an old claim of this driver without its record goes', { skip: needsRoot }, async () => {
   const f = await csiFixture();
   const index = join(f.l.directVolumes, '.passvol-index');
   const theirs = join(index, 'nas.csi.passvol.io');
+  const mine = join(index, 'disk.csi.passvol.io');
   mkdirSync(theirs, { recursive: true });
+  mkdirSync(mine, { recursive: true });
   // The NAS plugin shares the record root: its claim, old and without a record, is for it to judge.
   claim(join(theirs, 'a'.repeat(64)), '/kubelet/pods/nas-pod/mount', 3600);
-  // Written by a version before claims had a folder per driver: one in flight (its record comes next) ...
-  claim(join(index, 'b'.repeat(64)), '/kubelet/pods/publishing/mount');
+  // This driver's claims without a record: one in flight (its record comes next) ...
+  claim(join(mine, 'b'.repeat(64)), '/kubelet/pods/publishing/mount');
   // ... and one whose record is long gone.
-  claim(join(index, 'c'.repeat(64)), '/kubelet/pods/gone/mount', 3600);
+  claim(join(mine, 'c'.repeat(64)), '/kubelet/pods/gone/mount', 3600);
   await f.restart();
   assert.ok(present(join(theirs, 'a'.repeat(64))), 'the NAS driver\'s claim stays');
-  assert.ok(present(join(index, 'b'.repeat(64))), 'a young claim may be a publish in flight: it stays');
-  assert.equal(present(join(index, 'c'.repeat(64))), false, 'an old claim whose target holds no record goes');
+  assert.ok(present(join(mine, 'b'.repeat(64))), 'a young claim may be a publish in flight: it stays');
+  assert.equal(present(join(mine, 'c'.repeat(64))), false, 'an old claim whose target holds no record goes');
   assert.match(f.driver.logs(), /"msg":"removed a stale one-target claim"/);
-});
-
-test('a claim written by an older version (no driver folder) still holds its disk, and moves when its target publishes again', { skip: needsRoot }, async () => {
-  const f = await csiFixture();
-  const v = await provisionAndStage(f, 'pv-legacy', { parameters: { passthrough: 'true' } });
-  const index = join(f.l.directVolumes, '.passvol-index');
-  const publish = (pod: string) =>
-    f.csi.node.NodePublishVolume!({ volume_id: v.volumeId, publish_context: v.publishContext, staging_target_path: v.staging, target_path: targetFor(f, pod, 'pv-legacy'), volume_capability: v.cap, volume_context: v.volumeContext });
-  await publish('pod-1');
-  // Make it look like the older layout: the claim directly in .passvol-index.
-  const mine = join(index, 'disk.csi.passvol.io', hash(v.volumeId));
-  renameSync(mine, join(index, hash(v.volumeId)));
-  await assert.rejects(publish('pod-2'), /already passed through at .*pod-1/);
-  await publish('pod-1');
-  assert.ok(present(mine) && !present(join(index, hash(v.volumeId))), 'moved to the driver folder');
 });
