@@ -1,7 +1,7 @@
 // Ops on the agent and the guest as a whole.
 import { z } from 'zod';
 import { Count, PROTOCOL_VERSION } from './primitives.js';
-import { GUEST_MAC, GUEST_NETWORK_ADDRESS } from './guest-contract.js';
+import { GUEST_MAC, GUEST_NETWORK_ADDRESS, guestNetwork, MAX_GUEST_NETWORKS } from './guest-contract.js';
 
 export const NoArgs = z.object({}).strict();
 
@@ -34,14 +34,13 @@ export const GuestInfoResult = z.object({
  * Brings up a hot-plugged NIC for NFS forwards once it appears: the one with this MAC gets this address
  * (network 0's by default: the NIC of a VM restored from a template).
  */
+const GUEST_NETWORKS = Array.from({ length: MAX_GUEST_NETWORKS }, (_, i) => guestNetwork(i));
 export const SetupNetworkArgs = z
   .object({
     waitMs: z.number().int().min(0).max(60_000).default(10_000),
     mac: z.string().regex(/^52:54:00(:[0-9a-f]{2}){3}$/, 'a locally administered QEMU MAC (52:54:00:xx:xx:xx), lower case').default(GUEST_MAC),
-    address: z
-      .string()
-      .regex(/^10\.0\.\d{1,3}\.15\/24$/, "the guest's own address on one of its user networks, 10.0.N.15/24")
-      .default(GUEST_NETWORK_ADDRESS),
+    address: z.string().default(GUEST_NETWORK_ADDRESS),
   })
-  .strict();
+  .strict()
+  .refine((a) => GUEST_NETWORKS.some((n) => n.mac === a.mac && n.address === a.address), "mac and address must be one guest network's (10.0.N.15/24 with its MAC)");
 export const SetupNetworkResult = z.object({ interface: z.string(), address: z.string() });

@@ -67,4 +67,7 @@ test('a MAC or an address outside what the runtime hands out is refused before a
   assert.throws(() => SetupNetworkArgs.parse({ mac: 'aa:bb:cc:dd:ee:ff' }), /52:54:00/);
   assert.throws(() => SetupNetworkArgs.parse({ address: '192.168.1.15/24' }), /10\.0\.N\.15/);
   assert.throws(() => SetupNetworkArgs.parse({ address: '10.0.3.15/24; reboot' }), /10\.0\.N\.15/);
+  assert.throws(() => SetupNetworkArgs.parse({ address: '10.0.999.15/24' }), /10\.0\.N\.15/);
+  // Network 1's address with network 0's MAC: a mix-up, refused.
+  assert.throws(() => SetupNetworkArgs.parse({ address: guestNetwork(1).address }), /one guest network/);
 });

@@ -73,7 +73,7 @@ test('NFS forwards become restricted user networking with a relay per guest conn
   assert.ok(existsSync(FORWARD_RELAY.script), FORWARD_RELAY.script);
   const args = buildQemuArgs(plan({ nfsForwards: [{ guestAddress: '10.0.2.100', host: '127.0.0.1', ports: [2049, { guest: 20048, host: 30048 }] }] }));
   assert.deepEqual(values(args, '-netdev'), [
-    `user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:2049-cmd:/usr/bin/perl ${FORWARD_RELAY.script} 127.0.0.1 2049,guestfwd=tcp:10.0.2.100:20048-cmd:/usr/bin/perl ${FORWARD_RELAY.script} 127.0.0.1 30048`,
+    `user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:2049-cmd:/usr/bin/perl ${FORWARD_RELAY.script} 127.0.0.1 2049 /run/sb1/relay-slots 32,guestfwd=tcp:10.0.2.100:20048-cmd:/usr/bin/perl ${FORWARD_RELAY.script} 127.0.0.1 30048 /run/sb1/relay-slots 32`,
   ]);
   assert.ok(values(args, '-device').some((d) => d.startsWith('virtio-net-pci,id=net0,netdev=n0')));
 });

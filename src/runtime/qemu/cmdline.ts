@@ -29,6 +29,15 @@ const Ipv4 = z.string().regex(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/).re
 const Port = z.number().int().min(1).max(65535);
 const StatePath = z.string().regex(STATE_PATH, 'an absolute path of [A-Za-z0-9._/-]');
 
+/** A forward as QEMU gets it: a free guest address (10.0.N.2/.3/.15 are QEMU's gateway, DNS and the guest). */
+export const NetForwardSchema = z
+  .object({
+    guestAddress: Ipv4.refine((a) => /^10\.0\.\d+\.\d+$/.test(a) && !['2', '3', '15'].includes(a.split('.')[3] as string), 'a free address in one of the guest networks, 10.0.N.0/24'),
+    host: Ipv4,
+    ports: z.array(z.union([Port, z.object({ guest: Port, host: Port }).strict()])).min(1),
+  })
+  .strict();
+
 export const VmSpecSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
@@ -44,18 +53,7 @@ export const VmSpecSchema = z
       .array(z.object({ kind: z.enum(['virtiofs', '9p']), tag: Tag, hostDir: AbsPath, cache: z.enum(['auto', 'always', 'none']).optional() }).strict())
       .optional()
       .refine((s) => !s || new Set(s.map((x) => x.tag)).size === s.length, 'share tags must be unique'),
-    nfsForwards: z
-      .array(
-        z
-          .object({
-            // 10.0.2.2/.3/.15 are QEMU's gateway, DNS and the guest itself.
-            guestAddress: Ipv4.refine((a) => a.startsWith('10.0.2.') && !['10.0.2.2', '10.0.2.3', '10.0.2.15'].includes(a), 'a free address in 10.0.2.0/24'),
-            host: Ipv4,
-            ports: z.array(z.union([Port, z.object({ guest: Port, host: Port }).strict()])).min(1),
-          })
-          .strict(),
-      )
-      .optional(),
+    nfsForwards: z.array(NetForwardSchema.refine((f) => f.guestAddress.startsWith('10.0.2.'), 'network 0 is 10.0.2.0/24')).optional(),
     stateDir: AbsPath,
     accel: z.enum(['auto', 'kvm', 'tcg']).optional(),
     hotplugSlots: z.number().int().min(0).max(16).optional(),
@@ -105,24 +103,35 @@ export const nicId = (index: number): string => `net${index}`;
 
 /** The relay QEMU runs for each guest connection to a forward (see guestForwards and the script's own notes). */
 export const FORWARD_RELAY = { interpreter: '/usr/bin/perl', script: fileURLToPath(new URL('../../../src/runtime/qemu/nfs-relay.pl', import.meta.url)) };
+/** Under the VM's state folder: the relays' slot files, which cap how many run at once. */
+export const RELAY_SLOTS_DIR = 'relay-slots';
+/** Relays (guest connections to NFS servers) one VM may have at once; NFS needs a few per server. */
+export const RELAY_SLOTS = 32;
 
 /**
- * QEMU's guestfwd rules for the NFS forwards: `tcp:GUEST:PORT-cmd:perl nfs-relay.pl HOST PORT`.
+ * QEMU's guestfwd rules for the NFS forwards: `tcp:GUEST:PORT-cmd:perl nfs-relay.pl HOST PORT SLOTS_DIR SLOTS`.
  * A relay per guest connection, not a chardev: a chardev forward is one host connection for the VM's life,
  * made when the VM starts (so the VM cannot start while the server is down), never made again once the
  * server drops it (a server restart or fail-over left the guest's mount hung for good), and shared by
  * every guest connection to it at once (an NFSv3 and an NFSv4 mount of one server hung). With a relay the
  * guest's connection ends when the server's does, and its NFS client connects again, as over a network.
  */
-export function guestForwards(forwards: readonly NetForward[]): string[] {
-  // QEMU splits the command into words itself (no shell): the path must need no quoting.
-  if (!/^[A-Za-z0-9._/-]+$/.test(FORWARD_RELAY.script)) throw invalidArgument(`the NFS relay's path ${FORWARD_RELAY.script} has characters QEMU would split it at`);
-  return forwards.flatMap((f) =>
-    f.ports.map((p) => {
+export function guestForwards(forwards: readonly NetForward[], stateDir: string): string[] {
+  const slots = `${stateDir}/${RELAY_SLOTS_DIR}`;
+  // QEMU splits the command into words as a shell would (g_shell_parse_argv), though no shell runs it:
+  // paths must need no quoting.
+  for (const path of [FORWARD_RELAY.script, slots]) {
+    if (!/^[A-Za-z0-9._/-]+$/.test(path)) throw invalidArgument(`${path} has characters QEMU would split the NFS relay's command at`);
+  }
+  return forwards.flatMap((f) => {
+    const parsed = NetForwardSchema.safeParse(f);
+    if (!parsed.success) throw invalidArgument(`NFS forward ${JSON.stringify(f)}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const forward = parsed.data;
+    return forward.ports.map((p) => {
       const [guest, host] = typeof p === 'number' ? [p, p] : [p.guest, p.host];
-      return `tcp:${f.guestAddress}:${guest}-cmd:${FORWARD_RELAY.interpreter} ${FORWARD_RELAY.script} ${f.host} ${host}`;
-    }),
-  );
+      return `tcp:${forward.guestAddress}:${guest}-cmd:${FORWARD_RELAY.interpreter} ${FORWARD_RELAY.script} ${forward.host} ${host} ${slots} ${RELAY_SLOTS}`;
+    });
+  });
 }
 
 /** Doubles commas: QEMU's escape inside a comma-separated option value. */
@@ -189,7 +198,7 @@ export function buildQemuArgs(plan: QemuLaunchPlan): string[] {
     }
   });
   // A clone's network is hot-plugged once it runs (qemu-vm.ts), as its shares are.
-  const forwards = spec.memory ? [] : guestForwards(spec.nfsForwards ?? []);
+  const forwards = spec.memory ? [] : guestForwards(spec.nfsForwards ?? [], spec.stateDir);
   if (forwards.length > 0) {
     // restrict=on: the guest reaches nothing but these forwards. Commas inside -netdev are doubled.
     args.push('-netdev', ['user', `id=${netdevId(0)}`, 'restrict=on', ...forwards.map((f) => `guestfwd=${optValue(f)}`)].join(','));

@@ -11,7 +11,7 @@ import { TemplateRestoreError, type BlockBackendSettings, type NetForward, type 
 import { detectAccel, type AccelDecision } from './accel.js';
 import { backendAttempts, blockdevArgs, isBackendSettingError, nodeNames } from './block-backend.js';
 import { cloneRamPath, copyTemplateRam } from './clone-ram.js';
-import { buildQemuArgs, FORWARD_RELAY, guestForwards, hotplugPortIds, hotplugSlotsOf, netdevId, nicId, parseVmSpec, QBOOT_ROM } from './cmdline.js';
+import { buildQemuArgs, FORWARD_RELAY, RELAY_SLOTS_DIR, guestForwards, hotplugPortIds, hotplugSlotsOf, netdevId, nicId, parseVmSpec, QBOOT_ROM } from './cmdline.js';
 import { guestNetwork, type GuestNetwork } from '../../protocol/index.js';
 import { hasExited, signalAndWait } from './process-exit.js';
 import { QmpClient, QmpError } from './qmp-client.js';
@@ -43,6 +43,7 @@ export class QemuHypervisor implements Hypervisor {
     const log = this.o.log.child({ part: 'qemu', vm: spec.name });
     await mkdir(spec.stateDir, { recursive: true, mode: 0o700 });
     await chmod(spec.stateDir, 0o700);
+    await mkdir(join(spec.stateDir, RELAY_SLOTS_DIR), { recursive: true, mode: 0o700 });
     const paths = {
       qmpSocket: join(spec.stateDir, 'qmp.sock'),
       consoleLog: join(spec.stateDir, 'console.log'),
@@ -235,12 +236,13 @@ class QemuVm implements RunningVm {
     for (const f of forwards) {
       if (!f.guestAddress.startsWith(`${network.prefix}.`) || own.has(f.guestAddress)) throw failedPrecondition(`forward address ${f.guestAddress} is not a free address of ${network.prefix}.0/24`);
     }
+    const rules = guestForwards(forwards, this.spec.stateDir);
     const bus = this.freePorts.shift();
     if (!bus) throw new PassvolError('PV_ERR_RESOURCE_EXHAUSTED', `no hot-plug slot left for guest network ${network.index}`);
     const netdev = netdevId(network.index);
     let added = false;
     try {
-      await netdevAddRestrictedUser(this.qmp, netdev, `${network.prefix}.0/24`, guestForwards(forwards));
+      await netdevAddRestrictedUser(this.qmp, netdev, `${network.prefix}.0/24`, rules);
       added = true;
       await deviceAdd(this.qmp, { driver: 'virtio-net-pci', id: nicId(network.index), netdev, mac: network.mac, bus });
     } catch (e) {

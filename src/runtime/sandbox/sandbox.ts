@@ -14,7 +14,7 @@ import { undoMountsUnder } from '../../common/scratch-cleanup.js';
 import type { Exec } from '../../common/exec.js';
 import type { Logger } from '../../common/logger.js';
 import { DEFAULT_RS_SHIM_ROOT, monitorSocketPath, type RecordStore } from '../../directvolume/index.js';
-import { guestNetwork, MAX_GUEST_NETWORKS, type AgentEvent } from '../../protocol/index.js';
+import { guestNetwork, MAX_GUEST_NETWORKS, type AgentEvent, type GuestNetwork } from '../../protocol/index.js';
 import { AgentClient } from '../agent-client.js';
 import { TemplateRestoreError, type BlockBackendSettings } from '../hypervisor.js';
 import { startMonitorServer, stopMonitorServer, type DirectVolumeOps } from '../monitor/monitor-server.js';
@@ -100,8 +100,11 @@ export class Sandbox {
   private containerOps: Promise<unknown> = Promise.resolve();
   /** The NFS servers the guest reaches, on every guest network it has. */
   private forwards: NfsForward[] = [];
-  /** Guest networks the VM has: network 0 when it booted with forwards, then one per addNetwork. */
-  private networkCount = 0;
+  /**
+   * Guest networks the VM has: network 0 when it booted with forwards, then one per reachServers. One
+   * plugged but not yet configured in the guest (setupNetwork failed) is tried again before it is used.
+   */
+  private readonly networks: { network: GuestNetwork; forwards: readonly NfsForward[]; configured: boolean }[] = [];
 
   private constructor(
     readonly id: string,
@@ -235,7 +238,7 @@ export class Sandbox {
       for (const [hostPath, relative] of s.entries) shareMounts.set(hostPath, relative ? `${target}/${relative}` : target);
     }
     this.forwards = forwards;
-    this.networkCount = forwards.length > 0 ? 1 : 0;
+    if (forwards.length > 0) this.networks.push({ network: guestNetwork(0), forwards, configured: true });
     const main: SandboxContainer = { id: MAIN, bundle: bundle.dir, source: bundle, status: 'created', volumes: new Set(), shares: [] };
     this.containers.set(MAIN, main);
     await this.createContainer(main, bundle, plans, shareMounts, log);
@@ -319,10 +322,10 @@ export class Sandbox {
     if (this.containers.has(id)) throw new PassvolError('PV_ERR_ALREADY_EXISTS', `sandbox ${this.id} already has a container ${id}`);
     const log = this.deps.log.child({ sandbox: this.id, container: id });
     const plans = await planMounts(bundle.spec.mounts, this.deps.records);
-    const reached = new Set(this.forwards.map((f) => f.server));
+    // Checked here too, before a network is plugged for a container the sandbox cannot hold.
+    if (this.vm.shareKind !== 'virtiofs') throw failedPrecondition(`sandbox ${this.id} shares over 9p, whose devices cannot be hot-plugged: it holds one container`);
     const servers = new Set(plans.flatMap((p) => (p.kind === 'direct-nfs' ? [splitNfsDevice(p.record.mountInfo.device).server] : [])));
-    const unreached = [...servers].filter((s) => !reached.has(s));
-    if (unreached.length > 0) await this.reachServers(unreached, log);
+    if (servers.size > 0) await this.reachServers([...servers], log);
     // Keys are never reused: a new container must not land in the folder (or the share tags) of another.
     const key = `k${++this.containerSeq}`;
     const bindsDir = join(this.deps.dirs.dir(this.id), CONTAINERS_DIR, key);
@@ -353,20 +356,28 @@ export class Sandbox {
   }
 
   /**
-   * Gives the guest a network to NFS servers it does not reach yet. QEMU cannot add forwards to a running
-   * user network, so these servers get a network of their own (the next subnet), kept until the VM ends:
-   * a restarted container, which comes back with the same volumes, reuses it.
+   * Makes sure the guest reaches these NFS servers. Those it does not reach yet get a network of their own
+   * (the next subnet): QEMU cannot add forwards to a running user network. Networks stay until the VM
+   * ends (a restarted container, which comes back with the same volumes, reuses its network); one that
+   * was plugged but that the guest did not configure is configured again, not plugged twice.
    */
   private async reachServers(servers: readonly string[], log: Logger): Promise<void> {
-    if (this.networkCount >= MAX_GUEST_NETWORKS) throw new PassvolError('PV_ERR_RESOURCE_EXHAUSTED', `sandbox ${this.id} has all ${MAX_GUEST_NETWORKS} guest networks it may have: no room for NFS servers ${servers.join(', ')}`);
-    const network = guestNetwork(this.networkCount);
-    const forwards = await planForwards(servers, undefined, network);
-    await (this.vm as SandboxVm).addNetwork(network, forwards);
-    // Plugged: its index is taken even if the guest cannot configure it now.
-    this.networkCount++;
-    await (this.agent as AgentClient).call('setupNetwork', { waitMs: HOTPLUG_WAIT_MS, mac: network.mac, address: network.address });
-    this.forwards.push(...forwards);
-    log.info({ network: network.index, subnet: `${network.prefix}.0/24`, servers }, 'guest network added for NFS servers');
+    const networkOf = (server: string) => this.networks.find((n) => n.forwards.some((f) => f.server === server));
+    const unreached = servers.filter((s) => !networkOf(s));
+    if (unreached.length > 0) {
+      if (this.networks.length >= MAX_GUEST_NETWORKS) throw new PassvolError('PV_ERR_RESOURCE_EXHAUSTED', `sandbox ${this.id} has all ${MAX_GUEST_NETWORKS} guest networks it may have: no room for NFS servers ${unreached.join(', ')}`);
+      const network = guestNetwork(this.networks.length);
+      const forwards = await planForwards(unreached, undefined, network);
+      await (this.vm as SandboxVm).addNetwork(network, forwards);
+      this.networks.push({ network, forwards, configured: false });
+      this.forwards.push(...forwards);
+      log.info({ network: network.index, subnet: `${network.prefix}.0/24`, servers: unreached }, 'guest network plugged for NFS servers');
+    }
+    for (const n of new Set(servers.map(networkOf))) {
+      if (!n || n.configured) continue;
+      await (this.agent as AgentClient).call('setupNetwork', { waitMs: HOTPLUG_WAIT_MS, mac: n.network.mac, address: n.network.address });
+      n.configured = true;
+    }
   }
 
   private async remove(id: string): Promise<void> {

@@ -88,7 +88,7 @@ test('virtio-fs and 9p shares and an NFS forward; stop ends virtiofsd too', { sk
   const shareRoot = await tempDir(t, 'pv-share-');
   await mkdir(join(shareRoot, 'fs'));
   await mkdir(join(shareRoot, 'p9'));
-  // A guestfwd connects when QEMU starts, so something must listen on the host side.
+  // The forward's relay connects when the guest does; the test's server answers it.
   const server = createServer((s) => s.end());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
