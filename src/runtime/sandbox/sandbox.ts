@@ -98,13 +98,16 @@ export class Sandbox {
   private readonly containers = new Map<string, SandboxContainer>();
   private containerSeq = 0;
   private containerOps: Promise<unknown> = Promise.resolve();
-  /** The NFS servers the guest reaches, on every guest network it has. */
-  private forwards: NfsForward[] = [];
   /**
    * Guest networks the VM has: network 0 when it booted with forwards, then one per reachServers. One
    * plugged but not yet configured in the guest (setupNetwork failed) is tried again before it is used.
    */
   private readonly networks: { network: GuestNetwork; forwards: readonly NfsForward[]; configured: boolean }[] = [];
+
+  /** The NFS servers the guest reaches, on every guest network it has. */
+  private get forwards(): NfsForward[] {
+    return this.networks.flatMap((n) => n.forwards);
+  }
 
   private constructor(
     readonly id: string,
@@ -237,7 +240,6 @@ export class Sandbox {
       await this.agent.call('mount', { source: { kind: this.vm.shareKind, tag: s.tag }, target, fstype: this.vm.shareKind, options: [], ...(this.vm.fromTemplate ? { deviceWaitMs: HOTPLUG_WAIT_MS } : {}) });
       for (const [hostPath, relative] of s.entries) shareMounts.set(hostPath, relative ? `${target}/${relative}` : target);
     }
-    this.forwards = forwards;
     if (forwards.length > 0) this.networks.push({ network: guestNetwork(0), forwards, configured: true });
     const main: SandboxContainer = { id: MAIN, bundle: bundle.dir, source: bundle, status: 'created', volumes: new Set(), shares: [] };
     this.containers.set(MAIN, main);
@@ -323,7 +325,7 @@ export class Sandbox {
     const log = this.deps.log.child({ sandbox: this.id, container: id });
     const plans = await planMounts(bundle.spec.mounts, this.deps.records);
     // Checked here too, before a network is plugged for a container the sandbox cannot hold.
-    if (this.vm.shareKind !== 'virtiofs') throw failedPrecondition(`sandbox ${this.id} shares over 9p, whose devices cannot be hot-plugged: it holds one container`);
+    if (this.vm.shareKind !== 'virtiofs') throw failedPrecondition('this sandbox shares over 9p, whose devices cannot be hot-plugged: it holds one container');
     const servers = new Set(plans.flatMap((p) => (p.kind === 'direct-nfs' ? [splitNfsDevice(p.record.mountInfo.device).server] : [])));
     if (servers.size > 0) await this.reachServers([...servers], log);
     // Keys are never reused: a new container must not land in the folder (or the share tags) of another.
@@ -370,7 +372,6 @@ export class Sandbox {
       const forwards = await planForwards(unreached, undefined, network);
       await (this.vm as SandboxVm).addNetwork(network, forwards);
       this.networks.push({ network, forwards, configured: false });
-      this.forwards.push(...forwards);
       log.info({ network: network.index, subnet: `${network.prefix}.0/24`, servers: unreached }, 'guest network plugged for NFS servers');
     }
     for (const n of new Set(servers.map(networkOf))) {
