@@ -56,6 +56,7 @@ const CLONE_READY_MS = 15_000;
 const CLONE_PING_MS = 100;
 /** How long a clone's hot-plugged share or NIC may take to appear in the guest. */
 const HOTPLUG_WAIT_MS = 10_000;
+const NIC_WAIT_MS = 30_000;
 /** The agent's id of the container made from the sandbox's own bundle; added containers keep theirs. */
 const MAIN = 'main';
 
@@ -376,7 +377,9 @@ export class Sandbox {
     }
     for (const n of new Set(servers.map(networkOf))) {
       if (!n || n.configured) continue;
-      await (this.agent as AgentClient).call('setupNetwork', { waitMs: HOTPLUG_WAIT_MS, mac: n.network.mac, address: n.network.address });
+      // The NIC's driver (virtio_net, with the NFS modules) may still be loading in a sandbox that booted
+      // without NAS volumes moments ago: under TCG the late modules are in ~10 s after boot.
+      await (this.agent as AgentClient).call('setupNetwork', { waitMs: NIC_WAIT_MS, mac: n.network.mac, address: n.network.address }, NIC_WAIT_MS + 10_000);
       n.configured = true;
     }
   }
