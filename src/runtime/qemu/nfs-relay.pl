@@ -23,6 +23,7 @@ use constant BUFFER_CAP => 1 << 20;    # bytes read ahead of a slow reader
 use constant HANGUP_CHECK => 5;        # s: no progress this long while held back, and a gone guest ends it
 
 open(STDERR, '>', '/dev/null');
+$SIG{PIPE} = 'IGNORE';    # a write to a side that is gone fails (EPIPE) and ends the relay below
 # SLOTS relays of one VM may run at once (files in SLOTS_DIR): the guest opens as many connections as it
 # likes, and each would be a process and a connection to the NAS.
 my ($host, $port, $slots, $max) = @ARGV;
