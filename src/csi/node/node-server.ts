@@ -1,6 +1,7 @@
 // The CSI Node service: validates each request, takes the volume's lock, decides passthrough, and hands
 // off to the host or passthrough path.
 import { rm } from 'node:fs/promises';
+import { isMountPoint } from '../../common/mount-table.js';
 import { z } from 'zod';
 import { PassvolError, failedPrecondition, notFound } from '../../common/errors.js';
 import { VOLUME_CONTEXT } from '../backends/backend.js';
@@ -137,13 +138,16 @@ export class NodeServer {
         this.ctx.log.warn({ volumeId: r.volume_id, target, was: existing.mountInfo.device, now: source.devicePath }, 'the record named an old device; writing it again');
         await this.ctx.records.remove(target);
       }
-      const access = source.kind === 'block' ? await diskAccess(this.ctx, r.volume_id, fsType, source.devicePath, asked) : asked;
-      const facts = await this.decide(r.volume_id, r.volume_context, access.kind === 'mount' && access.volumeMountGroup !== '');
+      const facts = await this.decide(r.volume_id, r.volume_context, asked.kind === 'mount' && asked.volumeMountGroup !== '');
       let { decision } = facts;
-      if (decision.passthrough && access.kind === 'block') {
+      if (decision.passthrough && asked.kind === 'block') {
         decision = { passthrough: false, reason: `${decision.reason}, but raw block volumes reach a sandbox as devices already: host path` };
       }
       this.ctx.log.info({ volumeId: r.volume_id, target, passthrough: decision.passthrough, reason: decision.reason }, 'publish decision');
+      // The disk's filesystem matters only where it is mounted now (a passthrough record, or a staging path
+      // kubelet has not mounted): a publish from a mounted staging path does not probe the device again.
+      const probe = source.kind === 'block' && (decision.passthrough || !staging || !(await isMountPoint(staging)));
+      const access = probe ? await diskAccess(this.ctx, r.volume_id, fsType, source.devicePath, asked) : asked;
       const published = { ...p, access, ...(facts.fsGroupChangePolicy ? { fsGroupChangePolicy: facts.fsGroupChangePolicy } : {}) };
       if (decision.passthrough) await publishPassthrough(this.ctx, published);
       else await publishOnHost(this.ctx, { ...published, volumeContext: r.volume_context });
