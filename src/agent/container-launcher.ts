@@ -103,8 +103,9 @@ export function initCommand(l: Launchers, rootfsHost: string, procHost: string, 
  * while the running container may swap a name on the way for a symlink out of its root.
  */
 export function execCommand(l: Launchers, initPid: number, env: readonly string[], id: Omit<LaunchIdentity, 'cwdHost'>, cwdFd: number): Command {
+  const at = { ...id, cwdHost: `/proc/self/fd/${FIRST_PASSED_FD}` };
   return {
-    ...launch(l, { ...id, cwdHost: `/proc/self/fd/${FIRST_PASSED_FD}` }, ['nsenter', '-t', String(initPid), '-m', '-p', '-r', ...nsenterIdentity({ ...id, cwdHost: `/proc/self/fd/${FIRST_PASSED_FD}` }), '--', ...id.args]),
+    ...launch(l, at, ['nsenter', '-t', String(initPid), '-m', '-p', '-r', ...nsenterIdentity(at), '--', ...id.args]),
     env: envRecord(env),
     fds: [cwdFd],
   };

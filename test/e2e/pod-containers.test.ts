@@ -52,7 +52,8 @@ test("a pod's second container joins the sandbox: the shared disk is mounted onc
   assert.equal(readFileSync(join(rt, 'pod1', 'container-side.log'), 'utf8'), 'from-first\n', "the second container's output has its own log");
   assert.equal(await records.sandboxOf(own), 'pod1');
   assert.equal(JSON.parse((await cli(['state', 'side', '--sandbox', 'pod1'])).stdout).status, 'running');
-  const listed = JSON.parse((await cli(['list', '--json'])).stdout) as { id: string; sandbox: string; status: string }[];
+  const listed = JSON.parse((await cli(['list', '--json'])).stdout) as { id: string; sandbox: string; status: string; created: string }[];
+  assert.ok(Date.parse(listed[1]?.created ?? '') > Date.parse(listed[0]?.created ?? ''), 'an added container shows when it was created, not when its sandbox was');
   assert.deepEqual(listed.map(({ id, sandbox, status }) => ({ id, sandbox, status })), [
     { id: 'pod1', sandbox: 'pod1', status: 'running' },
     { id: 'side', sandbox: 'pod1', status: 'running' },

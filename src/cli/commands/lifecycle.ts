@@ -17,6 +17,7 @@ import { ShimReady, SIGNALS } from '../../runtime/shim/control-api.js';
 import { ShimClient } from '../../runtime/shim/control-client.js';
 import { runSandboxShim } from '../../runtime/shim/sandbox-shim.js';
 import { cleanupOrphans } from '../../runtime/sandbox/orphan-cleanup.js';
+import { MAIN_CONTAINER } from '../../runtime/sandbox/sandbox.js';
 import { DEFAULT_RUNTIME_ROOT, SandboxDirs, runtimeAlive, type SandboxState } from '../../runtime/sandbox/sandbox-dir.js';
 import { runtimeDeps, VM_TEMPLATES_HELP, type RuntimeFlags } from '../runtime-setup.js';
 import { logLevelHelp } from '../log-level.js';
@@ -196,7 +197,7 @@ async function listAll(runtimeRoot: string): Promise<ListRow[]> {
         .containers(LIST_WAIT_MS)
         .catch(() => undefined);
       if (!added) return [{ ...own, status: 'unknown' }];
-      return [own, ...added.filter((x) => x.id !== 'main').map((c) => ({ id: c.id, sandbox: id, status: c.status, pid: c.status === 'running' ? (c.pid ?? 0) : 0, bundle: c.bundle, created: s.createdAt }))];
+      return [own, ...added.filter((x) => x.id !== MAIN_CONTAINER).map((c) => ({ id: c.id, sandbox: id, status: c.status, pid: c.status === 'running' ? (c.pid ?? 0) : 0, bundle: c.bundle, created: c.createdAt }))];
     }),
   );
   return perSandbox.flat();

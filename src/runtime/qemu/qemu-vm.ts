@@ -232,11 +232,10 @@ class QemuVm implements RunningVm {
     if (this.networks.has(network.index)) throw new PassvolError('PV_ERR_ALREADY_EXISTS', `guest network ${network.index} is already plugged`);
     if (forwards.length === 0) throw failedPrecondition('a guest network needs at least one forward: it reaches nothing else');
     await requireForwardRelay();
-    const own = new Set(['2', '3', '15'].map((host) => `${network.prefix}.${host}`));
-    for (const f of forwards) {
-      if (!f.guestAddress.startsWith(`${network.prefix}.`) || own.has(f.guestAddress)) throw failedPrecondition(`forward address ${f.guestAddress} is not a free address of ${network.prefix}.0/24`);
-    }
+    // guestForwards checks each forward as the boot path does (a free address, IPv4, ports); here, that it is on this network.
     const rules = guestForwards(forwards, this.spec.stateDir);
+    const stray = forwards.find((f) => !f.guestAddress.startsWith(`${network.prefix}.`));
+    if (stray) throw failedPrecondition(`forward address ${stray.guestAddress} is not on guest network ${network.index} (${network.prefix}.0/24)`);
     const bus = this.freePorts.shift();
     if (!bus) throw new PassvolError('PV_ERR_RESOURCE_EXHAUSTED', `no hot-plug slot left for guest network ${network.index}`);
     const netdev = netdevId(network.index);

@@ -58,7 +58,8 @@ const CLONE_PING_MS = 100;
 const HOTPLUG_WAIT_MS = 10_000;
 const NIC_WAIT_MS = 30_000;
 /** The agent's id of the container made from the sandbox's own bundle; added containers keep theirs. */
-const MAIN = 'main';
+export const MAIN_CONTAINER = 'main';
+const MAIN = MAIN_CONTAINER;
 
 export type ContainerStatus = 'created' | 'running' | 'stopped';
 
@@ -69,6 +70,8 @@ export interface ContainerInfo {
   status: ContainerStatus;
   pid?: number;
   exitCode?: number;
+  /** When it was created (ISO 8601). */
+  createdAt: string;
 }
 
 interface SandboxContainer extends ContainerInfo {
@@ -242,7 +245,7 @@ export class Sandbox {
       for (const [hostPath, relative] of s.entries) shareMounts.set(hostPath, relative ? `${target}/${relative}` : target);
     }
     if (forwards.length > 0) this.networks.push({ network: guestNetwork(0), forwards, configured: true });
-    const main: SandboxContainer = { id: MAIN, bundle: bundle.dir, source: bundle, status: 'created', volumes: new Set(), shares: [] };
+    const main: SandboxContainer = { id: MAIN, bundle: bundle.dir, source: bundle, status: 'created', createdAt: new Date().toISOString(), volumes: new Set(), shares: [] };
     this.containers.set(MAIN, main);
     await this.createContainer(main, bundle, plans, shareMounts, log);
     this.monitor = await startMonitorServer(this.monitorSocket, this.volumeOps(), log);
@@ -333,7 +336,7 @@ export class Sandbox {
     const key = `k${++this.containerSeq}`;
     const bindsDir = join(this.deps.dirs.dir(this.id), CONTAINERS_DIR, key);
     if (existsSync(bindsDir)) throw new PassvolError('PV_ERR_INTERNAL', `${bindsDir} exists already; it belongs to another container`);
-    const c: SandboxContainer = { id, bundle: bundle.dir, source: bundle, status: 'created', volumes: new Set(), shares: [], bindsDir };
+    const c: SandboxContainer = { id, bundle: bundle.dir, source: bundle, status: 'created', createdAt: new Date().toISOString(), volumes: new Set(), shares: [], bindsDir };
     this.containers.set(id, c);
     try {
       const shares = await planShares(bundle.rootfs, plans, bindsDir, this.deps.exec, `${key}-`);
@@ -454,7 +457,7 @@ export class Sandbox {
 
   /** The containers, the sandbox's own (id "main") first. */
   listContainers(): ContainerInfo[] {
-    return [...this.containers.values()].map(({ id, bundle, status, pid, exitCode }) => ({ id, bundle, status, ...(pid ? { pid } : {}), ...(exitCode !== undefined ? { exitCode } : {}) }));
+    return [...this.containers.values()].map(({ id, bundle, status, pid, exitCode, createdAt }) => ({ id, bundle, status, createdAt, ...(pid ? { pid } : {}), ...(exitCode !== undefined ? { exitCode } : {}) }));
   }
 
   /** Starts a container's process (the sandbox's own unless `container` names another); its output goes to `onOutput`. */

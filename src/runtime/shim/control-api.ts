@@ -17,7 +17,7 @@ export const KillRequest = z.object({ signal: SignalName, all: z.boolean().defau
 export const AddContainerRequest = z.object({ id: ContainerId, bundle: z.string().startsWith('/', 'the bundle must be an absolute path') }).strict();
 export const RemoveContainerRequest = z.object({ id: ContainerId }).strict();
 export const ContainersResponse = z.object({
-  containers: z.array(z.object({ id: z.string(), bundle: z.string(), status: z.enum(['created', 'running', 'stopped']), pid: z.number().int().optional(), exitCode: z.number().int().optional() })),
+  containers: z.array(z.object({ id: z.string(), bundle: z.string(), status: z.enum(['created', 'running', 'stopped']), pid: z.number().int().optional(), exitCode: z.number().int().optional(), createdAt: z.string() })),
 });
 export const ExecRequest = z
   .object({
