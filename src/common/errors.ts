@@ -3,6 +3,9 @@
 
 /** gRPC status codes we use (numeric values are the gRPC wire values). */
 export const GrpcCode = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
   INVALID_ARGUMENT: 3,
   DEADLINE_EXCEEDED: 4,
   NOT_FOUND: 5,

@@ -3,14 +3,25 @@
 // folder, without ever matching by program name alone).
 import { readFileSync, readdirSync } from 'node:fs';
 
-/** A process with this pid exists (EPERM means it does, owned by someone else). */
+/** A process with this pid exists (EPERM means it does, owned by someone else) and has not ended as a zombie. */
 export function pidAlive(pid: number | undefined): boolean {
   if (!pid || !Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A zombie holds nothing any more; it lingers until its parent reaps it (containerd, a subreaper, reaps
+  // a killed shim only when it gets to it).
+  return !isZombie(pid);
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
   }
 }
 

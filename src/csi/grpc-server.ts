@@ -1,11 +1,11 @@
 // The gRPC edge: every handler is wrapped once to log (secrets stripped), count, time, and translate
 // PassvolError codes into gRPC statuses. Only here do errors become wire codes.
 import { existsSync, lstatSync, unlinkSync, mkdirSync } from 'node:fs';
-import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { toPassvolError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
+import { socketAnswers } from '../common/socket-probe.js';
 import type { CsiMetrics } from './metrics.js';
 import { stripSecrets } from './log-sanitizer.js';
 
@@ -71,15 +71,7 @@ export async function clearStaleSocket(path: string): Promise<void> {
   mkdirSync(dirname(path), { recursive: true });
   if (!existsSync(path)) return;
   if (!lstatSync(path).isSocket()) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
-  const alive = await new Promise<boolean>((resolve) => {
-    const s = connect(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-  if (alive) throw new Error(`another process is serving ${path}`);
+  if (await socketAnswers(path)) throw new Error(`another process is serving ${path}`);
   unlinkSync(path);
 }
 

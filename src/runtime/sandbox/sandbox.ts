@@ -494,9 +494,10 @@ export class Sandbox {
     await this.agent!.call('signal', { containerId: c.id, execId: c.id, signal: signal as never, ...(all ? { all } : {}) });
   }
 
-  /** Feeds the container process's stdin; `end` closes it (the process sees EOF). */
-  async stdin(data: Buffer | 'end'): Promise<void> {
-    const ref = { containerId: MAIN, execId: MAIN };
+  /** Feeds a container process's stdin (the sandbox's own unless `container` names another); `end` closes it (the process sees EOF). */
+  async stdin(data: Buffer | 'end', container?: string): Promise<void> {
+    const c = this.container(container);
+    const ref = { containerId: c.id, execId: c.id };
     if (data === 'end') await this.agent?.call('closeStdin', ref);
     else await this.agent?.call('writeStdin', { ...ref, data: data.toString('base64') });
   }

@@ -3,11 +3,11 @@
 // free on the host before a guest may have it.
 import { constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { PassvolError, failedPrecondition } from '../../common/errors.js';
 import type { Exec } from '../../common/exec.js';
 import type { Logger } from '../../common/logger.js';
 import { mountsOfDevice } from '../../common/mount-table.js';
+import { socketAnswers } from '../../common/socket-probe.js';
 import type { RecordStore } from '../../directvolume/index.js';
 import { runtimeAlive, vmAlive, type SandboxDirs } from '../sandbox/sandbox-dir.js';
 
@@ -23,19 +23,7 @@ export class VolumeBinding {
 
   private async answersAsSandbox(id: string): Promise<boolean> {
     for (const path of this.monitorSockets(id)) {
-      const answered = await new Promise<boolean>((resolve) => {
-        const s = connect(path);
-        s.setTimeout(1000, () => {
-          s.destroy();
-          resolve(false);
-        });
-        s.once('connect', () => {
-          s.destroy();
-          resolve(true);
-        });
-        s.once('error', () => resolve(false));
-      });
-      if (answered) return true;
+      if (await socketAnswers(path)) return true;
     }
     return false;
   }

@@ -1,0 +1,96 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ProcessIo } from './process-io.js';
+
+function fifos(t: { after(fn: () => void): void }, ...names: string[]): string[] {
+  const dir = mkdtempSync(join(tmpdir(), 'passvol-pio-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return names.map((n) => {
+    const p = join(dir, n);
+    execFileSync('mkfifo', [p]);
+    return p;
+  });
+}
+
+const tick = (ms = 50) => new Promise((r) => setTimeout(r, ms));
+
+test('output reaches the client through its FIFOs, and a file:// log appends', async (t) => {
+  const [out, err] = fifos(t, 'out', 'err');
+  const log = join(mkdtempSync(join(tmpdir(), 'passvol-pio-')), 'log');
+  t.after(() => rmSync(log, { force: true }));
+  // The client opens its read ends first, as containerd's does.
+  const rOut = openSync(out!, constants.O_RDONLY | constants.O_NONBLOCK);
+  const rErr = openSync(err!, constants.O_RDONLY | constants.O_NONBLOCK);
+  const io = ProcessIo.open({ stdin: '', stdout: out!, stderr: `fifo:${err!}`, terminal: false });
+  io.write('stdout', Buffer.from('to out'));
+  io.write('stderr', Buffer.from('to err'));
+  await tick();
+  const buf = Buffer.alloc(64);
+  assert.equal(buf.subarray(0, readSync(rOut, buf)).toString(), 'to out');
+  assert.equal(buf.subarray(0, readSync(rErr, buf)).toString(), 'to err');
+  io.close();
+  closeSync(rOut);
+  closeSync(rErr);
+  const file = ProcessIo.open({ stdin: '', stdout: `file://${log}`, stderr: '', terminal: false });
+  file.write('stdout', Buffer.from('line\n'));
+  file.close();
+  await tick();
+  assert.equal(readFileSync(log, 'utf8'), 'line\n');
+});
+
+test('a terminal, or a URI it cannot open, is refused with nothing left open', (t) => {
+  const [out] = fifos(t, 'out');
+  assert.throws(() => ProcessIo.open({ stdin: '', stdout: out!, stderr: '', terminal: true }), /no terminals/);
+  assert.throws(() => ProcessIo.open({ stdin: '', stdout: out!, stderr: 'binary:///usr/bin/logger', terminal: false }), /FIFOs and file:\/\/ paths/);
+  assert.throws(() => ProcessIo.open({ stdin: '', stdout: '/nonexistent/dir/out', stderr: '', terminal: false }), /cannot open the process's stdio/);
+});
+
+test("stdin: read once the client opens its end, in order, then its end when the client's end closes", async (t) => {
+  const [inp] = fifos(t, 'in');
+  const io = ProcessIo.open({ stdin: inp!, stdout: '', stderr: '', terminal: false });
+  const seen: string[] = [];
+  io.pipeStdin({
+    data: async (d) => {
+      await tick(20);
+      seen.push(d.toString());
+    },
+    end: async () => void seen.push('<end>'),
+  });
+  const w = openSync(inp!, constants.O_WRONLY);
+  writeSync(w, 'one ');
+  await tick();
+  writeSync(w, 'two');
+  closeSync(w);
+  for (let i = 0; i < 100 && seen.at(-1) !== '<end>'; i++) await tick(20);
+  assert.equal(seen.join(''), 'one two<end>');
+  io.close();
+});
+
+test('stdin: CloseIO right after the last write still delivers what was written', async (t) => {
+  const [inp] = fifos(t, 'in');
+  const io = ProcessIo.open({ stdin: inp!, stdout: '', stderr: '', terminal: false });
+  const seen: string[] = [];
+  io.pipeStdin({ data: async (d) => void seen.push(d.toString()), end: async () => void seen.push('<end>') });
+  const w = openSync(inp!, constants.O_WRONLY);
+  writeSync(w, 'payload');
+  closeSync(w);
+  await io.closeStdin();
+  assert.deepEqual(seen, ['payload', '<end>']);
+  io.close();
+});
+
+test('stdin the client never writes to: CloseIO ends it', async (t) => {
+  const [inp] = fifos(t, 'in');
+  const io = ProcessIo.open({ stdin: inp!, stdout: '', stderr: '', terminal: false });
+  let ended = false;
+  io.pipeStdin({ data: async () => undefined, end: async () => void (ended = true) });
+  await tick();
+  assert.equal(ended, false, 'an empty FIFO is not an ended one');
+  await io.closeStdin();
+  assert.equal(ended, true);
+  io.close();
+});

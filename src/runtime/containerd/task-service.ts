@@ -1,0 +1,470 @@
+// containerd's task service (containerd.task.v2.Task) on passvol sandboxes: what lets containerd, and so
+// Kubernetes through CRI, run pods in passvol VMs. One shim process serves a pod: the pod's sandbox task
+// (CRI's pause container, or any task without CRI's annotations) boots the VM; the pod's other containers
+// join it (Sandbox.addContainer), found by the sandbox id CRI puts in their annotations. As Kata's shim
+// does, every pid reported is the VM's, and the sandbox task's exit stops the whole VM.
+import { constants as osConstants } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ERROR_TABLE, toPassvolError } from '../../common/errors.js';
+import type { Exec } from '../../common/exec.js';
+import type { Logger } from '../../common/logger.js';
+import { readBundle } from '../oci/bundle.js';
+import { SIGNALS } from '../shim/control-api.js';
+import { Sandbox, type SandboxDeps } from '../sandbox/sandbox.js';
+import { codec, protoType, toTimestamp, type Any, type Timestamp } from './messages.js';
+import { ProcessIo, type IoPaths } from './process-io.js';
+import { mountRootfs, unmountRootfs, type RootfsMount } from './rootfs.js';
+import { Code, TtrpcError, type Handler } from './ttrpc.js';
+
+export const TASK_SERVICE = 'containerd.task.v2.Task';
+/** CRI's annotations (containerd's pkg/cri/annotations) that say what a task is in its pod. */
+export const CRI_CONTAINER_TYPE = 'io.kubernetes.cri.container-type';
+export const CRI_SANDBOX_ID = 'io.kubernetes.cri.sandbox-id';
+
+/** containerd.v1.types.Status */
+const Status = { UNKNOWN: 0, CREATED: 1, RUNNING: 2, STOPPED: 3 } as const;
+/** What a process killed for lack of anything better reports (128 + SIGKILL), as runc and Kata do. */
+const KILLED = 137;
+
+interface CreateTaskRequest extends IoPaths {
+  id: string;
+  bundle: string;
+  rootfs: RootfsMount[];
+  checkpoint: string;
+  options: Any | null;
+}
+interface TaskRef {
+  id: string;
+  exec_id: string;
+}
+interface ExecProcessRequest extends TaskRef {
+  terminal: boolean;
+  stdin: string;
+  stdout: string;
+  stderr: string;
+  spec: Any | null;
+}
+interface KillRequest extends TaskRef {
+  signal: number;
+  all: boolean;
+}
+interface CloseIORequest extends TaskRef {
+  stdin: boolean;
+}
+interface RuntimeOptions {
+  type_url: string;
+  config_path: string;
+}
+
+const C = {
+  CreateTaskRequest: codec<CreateTaskRequest>(protoType('CreateTaskRequest')),
+  CreateTaskResponse: codec<{ pid: number }>(protoType('CreateTaskResponse')),
+  TaskRef: codec<TaskRef>(protoType('TaskRef')),
+  DeleteResponse: codec<{ pid: number; exit_status: number; exited_at: Timestamp | null }>(protoType('DeleteResponse')),
+  ExecProcessRequest: codec<ExecProcessRequest>(protoType('ExecProcessRequest')),
+  StateResponse: codec<Record<string, unknown>>(protoType('StateResponse')),
+  KillRequest: codec<KillRequest>(protoType('KillRequest')),
+  CloseIORequest: codec<CloseIORequest>(protoType('CloseIORequest')),
+  PidsResponse: codec<{ processes: { pid: number }[] }>(protoType('PidsResponse')),
+  StartResponse: codec<{ pid: number }>(protoType('StartResponse')),
+  WaitResponse: codec<{ exit_status: number; exited_at: Timestamp | null }>(protoType('WaitResponse')),
+  ConnectResponse: codec<{ shim_pid: number; task_pid: number; version: string }>(protoType('ConnectResponse')),
+  ShutdownRequest: codec<{ id: string; now: boolean }>(protoType('ShutdownRequest')),
+  RuntimeOptions: codec<RuntimeOptions>(protoType('RuntimeOptions')),
+  Empty: codec<Record<string, never>>(protoType('Empty')),
+};
+
+/** The OCI Process containerd sends with an Exec (JSON in an Any). */
+const ExecSpec = z.object({
+  args: z.array(z.string()).min(1, 'the exec names no program'),
+  env: z.array(z.string()).default([]),
+  cwd: z.string().startsWith('/').default('/'),
+  user: z.object({ uid: z.number().int().nonnegative(), gid: z.number().int().nonnegative() }).passthrough().default({ uid: 0, gid: 0 }),
+  terminal: z.boolean().default(false),
+});
+
+/** One process: a task's init or an exec. Its exit is a promise every Wait shares. */
+class Proc {
+  status: 'created' | 'running' | 'stopped' = 'created';
+  exitStatus = 0;
+  exitedAt: Date | undefined;
+  readonly exited: Promise<void>;
+  private resolveExit: () => void = () => undefined;
+
+  constructor(
+    readonly execId: string,
+    readonly io: ProcessIo,
+    readonly spec?: z.infer<typeof ExecSpec>,
+  ) {
+    this.exited = new Promise((r) => (this.resolveExit = r));
+  }
+
+  exit(status: number): void {
+    if (this.status === 'stopped') return;
+    this.status = 'stopped';
+    this.exitStatus = status;
+    this.exitedAt = new Date();
+    this.io.close();
+    this.resolveExit();
+  }
+}
+
+interface Task {
+  id: string;
+  bundle: string;
+  /** The pod's sandbox task: this task's own id when it is the sandbox. */
+  sandboxId: string;
+  init: Proc;
+  execs: Map<string, Proc>;
+  rootfsMounted: boolean;
+}
+
+export interface TaskServiceDeps {
+  namespace: string;
+  /** The runtime's parts for a new sandbox; `configPath` is what the runtime options named, if anything. */
+  sandboxDeps(configPath: string | undefined): Promise<SandboxDeps>;
+  exec: Exec;
+  log: Logger;
+  publish(topic: string, type: string, event: Record<string, unknown>): void;
+  /** Shutdown found no task left: the shim may exit. */
+  onIdle(): void;
+  version: string;
+}
+
+function signalName(n: number): (typeof SIGNALS)[number] {
+  const name = Object.entries(osConstants.signals).find(([, v]) => v === n)?.[0];
+  const known = SIGNALS.find((s) => s === name);
+  if (!known) throw new TtrpcError(Code.INVALID_ARGUMENT, `signal ${n} is not one passvol passes to a sandbox (${SIGNALS.join(', ')})`);
+  return known;
+}
+
+/** A PassvolError's code, in gRPC terms (the one error table), for containerd's errdefs. */
+function asTtrpc(e: unknown): TtrpcError {
+  if (e instanceof TtrpcError) return e;
+  const err = toPassvolError(e);
+  return new TtrpcError(ERROR_TABLE[err.code].grpc, err.message);
+}
+
+export class TaskService {
+  private readonly tasks = new Map<string, Task>();
+  private readonly sandboxes = new Map<string, Sandbox>();
+  private readonly vmPids = new Map<string, number>();
+  /** Creates and deletes one at a time: they change which sandboxes exist and what they hold. */
+  private lifecycle: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly deps: TaskServiceDeps) {}
+
+  get taskCount(): number {
+    return this.tasks.size;
+  }
+
+  /** The RPC table, by `service/method`. */
+  handlers(): Record<string, Handler> {
+    const h = <Req, Res>(decode: (b: Buffer) => Req, run: (r: Req) => Promise<Res>, encode: (r: Res) => Buffer): Handler => {
+      return async (payload) => {
+        let req: Req;
+        try {
+          req = decode(payload);
+        } catch (e) {
+          throw new TtrpcError(Code.INVALID_ARGUMENT, `malformed request: ${(e as Error).message}`);
+        }
+        try {
+          return encode(await run(req));
+        } catch (e) {
+          throw asTtrpc(e);
+        }
+      };
+    };
+    const ref = (b: Buffer) => C.TaskRef.decode(b);
+    const empty = () => C.Empty.encode({});
+    const unsupported = (what: string) => async () => {
+      throw new TtrpcError(Code.UNIMPLEMENTED, `${what} is not supported by passvol sandboxes`);
+    };
+    const m = (name: string) => `${TASK_SERVICE}/${name}`;
+    return {
+      [m('Create')]: h((b) => C.CreateTaskRequest.decode(b), (r) => this.serially(() => this.create(r)), (r) => C.CreateTaskResponse.encode(r)),
+      [m('Start')]: h(ref, (r) => this.start(r), (r) => C.StartResponse.encode(r)),
+      [m('State')]: h(ref, async (r) => this.state(r), (r) => C.StateResponse.encode(r)),
+      [m('Wait')]: h(ref, (r) => this.wait(r), (r) => C.WaitResponse.encode(r)),
+      [m('Kill')]: h((b) => C.KillRequest.decode(b), (r) => this.kill(r), empty),
+      [m('Delete')]: h(ref, (r) => this.serially(() => this.delete(r)), (r) => C.DeleteResponse.encode(r)),
+      [m('Exec')]: h((b) => C.ExecProcessRequest.decode(b), async (r) => this.addExec(r), empty),
+      [m('CloseIO')]: h((b) => C.CloseIORequest.decode(b), (r) => this.closeIo(r), empty),
+      [m('Pids')]: h(ref, async (r) => ({ processes: [{ pid: this.pidOf(this.task(r.id)) }] }), (r) => C.PidsResponse.encode(r)),
+      [m('Connect')]: h(ref, async (r) => ({ shim_pid: process.pid, task_pid: this.tasks.has(r.id) ? this.pidOf(this.task(r.id)) : 0, version: this.deps.version }), (r) => C.ConnectResponse.encode(r)),
+      [m('Shutdown')]: h((b) => C.ShutdownRequest.decode(b), async () => this.shutdown(), empty),
+      // NotFound makes containerd (and CRI's stats) skip the task quietly; any other answer fails the listing.
+      [m('Stats')]: async () => {
+        throw new TtrpcError(Code.NOT_FOUND, 'passvol sandboxes report no cgroup metrics');
+      },
+      [m('ResizePty')]: unsupported('a terminal'),
+      [m('Pause')]: unsupported('pause'),
+      [m('Resume')]: unsupported('resume'),
+      [m('Checkpoint')]: unsupported('checkpoint'),
+      [m('Update')]: unsupported('updating resources'),
+    };
+  }
+
+  private serially<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.lifecycle.then(op, op);
+    this.lifecycle = run.catch(() => undefined);
+    return run;
+  }
+
+  private task(id: string): Task {
+    const t = this.tasks.get(id);
+    if (!t) throw new TtrpcError(Code.NOT_FOUND, `task ${id} not found`);
+    return t;
+  }
+
+  private proc(r: TaskRef): Proc {
+    const t = this.task(r.id);
+    if (!r.exec_id) return t.init;
+    const p = t.execs.get(r.exec_id);
+    if (!p) throw new TtrpcError(Code.NOT_FOUND, `task ${r.id} has no exec ${r.exec_id}`);
+    return p;
+  }
+
+  private pidOf(t: Task): number {
+    return this.vmPids.get(t.sandboxId) ?? 0;
+  }
+
+  private sandboxOf(t: Task): Sandbox {
+    const sb = this.sandboxes.get(t.sandboxId);
+    if (!sb) throw new TtrpcError(Code.FAILED_PRECONDITION, `the sandbox of task ${t.id} is gone`);
+    return sb;
+  }
+
+  /** Which container of its sandbox a task is, as Sandbox's methods name it: undefined for the sandbox's own. */
+  private static container(t: Task): string | undefined {
+    return t.id === t.sandboxId ? undefined : t.id;
+  }
+
+  private async create(r: CreateTaskRequest): Promise<{ pid: number }> {
+    if (this.tasks.has(r.id)) throw new TtrpcError(Code.ALREADY_EXISTS, `task ${r.id} exists`);
+    if (r.checkpoint) throw new TtrpcError(Code.UNIMPLEMENTED, 'passvol sandboxes cannot be restored from a checkpoint');
+    const log = this.deps.log.child({ task: r.id });
+    const io = ProcessIo.open(r, () => log.warn('nobody reads the task output: dropping it'));
+    const rootfsMounted = r.rootfs.length > 0;
+    try {
+      if (rootfsMounted) await mountRootfs(this.deps.exec, r.rootfs, join(r.bundle, 'rootfs'));
+      const bundle = await readBundle(r.bundle);
+      const type = bundle.spec.annotations[CRI_CONTAINER_TYPE];
+      const podSandbox = bundle.spec.annotations[CRI_SANDBOX_ID];
+      let sandboxId = r.id;
+      if (type === 'container' && podSandbox && podSandbox !== r.id) {
+        // A pod's container: it joins the VM its sandbox task booted.
+        const sb = this.sandboxes.get(podSandbox);
+        if (!sb) throw new TtrpcError(Code.FAILED_PRECONDITION, `container ${r.id} belongs to pod sandbox ${podSandbox}, which this shim does not run`);
+        await sb.addContainer(r.id, bundle);
+        sandboxId = podSandbox;
+      } else {
+        const deps = await this.deps.sandboxDeps(this.configPathOf(r.options));
+        const sb = await Sandbox.create(r.id, bundle, deps);
+        this.sandboxes.set(r.id, sb);
+        this.vmPids.set(r.id, (await deps.dirs.read(r.id))?.vmPid ?? 0);
+      }
+      const task: Task = { id: r.id, bundle: r.bundle, sandboxId, init: new Proc('', io), execs: new Map(), rootfsMounted };
+      this.tasks.set(r.id, task);
+      const pid = this.pidOf(task);
+      this.deps.publish('/tasks/create', 'TaskCreate', { container_id: r.id, bundle: r.bundle, rootfs: r.rootfs, io: { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal }, pid });
+      log.info({ sandbox: sandboxId, pid }, 'task created');
+      return { pid };
+    } catch (e) {
+      io.close();
+      if (rootfsMounted) await unmountRootfs(this.deps.exec, join(r.bundle, 'rootfs')).catch((u: Error) => log.warn({ err: u.message }, 'rootfs left mounted after a failed create'));
+      throw e;
+    }
+  }
+
+  /** runtimeoptions.v1.Options (CRI's `options` table, `ctr --runtime-config-path`) may name a config file. */
+  private configPathOf(options: Any | null): string | undefined {
+    if (!options?.type_url.endsWith('runtimeoptions.v1.Options')) return undefined;
+    const path = C.RuntimeOptions.decode(options.value).config_path;
+    return path || undefined;
+  }
+
+  private async start(r: TaskRef): Promise<{ pid: number }> {
+    const t = this.task(r.id);
+    const p = this.proc(r);
+    if (p.status !== 'created') throw new TtrpcError(Code.FAILED_PRECONDITION, `${r.exec_id ? `exec ${r.exec_id}` : `task ${r.id}`} was started already`);
+    const sb = this.sandboxOf(t);
+    const pid = this.pidOf(t);
+    if (!r.exec_id) {
+      const container = TaskService.container(t);
+      await sb.start((stream, data) => p.io.write(stream, data), container);
+      p.status = 'running';
+      // Without stdin the process reads EOF at once, as from runc's /dev/null.
+      if (p.io.hasStdin) p.io.pipeStdin({ data: (d) => sb.stdin(d, container), end: () => sb.stdin('end', container) });
+      else await sb.stdin('end', container).catch(() => undefined);
+      void this.watchInit(t, sb);
+      this.deps.publish('/tasks/start', 'TaskStart', { container_id: t.id, pid });
+      return { pid };
+    }
+    const spec = p.spec!;
+    await new Promise<void>((started, failed) => {
+      let execId: string | undefined;
+      void sb
+        .exec(spec.args, { cwd: spec.cwd, env: spec.env, user: { uid: spec.user.uid, gid: spec.user.gid }, container: TaskService.container(t), keepStdin: p.io.hasStdin }, (stream, data) => p.io.write(stream, data), (id) => {
+          execId = id;
+          p.status = 'running';
+          p.io.pipeStdin({ data: (d) => sb.execStdin(id, d, TaskService.container(t)), end: () => sb.execStdin(id, 'end', TaskService.container(t)) });
+          started();
+        })
+        .then(
+          (res) => this.exitProc(t, p, res.exitCode),
+          (e: unknown) => {
+            if (execId === undefined) return failed(e);
+            this.deps.log.warn({ task: t.id, exec: r.exec_id, err: (e as Error).message }, 'lost the exec');
+            this.exitProc(t, p, 255);
+          },
+        );
+    });
+    this.deps.publish('/tasks/exec-started', 'TaskExecStarted', { container_id: t.id, exec_id: r.exec_id, pid });
+    return { pid };
+  }
+
+  /** Waits out the task's init however long it runs; a sandbox that is lost ends it with 255. */
+  private async watchInit(t: Task, sb: Sandbox): Promise<void> {
+    for (;;) {
+      try {
+        return this.exitProc(t, t.init, await sb.wait(TaskService.container(t)));
+      } catch (e) {
+        if (toPassvolError(e).code === 'PV_ERR_TIMEOUT' && t.init.status === 'running') continue;
+        if (t.init.status === 'stopped') return;
+        this.deps.log.warn({ task: t.id, err: (e as Error).message }, 'lost the task: it counts as exited');
+        return this.exitProc(t, t.init, 255);
+      }
+    }
+  }
+
+  private exitProc(t: Task, p: Proc, status: number): void {
+    if (p.status === 'stopped') return;
+    p.exit(status);
+    this.deps.publish('/tasks/exit', 'TaskExit', { container_id: t.id, id: p.execId || t.id, pid: this.pidOf(t), exit_status: status, exited_at: toTimestamp(p.exitedAt!) });
+  }
+
+  private state(r: TaskRef): Record<string, unknown> {
+    const t = this.task(r.id);
+    const p = this.proc(r);
+    const status = { created: Status.CREATED, running: Status.RUNNING, stopped: Status.STOPPED }[p.status];
+    return {
+      id: r.id,
+      exec_id: r.exec_id,
+      bundle: t.bundle,
+      pid: this.pidOf(t),
+      status,
+      stdin: p.io.paths.stdin,
+      stdout: p.io.paths.stdout,
+      stderr: p.io.paths.stderr,
+      terminal: false,
+      exit_status: p.exitStatus,
+      ...(p.exitedAt ? { exited_at: toTimestamp(p.exitedAt) } : {}),
+    };
+  }
+
+  private async wait(r: TaskRef): Promise<{ exit_status: number; exited_at: Timestamp | null }> {
+    const p = this.proc(r);
+    await p.exited;
+    return { exit_status: p.exitStatus, exited_at: toTimestamp(p.exitedAt!) };
+  }
+
+  private async kill(r: KillRequest): Promise<Record<string, never>> {
+    const t = this.task(r.id);
+    const p = this.proc(r);
+    const name = signalName(r.signal);
+    if (p.status === 'stopped') {
+      // kubelet stops containers again and again: a stop signal to a stopped process is done already.
+      if (name === 'SIGKILL' || name === 'SIGTERM') return {};
+      throw new TtrpcError(Code.NOT_FOUND, 'process already finished');
+    }
+    if (p.status === 'created') {
+      // Never started: nothing runs to signal, but Wait must end (containerd's WithProcessKill waits).
+      if (name === 'SIGKILL' || name === 'SIGTERM') this.exitProc(t, p, KILLED);
+      return {};
+    }
+    const sb = this.sandboxOf(t);
+    if (r.exec_id) throw new TtrpcError(Code.UNIMPLEMENTED, 'signalling an exec is not supported yet; signal the task');
+    await sb.kill(name, TaskService.container(t), r.all);
+    return {};
+  }
+
+  private addExec(r: ExecProcessRequest): Record<string, never> {
+    const t = this.task(r.id);
+    if (t.init.status !== 'running') throw new TtrpcError(Code.FAILED_PRECONDITION, `task ${r.id} is not running`);
+    if (!r.exec_id) throw new TtrpcError(Code.INVALID_ARGUMENT, 'an exec needs an exec id');
+    if (t.execs.has(r.exec_id)) throw new TtrpcError(Code.ALREADY_EXISTS, `task ${r.id} has an exec ${r.exec_id} already`);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(r.spec?.value.toString('utf8') ?? '');
+    } catch {
+      throw new TtrpcError(Code.INVALID_ARGUMENT, "the exec's process spec is not JSON");
+    }
+    const spec = ExecSpec.safeParse(raw);
+    if (!spec.success) throw new TtrpcError(Code.INVALID_ARGUMENT, `exec process spec: ${spec.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const io = ProcessIo.open({ stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal || spec.data.terminal });
+    t.execs.set(r.exec_id, new Proc(r.exec_id, io, spec.data));
+    this.deps.publish('/tasks/exec-added', 'TaskExecAdded', { container_id: t.id, exec_id: r.exec_id });
+    return {};
+  }
+
+  private async closeIo(r: CloseIORequest): Promise<Record<string, never>> {
+    const p = this.proc(r);
+    if (r.stdin) await p.io.closeStdin();
+    return {};
+  }
+
+  private async delete(r: TaskRef): Promise<{ pid: number; exit_status: number; exited_at: Timestamp | null }> {
+    const t = this.task(r.id);
+    const p = this.proc(r);
+    if (p.status === 'running') throw new TtrpcError(Code.FAILED_PRECONDITION, `${r.exec_id ? `exec ${r.exec_id}` : `task ${r.id}`} is running; kill it first`);
+    const pid = this.pidOf(t);
+    const exited = { pid, exit_status: p.exitStatus, exited_at: toTimestamp(p.exitedAt ?? new Date()) };
+    if (r.exec_id) {
+      t.execs.delete(r.exec_id);
+      return exited;
+    }
+    for (const x of t.execs.values()) x.exit(KILLED);
+    p.exit(p.status === 'created' ? KILLED : p.exitStatus);
+    const sb = this.sandboxes.get(t.sandboxId);
+    if (sb && t.id === t.sandboxId) {
+      // The pod's sandbox goes last under CRI; whatever else still runs in its VM goes with it.
+      for (const other of [...this.tasks.values()].filter((o) => o.sandboxId === t.id && o !== t)) {
+        other.init.exit(KILLED);
+        for (const x of other.execs.values()) x.exit(KILLED);
+        await this.unmount(other);
+        this.tasks.delete(other.id);
+      }
+      await sb.destroy();
+      this.sandboxes.delete(t.id);
+    } else if (sb) {
+      await sb.removeContainer(t.id);
+    }
+    await this.unmount(t);
+    this.tasks.delete(t.id);
+    this.deps.publish('/tasks/delete', 'TaskDelete', { container_id: t.id, pid, exit_status: exited.exit_status, exited_at: exited.exited_at });
+    return exited;
+  }
+
+  private async unmount(t: Task): Promise<void> {
+    if (t.rootfsMounted) await unmountRootfs(this.deps.exec, join(t.bundle, 'rootfs'));
+    t.rootfsMounted = false;
+  }
+
+  private async shutdown(): Promise<Record<string, never>> {
+    if (this.tasks.size === 0) setImmediate(() => this.deps.onIdle());
+    return {};
+  }
+
+  /** The shim is going away (SIGTERM): every sandbox it holds is torn down, as a delete of each would. */
+  async destroyAll(): Promise<void> {
+    for (const [id, sb] of this.sandboxes) {
+      await sb.destroy().catch((e: Error) => this.deps.log.warn({ sandbox: id, err: e.message }, 'teardown failed; `passvol gc` finishes it'));
+    }
+    for (const t of this.tasks.values()) await this.unmount(t).catch(() => undefined);
+    this.sandboxes.clear();
+    this.tasks.clear();
+  }
+}
+

@@ -1,0 +1,115 @@
+// containerd drives passvol sandboxes through containerd-shim-passvol-v2 (runtime io.containerd.passvol.v2):
+// a pod as CRI lays it out (a sandbox task, then a container that joins its VM with an image rootfs and a
+// passed-through disk), a single container with stdin and an exit code, and a shim killed mid-run, after
+// which containerd's `delete` leaves nothing behind. Real containerd 1.6 from Debian, real VMs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import { RecordStore } from '../../src/directvolume/index.js';
+import { containerdSkip, ociImageArchive, startContainerd, type Containerd } from '../helpers/containerd.js';
+import { ext4LoopDisk, undoMountsAndLoops } from '../helpers/host-cleanup.js';
+import { writeBundle } from '../helpers/oci-bundle.js';
+import { sandboxSkip } from '../helpers/sandbox-fixture.js';
+import { waitFor } from '../helpers/vm.js';
+
+const skip = sandboxSkip || containerdSkip;
+const RUNTIME = ['--runtime', 'io.containerd.passvol.v2'];
+const POD = 'io.kubernetes.cri.sandbox-id=pod1';
+
+interface Setup {
+  root: string;
+  ctd: Containerd;
+  records: RecordStore;
+  rootfs: string;
+  runtimeRoot: string;
+}
+
+async function setup(prefix: string): Promise<Setup> {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  const runtimeRoot = join(root, 'sandboxes');
+  const dv = join(root, 'dv');
+  const ctd = await startContainerd(join(root, 'ctd'), { root: dv, runtimeRoot, goShimRoot: join(root, 'sbs'), logLevel: 'info' });
+  after(async () => {
+    await ctd.stop();
+    // Shims and VMs outlive containerd: they are found by the folder in their argv.
+    spawnSync('pkill', ['-KILL', '-f', root]);
+    undoMountsAndLoops(root);
+    rmSync(root, { recursive: true, force: true });
+  });
+  const rootfs = join(writeBundle(join(root, 'bundle'), ['/bin/true'], [{ destination: '/data', source: '/nonexistent' }]), 'rootfs');
+  return { root, ctd, records: new RecordStore(dv), rootfs, runtimeRoot };
+}
+
+const running = (root: string) => spawnSync('pgrep', ['-f', `qemu-system.*${root}`], { encoding: 'utf8' }).stdout.trim();
+
+test('a pod through containerd: the sandbox task boots a VM, a container joins it with an image rootfs and a passed-through disk', { skip, timeout: 600_000 }, async () => {
+  const { root, ctd, records, rootfs, runtimeRoot } = await setup('passvol-ctd-pod-');
+  const { dev } = ext4LoopDisk(root);
+  const target = join(root, 'target');
+  mkdirSync(target);
+  await records.add(target, { 'volume-type': 'directvol', device: dev, fstype: 'ext4', options: ['rw', 'nosuid', 'nodev'] });
+  const imported = await ctd.ctr(['images', 'import', ociImageArchive(rootfs, join(root, 'image'), 'passvol.test/busybox:1')]);
+  assert.equal(imported.code, 0, imported.stderr);
+
+  const sandbox = await ctd.ctr(['run', '-d', ...RUNTIME, '--annotation', POD, '--annotation', 'io.kubernetes.cri.container-type=sandbox', '--rootfs', rootfs, 'pod1', '/bin/sleep', '600']);
+  assert.equal(sandbox.code, 0, `${sandbox.stderr}\n${ctd.log().slice(-3000)}`);
+  const container = await ctd.ctr(['run', '-d', ...RUNTIME, '--annotation', POD, '--annotation', 'io.kubernetes.cri.container-type=container', '--mount', `type=bind,src=${target},dst=/data,options=rbind:rw`, 'passvol.test/busybox:1', 'c1', '/bin/sh', '-c', 'echo written > /data/f; exec sleep 600']);
+  assert.equal(container.code, 0, `${container.stderr}\n${ctd.log().slice(-3000)}`);
+
+  const tasks = (await ctd.ctr(['task', 'ls'])).stdout;
+  const rows = Object.fromEntries(tasks.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/)).map(([id, pid, status]) => [id, { pid, status }]));
+  assert.equal(rows.pod1?.status, 'RUNNING', tasks);
+  assert.equal(rows.c1?.status, 'RUNNING', tasks);
+  assert.equal(rows.c1?.pid, rows.pod1?.pid, 'both tasks report the VM, which they share');
+  assert.equal(readdirSync(runtimeRoot).length, 1, 'one sandbox for the pod');
+  const addresses = ['pod1', 'c1'].map((id) => readFileSync(join(root, 'ctd', 'state', 'io.containerd.runtime.v2.task', 'default', id, 'address'), 'utf8'));
+  assert.equal(addresses[0], addresses[1], 'one shim serves the pod');
+  assert.equal(await records.sandboxOf(target), 'pod1', 'the disk is bound to the pod sandbox');
+
+  // The seeds' check inside the container, through containerd's exec; and the exec's exit code.
+  await waitFor(async () => ((await ctd.ctr(['task', 'exec', '--exec-id', 'probe', 'c1', '/bin/cat', '/data/f'])).stdout === 'written\n' ? true : undefined), 30_000, 'the container wrote its file');
+  const ex = await ctd.ctr(['task', 'exec', '--exec-id', 'e1', 'c1', '/bin/sh', '-c', 'mount | grep -E " on (/|/data) "; exit 4']);
+  assert.equal(ex.code, 4, ex.stderr);
+  assert.match(ex.stdout, / on \/data type ext4 /, 'the disk is passed through, not shared');
+  assert.match(ex.stdout, / on \/ type virtiofs /, "the image's rootfs is shared from the host");
+
+  for (const id of ['c1', 'pod1']) {
+    assert.equal((await ctd.ctr(['task', 'kill', '-s', 'SIGKILL', id])).code, 0);
+    await waitFor(async () => ((await ctd.ctr(['task', 'ls'])).stdout.match(new RegExp(`^${id}\\s+\\d+\\s+STOPPED`, 'm')) ? true : undefined), 30_000, `${id} stopped`);
+    const rm = await ctd.ctr(['task', 'rm', id]);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.equal((await ctd.ctr(['containers', 'rm', id])).code, 0);
+  }
+  assert.equal(await records.sandboxOf(target), undefined, 'the disk is released');
+  assert.deepEqual(readdirSync(runtimeRoot), [], 'no sandbox folder is left');
+  assert.equal(running(root), '', 'no VM is left');
+  assert.doesNotMatch(readFileSync('/proc/self/mountinfo', 'utf8'), new RegExp(join(root, 'ctd', 'state')), 'no rootfs stays mounted');
+  assert.doesNotMatch(ctd.log(), /could not deliver an event/, 'every event reached containerd');
+});
+
+test('ctr run: stdin in, output and the exit code out; a shim killed mid-run is cleaned up by containerd', { skip, timeout: 600_000 }, async () => {
+  const { root, ctd, rootfs, runtimeRoot } = await setup('passvol-ctd-run-');
+  const ran = await ctd.ctr(['run', '--rm', ...RUNTIME, '--rootfs', rootfs, 't1', '/bin/sh', '-c', 'cat; echo done; exit 3'], 'through stdin\n');
+  assert.equal(ran.stdout, 'through stdin\ndone\n', `${ran.stderr}\n${ctd.log().slice(-3000)}`);
+  assert.equal(ran.code, 3);
+  assert.deepEqual(readdirSync(runtimeRoot), []);
+
+  const own = join(root, 'own');
+  cpSync(rootfs, own, { recursive: true });
+  assert.equal((await ctd.ctr(['run', '-d', ...RUNTIME, '--rootfs', own, 't2', '/bin/sleep', '600'])).code, 0);
+  assert.notEqual(running(root), '');
+  const shim = spawnSync('pgrep', ['-f', `containerd-shim-passvol-v2.*${ctd.address}.* serve`], { encoding: 'utf8' }).stdout.trim();
+  assert.ok(shim, 'the shim runs');
+  process.kill(Number(shim.split('\n')[0]), 'SIGKILL');
+  // containerd sees the connection drop and runs the shim's `delete`, which stops the VM and frees what it held.
+  await waitFor(async () => (running(root) === '' && readdirSync(runtimeRoot).length === 0 ? true : undefined), 60_000, 'the VM and sandbox of the killed shim are gone');
+  const tasks = await waitFor(async () => {
+    const ls = (await ctd.ctr(['task', 'ls'])).stdout;
+    return /^t2\s/m.test(ls) ? undefined : ls;
+  }, 30_000, 'containerd forgets the task');
+  assert.doesNotMatch(tasks.value, /t2/);
+});
