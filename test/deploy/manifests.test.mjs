@@ -35,7 +35,7 @@ const SUBDIR_TEMPLATE = '${pvc.metadata.namespace}-${pvc.metadata.name}-${pv.met
 
 // Kinds that are cluster-scoped: they must come out of kustomize without a namespace.
 const CLUSTER_SCOPED = new Set([
-  'Namespace', 'CSIDriver', 'StorageClass', 'ClusterRole', 'ClusterRoleBinding', 'VolumeSnapshotClass',
+  'Namespace', 'CSIDriver', 'StorageClass', 'ClusterRole', 'ClusterRoleBinding', 'VolumeSnapshotClass', 'RuntimeClass',
 ]);
 
 // Kinds validated with a schema of our own (CRDs that kubernetes-models does not carry).
@@ -114,6 +114,7 @@ test('kustomize renders deploy/ into the expected set of objects', () => {
     DaemonSet: 2,
     StorageClass: 4,
     VolumeSnapshotClass: 1,
+    RuntimeClass: 1,
   });
   const ids = rendered().map(id);
   assert.equal(new Set(ids).size, ids.length, 'duplicate objects');
@@ -452,4 +453,12 @@ test('disk pool: the controller and the node plugin share one pool folder on the
   assert.equal(a.host, b.host, 'one pool folder for both');
   assert.ok(a.privileged && a.dev, 'losetup needs a privileged container with /dev');
   assert.equal(ctl.nodeSelector['passvol.io/disk-pool'], 'true');
+});
+
+test("the passvol RuntimeClass is one whose pods both drivers pass volumes through by default", async () => {
+  const { defaultRuntimeClasses } = await import('../../src/csi/passthrough/decide.ts');
+  const rc = find('RuntimeClass', 'passvol');
+  assert.equal(rc.handler, 'passvol', "the handler names containerd's runtimes.passvol (docs/containerd.md)");
+  for (const driver of ['disk', 'nas']) assert.ok(defaultRuntimeClasses(driver).includes(rc.metadata.name), driver);
+  assert.deepEqual(rc.scheduling.nodeSelector, { 'passvol.io/runtime': 'true' });
 });

@@ -1,6 +1,6 @@
 // containerd drives passvol sandboxes through containerd-shim-passvol-v2 (runtime io.containerd.passvol.v2):
 // a pod as CRI lays it out (a sandbox task, then a container that joins its VM with an image rootfs and a
-// passed-through disk), a single container with stdin and an exit code, and a shim killed mid-run, after
+// passed-through disk), a single container with stdin and an exit code, a restart of containerd, and a shim killed mid-run, after
 // which containerd's `delete` leaves nothing behind. Real containerd 1.6 from Debian, real VMs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +13,7 @@ import { RecordStore } from '../../src/directvolume/index.js';
 import { containerdSkip, ociImageArchive, startContainerd, type Containerd } from '../helpers/containerd.js';
 import { ext4LoopDisk, undoMountsAndLoops } from '../helpers/host-cleanup.js';
 import { writeBundle } from '../helpers/oci-bundle.js';
+import { runCli } from '../helpers/run-cli.js';
 import { sandboxSkip } from '../helpers/sandbox-fixture.js';
 import { waitFor } from '../helpers/vm.js';
 
@@ -26,22 +27,28 @@ interface Setup {
   records: RecordStore;
   rootfs: string;
   runtimeRoot: string;
+  /** Stops containerd and starts it again on the same folders (its shims run on). */
+  restart(): Promise<void>;
 }
 
 async function setup(prefix: string): Promise<Setup> {
   const root = mkdtempSync(join(tmpdir(), prefix));
   const runtimeRoot = join(root, 'sandboxes');
   const dv = join(root, 'dv');
-  const ctd = await startContainerd(join(root, 'ctd'), { root: dv, runtimeRoot, goShimRoot: join(root, 'sbs'), logLevel: 'info' });
+  const shimConfig = { root: dv, runtimeRoot, goShimRoot: join(root, 'sbs'), logLevel: 'info' };
+  const s: Setup = { root, ctd: await startContainerd(join(root, 'ctd'), shimConfig), records: new RecordStore(dv), rootfs: '', runtimeRoot, restart: async () => {
+    await s.ctd.stop();
+    s.ctd = await startContainerd(join(root, 'ctd'), shimConfig);
+  } };
   after(async () => {
-    await ctd.stop();
+    await s.ctd.stop();
     // Shims and VMs outlive containerd: they are found by the folder in their argv.
     spawnSync('pkill', ['-KILL', '-f', root]);
     undoMountsAndLoops(root);
     rmSync(root, { recursive: true, force: true });
   });
-  const rootfs = join(writeBundle(join(root, 'bundle'), ['/bin/true'], [{ destination: '/data', source: '/nonexistent' }]), 'rootfs');
-  return { root, ctd, records: new RecordStore(dv), rootfs, runtimeRoot };
+  s.rootfs = join(writeBundle(join(root, 'bundle'), ['/bin/true'], [{ destination: '/data', source: '/nonexistent' }]), 'rootfs');
+  return s;
 }
 
 const running = (root: string) => spawnSync('pgrep', ['-f', `qemu-system.*${root}`], { encoding: 'utf8' }).stdout.trim();
@@ -69,6 +76,8 @@ test('a pod through containerd: the sandbox task boots a VM, a container joins i
   const addresses = ['pod1', 'c1'].map((id) => readFileSync(join(root, 'ctd', 'state', 'io.containerd.runtime.v2.task', 'default', id, 'address'), 'utf8'));
   assert.equal(addresses[0], addresses[1], 'one shim serves the pod');
   assert.equal(await records.sandboxOf(target), 'pod1', 'the disk is bound to the pod sandbox');
+  const listed = JSON.parse((await runCli(['list', '--runtime-root', runtimeRoot, '--json'])).stdout) as { id: string; status: string }[];
+  assert.deepEqual(listed.map((r) => [r.id, r.status]), [['pod1', 'running']], 'passvol list shows the sandbox the shim holds');
 
   // The seeds' check inside the container, through containerd's exec; and the exec's exit code.
   await waitFor(async () => ((await ctd.ctr(['task', 'exec', '--exec-id', 'probe', 'c1', '/bin/cat', '/data/f'])).stdout === 'written\n' ? true : undefined), 30_000, 'the container wrote its file');
@@ -91,17 +100,24 @@ test('a pod through containerd: the sandbox task boots a VM, a container joins i
   assert.doesNotMatch(ctd.log(), /could not deliver an event/, 'every event reached containerd');
 });
 
-test('ctr run: stdin in, output and the exit code out; a shim killed mid-run is cleaned up by containerd', { skip, timeout: 600_000 }, async () => {
-  const { root, ctd, rootfs, runtimeRoot } = await setup('passvol-ctd-run-');
+test('ctr run: stdin in, output and the exit code out; a task outlives a containerd restart; a shim killed mid-run is cleaned up by containerd', { skip, timeout: 600_000 }, async () => {
+  const setupDone = await setup('passvol-ctd-run-');
+  const { root, rootfs, runtimeRoot } = setupDone;
+  let ctd = setupDone.ctd;
   const ran = await ctd.ctr(['run', '--rm', ...RUNTIME, '--rootfs', rootfs, 't1', '/bin/sh', '-c', 'cat; echo done; exit 3'], 'through stdin\n');
   assert.equal(ran.stdout, 'through stdin\ndone\n', `${ran.stderr}\n${ctd.log().slice(-3000)}`);
   assert.equal(ran.code, 3);
   assert.deepEqual(readdirSync(runtimeRoot), []);
 
   const own = join(root, 'own');
-  cpSync(rootfs, own, { recursive: true });
+  cpSync(rootfs, own, { recursive: true, verbatimSymlinks: true });
   assert.equal((await ctd.ctr(['run', '-d', ...RUNTIME, '--rootfs', own, 't2', '/bin/sleep', '600'])).code, 0);
   assert.notEqual(running(root), '');
+  // containerd restarts: the shim and its VM run on, and containerd finds them again by the task's address file.
+  await setupDone.restart();
+  ctd = setupDone.ctd;
+  assert.match((await ctd.ctr(['task', 'ls'])).stdout, /^t2\s+\d+\s+RUNNING/m, ctd.log().split('\n').filter((l) => !/loading plugin/.test(l)).slice(-60).join('\n'));
+  assert.equal((await ctd.ctr(['task', 'exec', '--exec-id', 'after-restart', 't2', '/bin/echo', 'still here'])).stdout, 'still here\n');
   const shim = spawnSync('pgrep', ['-f', `containerd-shim-passvol-v2.*${ctd.address}.* serve`], { encoding: 'utf8' }).stdout.trim();
   assert.ok(shim, 'the shim runs');
   process.kill(Number(shim.split('\n')[0]), 'SIGKILL');

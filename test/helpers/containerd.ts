@@ -41,7 +41,7 @@ export async function startContainerd(dir: string, shimConfig: Record<string, un
   writeFileSync(shimConfigPath, JSON.stringify(shimConfig));
   const logPath = join(dir, 'containerd.log');
   const env = { ...process.env, PATH: `${join(REPO_ROOT, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`, PASSVOL_SHIM_CONFIG: shimConfigPath };
-  const child: ChildProcess = spawn('sh', ['-c', `exec containerd --config "${config}" >"${logPath}" 2>&1`], { env, detached: true, stdio: 'ignore' });
+  const child: ChildProcess = spawn('sh', ['-c', `exec containerd --config "${config}" >>"${logPath}" 2>&1`], { env, detached: true, stdio: 'ignore' });
   const deadline = Date.now() + 30_000;
   while (!(await socketAnswers(address))) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`containerd did not start: ${readFileSync(logPath, 'utf8').slice(-2000)}`);

@@ -2,7 +2,7 @@
 // sandbox step by step: create starts a shim process that holds the sandbox (runtime/shim/), the other
 // commands reach it over its control socket, and state reads the sandbox folder.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { PassvolError, failedPrecondition, invalidArgument, isErrorCode, notFoun
 import { createLogger } from '../../common/logger.js';
 import { RecordStore, resolveDirectVolumeRoot, validateSandboxId } from '../../directvolume/index.js';
 import { readBundle } from '../../runtime/oci/bundle.js';
-import { ShimReady, SIGNALS } from '../../runtime/shim/control-api.js';
+import { CONTROL_SOCKET, ShimReady, SIGNALS } from '../../runtime/shim/control-api.js';
 import { ShimClient } from '../../runtime/shim/control-client.js';
 import { runSandboxShim } from '../../runtime/shim/sandbox-shim.js';
 import { cleanupOrphans } from '../../runtime/sandbox/orphan-cleanup.js';
@@ -192,7 +192,8 @@ async function listAll(runtimeRoot: string): Promise<ListRow[]> {
       const s = await dirs.read(id).catch(() => undefined);
       if (!s) return [];
       const own: ListRow = { id, sandbox: id, ...sandboxStatus(s), bundle: s.bundle, created: s.createdAt };
-      if (!runtimeAlive(s)) return [own];
+      // A sandbox containerd's shim holds has no control socket: its state file is all there is to show.
+      if (!runtimeAlive(s) || !existsSync(join(dirs.dir(id), CONTROL_SOCKET))) return [own];
       const added = await shimOf(runtimeRoot, id)
         .containers(LIST_WAIT_MS)
         .catch(() => undefined);

@@ -342,6 +342,7 @@ export class TaskService {
   private exitProc(t: Task, p: Proc, status: number): void {
     if (p.status === 'stopped') return;
     p.exit(status);
+    this.deps.log.info({ task: t.id, ...(p.execId ? { exec: p.execId } : {}), status }, 'process exited');
     this.deps.publish('/tasks/exit', 'TaskExit', { container_id: t.id, id: p.execId || t.id, pid: this.pidOf(t), exit_status: status, exited_at: toTimestamp(p.exitedAt!) });
   }
 
