@@ -85,6 +85,11 @@ test('a pod through containerd: the sandbox task boots a VM, a container joins i
   assert.equal(ex.code, 4, ex.stderr);
   assert.match(ex.stdout, / on \/data type ext4 /, 'the disk is passed through, not shared');
   assert.match(ex.stdout, / on \/ type virtiofs /, "the image's rootfs is shared from the host");
+  // An exec is signalled by its own id, and its end is its caller's.
+  const long = ctd.ctr(['task', 'exec', '--exec-id', 'long', 'c1', '/bin/sh', '-c', 'echo > /tmp/long-runs; exec sleep 600']);
+  await waitFor(async () => ((await ctd.ctr(['task', 'exec', '--exec-id', `probe-${Date.now()}`, 'c1', '/bin/cat', '/tmp/long-runs'])).code === 0 ? true : undefined), 30_000, 'the exec runs');
+  assert.equal((await ctd.ctr(['task', 'kill', '--exec-id', 'long', '-s', 'SIGKILL', 'c1'])).code, 0);
+  assert.equal((await long).code, 137, 'SIGKILL ended the exec');
 
   for (const id of ['c1', 'pod1']) {
     assert.equal((await ctd.ctr(['task', 'kill', '-s', 'SIGKILL', id])).code, 0);

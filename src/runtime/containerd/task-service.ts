@@ -87,6 +87,8 @@ const ExecSpec = z.object({
 /** One process: a task's init or an exec. Its exit is a promise every Wait shares. */
 class Proc {
   status: 'created' | 'running' | 'stopped' = 'created';
+  /** An exec's id in the sandbox (not containerd's exec id), once it runs. */
+  sandboxExecId: string | undefined;
   exitStatus = 0;
   exitedAt: Date | undefined;
   readonly exited: Promise<void>;
@@ -308,6 +310,7 @@ export class TaskService {
       void sb
         .exec(spec.args, { cwd: spec.cwd, env: spec.env, user: { uid: spec.user.uid, gid: spec.user.gid }, container: TaskService.container(t), keepStdin: p.io.hasStdin }, (stream, data) => p.io.write(stream, data), (id) => {
           execId = id;
+          p.sandboxExecId = id;
           p.status = 'running';
           p.io.pipeStdin({ data: (d) => sb.execStdin(id, d, TaskService.container(t)), end: () => sb.execStdin(id, 'end', TaskService.container(t)) });
           started();
@@ -386,8 +389,8 @@ export class TaskService {
       return {};
     }
     const sb = this.sandboxOf(t);
-    if (r.exec_id) throw new TtrpcError(Code.UNIMPLEMENTED, 'signalling an exec is not supported yet; signal the task');
-    await sb.kill(name, TaskService.container(t), r.all);
+    if (p.sandboxExecId) await sb.signalExec(p.sandboxExecId, name, TaskService.container(t));
+    else await sb.kill(name, TaskService.container(t), r.all);
     return {};
   }
 

@@ -566,6 +566,12 @@ export class Sandbox {
     else await this.agent!.call('writeStdin', { ...ref, data: data.toString('base64') }, 24 * 3600_000);
   }
 
+  /** Signals a running exec (one started with `onStarted`). */
+  async signalExec(execId: string, signal: string, container?: string): Promise<void> {
+    const c = this.container(container);
+    await this.agent!.call('signal', { containerId: c.id, execId, signal: signal as never });
+  }
+
   /** Ends an exec whose caller has gone: its stdin closed, then SIGTERM. Quiet if it has ended already. */
   async abandonExec(execId: string, container?: string): Promise<void> {
     const c = this.container(container);
