@@ -5,7 +5,7 @@ import { closeSync, writeSync } from 'node:fs';
 import { systemExec } from '../common/exec.js';
 import { createLogger } from '../common/logger.js';
 import { RecordStore, resolveDirectVolumeRoot } from '../directvolume/index.js';
-import { deleteAfterShim, serveShim, ShimFlags, startShim } from '../runtime/containerd/shim-process.js';
+import { deleteAfterShim, openLogFifo, recordedConfigPath, serveShim, ShimFlags, startShim } from '../runtime/containerd/shim-process.js';
 import { DEFAULT_RUNTIME_ROOT, SandboxDirs } from '../runtime/sandbox/sandbox-dir.js';
 import { camel, loadShimConfig, parseGoFlags } from './containerd-shim-flags.js';
 import { runtimeDeps } from './runtime-setup.js';
@@ -32,7 +32,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     case 'serve': {
-      const log = createLogger({ level: flags.debug ? 'debug' : config.logLevel, defaultLevel: 'info', name: 'containerd-shim-passvol-v2' }).child({ namespace: flags.namespace });
+      const logFd = openLogFifo(bundleDir);
+      const log = createLogger({ level: flags.debug ? 'debug' : config.logLevel, defaultLevel: 'info', name: 'containerd-shim-passvol-v2', ...(logFd !== undefined ? { pipeFd: logFd } : {}) }).child({ namespace: flags.namespace });
       if (!flags.socket) throw new Error('serve needs -socket');
       await serveShim({
         flags,
@@ -53,13 +54,16 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     case 'delete': {
-      const log = createLogger({ level: config.logLevel, defaultLevel: 'warn', name: 'containerd-shim-passvol-v2' });
+      // Where the sandbox's own settings put it, when its runtime options named a file.
+      const recorded = recordedConfigPath(bundleDir);
+      const c = recorded ? loadShimConfig(recorded) : config;
+      const log = createLogger({ level: c.logLevel, defaultLevel: 'warn', name: 'containerd-shim-passvol-v2' });
       const out = await deleteAfterShim({
         id: flags.id,
         bundleDir,
         flags,
-        dirs: new SandboxDirs(config.runtimeRoot ?? DEFAULT_RUNTIME_ROOT),
-        records: new RecordStore(resolveDirectVolumeRoot(config.root)),
+        dirs: new SandboxDirs(c.runtimeRoot ?? DEFAULT_RUNTIME_ROOT),
+        records: new RecordStore(resolveDirectVolumeRoot(c.root)),
         exec: systemExec,
         log,
       });

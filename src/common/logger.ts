@@ -28,8 +28,12 @@ export function resolveLogLevel(level: string | undefined, env: NodeJS.ProcessEn
   return fromEnv;
 }
 
-/** `level` wins; without it $PASSVOL_LOG_LEVEL, then `defaultLevel` (info unless given). */
-export function createLogger(options: { level?: string | undefined; defaultLevel?: string; name?: string } = {}): Logger {
+/**
+ * `level` wins; without it $PASSVOL_LOG_LEVEL, then `defaultLevel` (info unless given). Lines go to stderr,
+ * written at once; or to `pipeFd`, a non-blocking pipe whose reader may go away for a while (containerd's log
+ * FIFO across a containerd restart): written behind, and dropped past 1 MiB rather than blocking.
+ */
+export function createLogger(options: { level?: string | undefined; defaultLevel?: string; name?: string; pipeFd?: number } = {}): Logger {
   return pino(
     {
       name: options.name ?? 'passvol',
@@ -38,7 +42,7 @@ export function createLogger(options: { level?: string | undefined; defaultLevel
       base: { pid: process.pid },
       timestamp: stdTimeFunctions.isoTime,
     },
-    destination({ fd: 2, sync: true }),
+    options.pipeFd === undefined ? destination({ fd: 2, sync: true }) : destination({ fd: options.pipeFd, sync: false, maxLength: 1 << 20 }),
   );
 }
 

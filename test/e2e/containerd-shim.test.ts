@@ -5,11 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { RecordStore } from '../../src/directvolume/index.js';
+import { sandboxIdOf } from '../../src/runtime/containerd/task-service.js';
 import { containerdSkip, ociImageArchive, startContainerd, type Containerd } from '../helpers/containerd.js';
 import { ext4LoopDisk, undoMountsAndLoops } from '../helpers/host-cleanup.js';
 import { writeBundle } from '../helpers/oci-bundle.js';
@@ -19,7 +21,10 @@ import { waitFor } from '../helpers/vm.js';
 
 const skip = sandboxSkip || containerdSkip;
 const RUNTIME = ['--runtime', 'io.containerd.passvol.v2'];
-const POD = 'io.kubernetes.cri.sandbox-id=pod1';
+// Ids as CRI makes them: 64 hex digits (QEMU's socket paths must still fit under the sandbox's folder).
+const POD_ID = createHash('sha256').update('pod').digest('hex');
+const C1 = createHash('sha256').update('c1').digest('hex');
+const POD = `io.kubernetes.cri.sandbox-id=${POD_ID}`;
 
 interface Setup {
   root: string;
@@ -62,36 +67,36 @@ test('a pod through containerd: the sandbox task boots a VM, a container joins i
   const imported = await ctd.ctr(['images', 'import', ociImageArchive(rootfs, join(root, 'image'), 'passvol.test/busybox:1')]);
   assert.equal(imported.code, 0, imported.stderr);
 
-  const sandbox = await ctd.ctr(['run', '-d', ...RUNTIME, '--annotation', POD, '--annotation', 'io.kubernetes.cri.container-type=sandbox', '--rootfs', rootfs, 'pod1', '/bin/sleep', '600']);
+  const sandbox = await ctd.ctr(['run', '-d', ...RUNTIME, '--annotation', POD, '--annotation', 'io.kubernetes.cri.container-type=sandbox', '--rootfs', rootfs, POD_ID, '/bin/sleep', '600']);
   assert.equal(sandbox.code, 0, `${sandbox.stderr}\n${ctd.log().slice(-3000)}`);
-  const container = await ctd.ctr(['run', '-d', ...RUNTIME, '--annotation', POD, '--annotation', 'io.kubernetes.cri.container-type=container', '--mount', `type=bind,src=${target},dst=/data,options=rbind:rw`, 'passvol.test/busybox:1', 'c1', '/bin/sh', '-c', 'echo written > /data/f; exec sleep 600']);
+  const container = await ctd.ctr(['run', '-d', ...RUNTIME, '--annotation', POD, '--annotation', 'io.kubernetes.cri.container-type=container', '--mount', `type=bind,src=${target},dst=/data,options=rbind:rw`, 'passvol.test/busybox:1', C1, '/bin/sh', '-c', 'echo written > /data/f; exec sleep 600']);
   assert.equal(container.code, 0, `${container.stderr}\n${ctd.log().slice(-3000)}`);
 
   const tasks = (await ctd.ctr(['task', 'ls'])).stdout;
   const rows = Object.fromEntries(tasks.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/)).map(([id, pid, status]) => [id, { pid, status }]));
-  assert.equal(rows.pod1?.status, 'RUNNING', tasks);
-  assert.equal(rows.c1?.status, 'RUNNING', tasks);
-  assert.equal(rows.c1?.pid, rows.pod1?.pid, 'both tasks report the VM, which they share');
+  assert.equal(rows[POD_ID]?.status, 'RUNNING', tasks);
+  assert.equal(rows[C1]?.status, 'RUNNING', tasks);
+  assert.equal(rows[C1]?.pid, rows[POD_ID]?.pid, 'both tasks report the VM, which they share');
   assert.equal(readdirSync(runtimeRoot).length, 1, 'one sandbox for the pod');
-  const addresses = ['pod1', 'c1'].map((id) => readFileSync(join(root, 'ctd', 'state', 'io.containerd.runtime.v2.task', 'default', id, 'address'), 'utf8'));
+  const addresses = [POD_ID, C1].map((id) => readFileSync(join(root, 'ctd', 'state', 'io.containerd.runtime.v2.task', 'default', id, 'address'), 'utf8'));
   assert.equal(addresses[0], addresses[1], 'one shim serves the pod');
-  assert.equal(await records.sandboxOf(target), 'pod1', 'the disk is bound to the pod sandbox');
+  assert.equal(await records.sandboxOf(target), sandboxIdOf(POD_ID), 'the disk is bound to the pod sandbox');
   const listed = JSON.parse((await runCli(['list', '--runtime-root', runtimeRoot, '--json'])).stdout) as { id: string; status: string }[];
-  assert.deepEqual(listed.map((r) => [r.id, r.status]), [['pod1', 'running']], 'passvol list shows the sandbox the shim holds');
+  assert.deepEqual(listed.map((r) => [r.id, r.status]), [[sandboxIdOf(POD_ID), 'running']], 'passvol list shows the sandbox the shim holds');
 
   // The seeds' check inside the container, through containerd's exec; and the exec's exit code.
-  await waitFor(async () => ((await ctd.ctr(['task', 'exec', '--exec-id', 'probe', 'c1', '/bin/cat', '/data/f'])).stdout === 'written\n' ? true : undefined), 30_000, 'the container wrote its file');
-  const ex = await ctd.ctr(['task', 'exec', '--exec-id', 'e1', 'c1', '/bin/sh', '-c', 'mount | grep -E " on (/|/data) "; exit 4']);
+  await waitFor(async () => ((await ctd.ctr(['task', 'exec', '--exec-id', 'probe', C1, '/bin/cat', '/data/f'])).stdout === 'written\n' ? true : undefined), 30_000, 'the container wrote its file');
+  const ex = await ctd.ctr(['task', 'exec', '--exec-id', 'e1', C1, '/bin/sh', '-c', 'mount | grep -E " on (/|/data) "; exit 4']);
   assert.equal(ex.code, 4, ex.stderr);
   assert.match(ex.stdout, / on \/data type ext4 /, 'the disk is passed through, not shared');
   assert.match(ex.stdout, / on \/ type virtiofs /, "the image's rootfs is shared from the host");
   // An exec is signalled by its own id, and its end is its caller's.
-  const long = ctd.ctr(['task', 'exec', '--exec-id', 'long', 'c1', '/bin/sh', '-c', 'echo > /tmp/long-runs; exec sleep 600']);
-  await waitFor(async () => ((await ctd.ctr(['task', 'exec', '--exec-id', `probe-${Date.now()}`, 'c1', '/bin/cat', '/tmp/long-runs'])).code === 0 ? true : undefined), 30_000, 'the exec runs');
-  assert.equal((await ctd.ctr(['task', 'kill', '--exec-id', 'long', '-s', 'SIGKILL', 'c1'])).code, 0);
+  const long = ctd.ctr(['task', 'exec', '--exec-id', 'long', C1, '/bin/sh', '-c', 'echo > /tmp/long-runs; exec sleep 600']);
+  await waitFor(async () => ((await ctd.ctr(['task', 'exec', '--exec-id', `probe-${Date.now()}`, C1, '/bin/cat', '/tmp/long-runs'])).code === 0 ? true : undefined), 30_000, 'the exec runs');
+  assert.equal((await ctd.ctr(['task', 'kill', '--exec-id', 'long', '-s', 'SIGKILL', C1])).code, 0);
   assert.equal((await long).code, 137, 'SIGKILL ended the exec');
 
-  for (const id of ['c1', 'pod1']) {
+  for (const id of [C1, POD_ID]) {
     assert.equal((await ctd.ctr(['task', 'kill', '-s', 'SIGKILL', id])).code, 0);
     await waitFor(async () => ((await ctd.ctr(['task', 'ls'])).stdout.match(new RegExp(`^${id}\\s+\\d+\\s+STOPPED`, 'm')) ? true : undefined), 30_000, `${id} stopped`);
     const rm = await ctd.ctr(['task', 'rm', id]);

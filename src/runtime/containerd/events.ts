@@ -39,7 +39,8 @@ export function eventPublisher(o: { ttrpcAddress: string | undefined; namespace:
   };
   const publish = (topic: string, type: string, event: Record<string, unknown>) => {
     const at = new Date();
-    queue = queue.then(() => send(topic, type, event, at));
+    // One event that cannot even be encoded must not stop the ones after it.
+    queue = queue.then(() => send(topic, type, event, at)).catch((e: Error) => o.log.error({ topic, err: e.message }, 'could not encode an event'));
   };
   return Object.assign(publish, { drained: () => queue });
 }

@@ -70,27 +70,47 @@ test("stdin: read once the client opens its end, in order, then its end when the
   io.close();
 });
 
-test('stdin: CloseIO right after the last write still delivers what was written', async (t) => {
+test('stdin: CloseIO right after the last write still delivers all of it, to a slow reader too', async (t) => {
   const [inp] = fifos(t, 'in');
   const io = ProcessIo.open({ stdin: inp!, stdout: '', stderr: '', terminal: false });
-  const seen: string[] = [];
-  io.pipeStdin({ data: async (d) => void seen.push(d.toString()), end: async () => void seen.push('<end>') });
-  const w = openSync(inp!, constants.O_WRONLY);
-  writeSync(w, 'payload');
+  let got = 0;
+  let ended = false;
+  io.pipeStdin({
+    data: async (d) => {
+      // Slower, all told, than CloseIO's grace for a client that holds its end.
+      await tick(400);
+      got += d.length;
+    },
+    end: async () => void (ended = true),
+  });
+  // Non-blocking: a full FIFO must not stall this process, which is also its reader.
+  const w = openSync(inp!, constants.O_WRONLY | constants.O_NONBLOCK);
+  const payload = Buffer.alloc(400 * 1024, 1);
+  // The FIFO holds 64 KiB: write the rest as the reader makes room.
+  for (let off = 0; off < payload.length; ) {
+    try {
+      off += writeSync(w, payload, off, Math.min(65536, payload.length - off));
+    } catch {
+      await tick(20);
+    }
+  }
+  io.closeStdin();
   closeSync(w);
-  await io.closeStdin();
-  assert.deepEqual(seen, ['payload', '<end>']);
+  for (let i = 0; i < 400 && !ended; i++) await tick(25);
+  assert.equal(got, payload.length, 'every byte written before CloseIO arrived');
+  assert.equal(ended, true);
   io.close();
 });
 
-test('stdin the client never writes to: CloseIO ends it', async (t) => {
+test('stdin the client never writes to: CloseIO ends it (after a moment, as the client may still hold its end)', async (t) => {
   const [inp] = fifos(t, 'in');
   const io = ProcessIo.open({ stdin: inp!, stdout: '', stderr: '', terminal: false });
   let ended = false;
   io.pipeStdin({ data: async () => undefined, end: async () => void (ended = true) });
   await tick();
   assert.equal(ended, false, 'an empty FIFO is not an ended one');
-  await io.closeStdin();
+  io.closeStdin();
+  for (let i = 0; i < 200 && !ended; i++) await tick(25);
   assert.equal(ended, true);
   io.close();
 });

@@ -4,7 +4,7 @@
 // away cannot make the shim grow without end. Stdin is read until every writer has closed it, so that the
 // client closing its end is the process's EOF, as `ctr run` expects. Until the client shows up (its first
 // byte, or its CloseIO) the shim holds a write end of its own, so that an empty FIFO is not taken for an
-// ended one.
+// ended one: a client that closes its end without writing anything ends stdin with CloseIO, as containerd's do.
 import { closeSync, constants, createWriteStream, openSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Writable } from 'node:stream';
@@ -55,6 +55,9 @@ export class ProcessIo {
   private stdinEnded = false;
   /** The last piece of stdin on its way to the process. */
   private feeding: Promise<void> = Promise.resolve();
+  /** CloseIO came: stdin ends at its EOF, or once nothing has come for CLOSE_GRACE_MS. */
+  private closeRequested = false;
+  private idleEnd: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly paths: IoPaths,
@@ -111,10 +114,14 @@ export class ProcessIo {
     input.on('data', (chunk: Buffer) => {
       // The client is here: from now on its end closing is the end of stdin.
       this.dropKeeper();
+      if (this.closeRequested) clearTimeout(this.idleEnd);
       // One piece at a time: the guest's pipe sets the pace.
       input.pause();
       this.feeding = this.feeding.then(() => sink.data(chunk)).then(
-        () => void input.resume(),
+        () => {
+          input.resume();
+          if (this.closeRequested) this.armIdleEnd();
+        },
         () => void this.endStdin(),
       );
     });
@@ -133,27 +140,26 @@ export class ProcessIo {
 
   /**
    * The client's CloseIO: it has written all it will. What it wrote may still sit in the FIFO, so stdin
-   * reads on to the end of it; a client that keeps its end open anyway is cut off after a moment.
+   * reads on to its end, which comes once the client closes its end too. A client that keeps its end open
+   * anyway is cut off once nothing has come for a moment. Returns at once: delivery goes on behind it.
    */
-  async closeStdin(): Promise<void> {
+  closeStdin(): void {
+    this.closeRequested = true;
     this.dropKeeper();
-    const input = this.stdin;
-    if (input && !input.destroyed && !this.stdinEnded) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, CLOSE_GRACE_MS);
-        input.once('close', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    await this.endStdin();
+    if (!this.stdin || this.stdin.destroyed) void this.endStdin();
+    else this.armIdleEnd();
+  }
+
+  private armIdleEnd(): void {
+    clearTimeout(this.idleEnd);
+    this.idleEnd = setTimeout(() => void this.endStdin(), CLOSE_GRACE_MS);
   }
 
   /** Ends stdin (every writer gone, or CloseIO): the process reads EOF once what came before has reached it. */
   async endStdin(): Promise<void> {
     if (this.stdinEnded) return this.feeding;
     this.stdinEnded = true;
+    clearTimeout(this.idleEnd);
     this.stdin?.destroy();
     this.dropKeeper();
     const sink = this.sink;
@@ -165,9 +171,17 @@ export class ProcessIo {
     if (this.closed) return;
     this.closed = true;
     this.stdinEnded = true;
+    clearTimeout(this.idleEnd);
     this.stdin?.destroy();
     this.dropKeeper();
-    for (const out of Object.values(this.outputs)) out.end(() => out.destroy());
+    for (const out of Object.values(this.outputs)) {
+      // A FIFO nobody reads never drains: what it still holds is dropped after a moment.
+      const timer = setTimeout(() => out.destroy(), CLOSE_GRACE_MS);
+      out.end(() => {
+        clearTimeout(timer);
+        out.destroy();
+      });
+    }
   }
 
   private dropKeeper(): void {

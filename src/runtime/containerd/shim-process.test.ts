@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { groupOf, shimSocketPath, startShim } from './shim-process.js';
+import { sandboxIdOf } from './task-service.js';
 
 function bundle(t: { after(fn: () => void): void }, annotations: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'passvol-shimproc-'));
@@ -39,4 +40,15 @@ test('start with a shim already listening for the pod prints its address and wri
   const address = await startShim({ flags, bundleDir: dir, argv: ['/nonexistent/shim'], socketDir: sockets });
   assert.equal(address, `unix://${socket}`);
   assert.equal(readFileSync(join(dir, 'address'), 'utf8'), address);
+});
+
+test("a sandbox's id: a short task id as it is; CRI's 64 hex digits cut to a prefix and a hash that still tell ids apart", () => {
+  assert.equal(sandboxIdOf('pod1'), 'pod1');
+  const a = sandboxIdOf('a'.repeat(64));
+  const b = sandboxIdOf(`${'a'.repeat(63)}b`);
+  assert.equal(a.length, 32);
+  assert.ok(a.startsWith('a'.repeat(20)));
+  assert.notEqual(a, b, 'ids sharing a long prefix stay apart');
+  // QEMU's longest socket under the default runtime root fits the 107 bytes of a unix socket.
+  assert.ok(`/run/passvol/sandboxes/${a}/vm/virtiofs-k99-share99.sock`.length <= 107);
 });

@@ -5,7 +5,7 @@
 // - `delete`, run when a shim died or did not answer, which cleans up after it and prints a DeleteResponse.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -21,7 +21,7 @@ import type { SandboxDeps } from '../sandbox/sandbox.js';
 import { eventPublisher } from './events.js';
 import { codec, protoType, toTimestamp } from './messages.js';
 import { unmountRootfs } from './rootfs.js';
-import { CRI_SANDBOX_ID, TaskService, TASK_SERVICE } from './task-service.js';
+import { CONFIG_PATH_FILE, CRI_SANDBOX_ID, sandboxIdOf, TaskService, TASK_SERVICE } from './task-service.js';
 import { TtrpcServer } from './ttrpc.js';
 
 /** Where containerd 1.6's shims put their sockets. */
@@ -61,6 +61,18 @@ export function shimSocketPath(address: string, namespace: string, group: string
   return path;
 }
 
+/**
+ * containerd's log FIFO in the bundle, opened read-write as containerd itself opens it: the shim's writes
+ * never fail for want of a reader while containerd restarts. Undefined when there is none.
+ */
+export function openLogFifo(bundleDir: string): number | undefined {
+  try {
+    return openSync(join(bundleDir, 'log'), constants.O_RDWR | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The task's `address` file, which containerd reads to reconnect after a restart; written whole or not at all. */
 async function writeAddressFile(bundleDir: string, address: string): Promise<void> {
   const tmp = join(bundleDir, `.address.${process.pid}`);
@@ -82,13 +94,7 @@ export async function startShim(o: { flags: ShimFlags; bundleDir: string; argv: 
     return address;
   }
   await rm(socket, { force: true });
-  let log: number;
-  try {
-    // containerd holds the FIFO's read end, so a non-blocking open for writing succeeds.
-    log = openSync(join(o.bundleDir, 'log'), constants.O_WRONLY | constants.O_NONBLOCK);
-  } catch {
-    log = openSync('/dev/null', 'w');
-  }
+  const log = openLogFifo(o.bundleDir) ?? openSync('/dev/null', 'w');
   const child = spawn(process.execPath, [...process.execArgv, ...o.argv, '-socket', socket, 'serve'], { cwd: o.bundleDir, detached: true, stdio: ['ignore', log, log, 'pipe'] });
   closeSync(log);
   const line = await new Promise<string | undefined>((resolve) => {
@@ -140,10 +146,21 @@ export async function serveShim(o: {
   o.log.info({ socket: o.socket, service: TASK_SERVICE }, 'shim serving');
   await finished;
   await server.close(o.socket);
+  // Nothing should be left when containerd shuts the shim down; should a sandbox be, it does not outlive it.
+  await tasks.destroyAll();
   await publish.drained();
 }
 
 const DeleteResponse = codec<{ pid: number; exit_status: number; exited_at: { seconds: number; nanos: number } }>(protoType('DeleteResponse'));
+
+/** The settings file a sandbox task's runtime options named (recorded in its bundle at Create), if any. */
+export function recordedConfigPath(bundleDir: string): string | undefined {
+  try {
+    return readFileSync(join(bundleDir, CONFIG_PATH_FILE), 'utf8') || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * `delete`: containerd found the task's shim dead (or deaf). What it left of the task goes: a sandbox of
@@ -151,7 +168,7 @@ const DeleteResponse = codec<{ pid: number; exit_status: number; exited_at: { se
  * answer is a DeleteResponse for a process killed, as runc's and Kata's say.
  */
 export async function deleteAfterShim(o: { id: string; bundleDir: string; flags: ShimFlags; dirs: SandboxDirs; records: RecordStore; exec: Exec; log: Logger; socketDir?: string }): Promise<Buffer> {
-  const state = await o.dirs.read(o.id).catch(() => undefined);
+  const state = await o.dirs.read(sandboxIdOf(o.id)).catch(() => undefined);
   if (state) {
     if (runtimeAlive(state)) {
       try {
@@ -161,8 +178,8 @@ export async function deleteAfterShim(o: { id: string; bundleDir: string; flags:
       }
       await new Promise((r) => setTimeout(r, 200));
     }
-    const report = await cleanupOrphans(o.dirs, o.records, o.log, { only: o.id });
-    if (!report.some((r) => r.sandbox === o.id)) o.log.warn({ sandbox: o.id }, 'the sandbox VM did not exit; `passvol gc` retries');
+    const report = await cleanupOrphans(o.dirs, o.records, o.log, { only: state.id });
+    if (!report.some((r) => r.sandbox === state.id)) o.log.warn({ sandbox: o.id }, 'the sandbox VM did not exit; `passvol gc` retries');
   }
   await unmountRootfs(o.exec, join(o.bundleDir, 'rootfs')).catch((e: Error) => o.log.warn({ err: e.message }, 'rootfs left mounted'));
   // The dead shim's socket, unless a shim (of the pod's other tasks) still answers on it.

@@ -3,14 +3,15 @@
 // (CRI's pause container, or any task without CRI's annotations) boots the VM; the pod's other containers
 // join it (Sandbox.addContainer), found by the sandbox id CRI puts in their annotations. As Kata's shim
 // does, every pid reported is the VM's, and the sandbox task's exit stops the whole VM.
+import { createHash } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ERROR_TABLE, toPassvolError } from '../../common/errors.js';
 import type { Exec } from '../../common/exec.js';
 import type { Logger } from '../../common/logger.js';
 import { readBundle } from '../oci/bundle.js';
-import { SIGNALS } from '../shim/control-api.js';
 import { Sandbox, type SandboxDeps } from '../sandbox/sandbox.js';
 import { codec, protoType, toTimestamp, type Any, type Timestamp } from './messages.js';
 import { ProcessIo, type IoPaths } from './process-io.js';
@@ -21,6 +22,21 @@ export const TASK_SERVICE = 'containerd.task.v2.Task';
 /** CRI's annotations (containerd's pkg/cri/annotations) that say what a task is in its pod. */
 export const CRI_CONTAINER_TYPE = 'io.kubernetes.cri.container-type';
 export const CRI_SANDBOX_ID = 'io.kubernetes.cri.sandbox-id';
+/** In a sandbox task's bundle: the settings file its runtime options named, for a `delete` after the shim died. */
+export const CONFIG_PATH_FILE = 'passvol-config-path';
+
+/** Longest containerd id used as it is for a sandbox's id: its folder holds QEMU's unix sockets (107 bytes at most). */
+const MAX_PLAIN_SANDBOX_ID = 32;
+
+/**
+ * The passvol sandbox id of a containerd task id: short ids as they are; a longer one (CRI's are 64 hex
+ * digits) is cut to 20 characters plus 11 of its sha256, so that the sandbox's socket paths fit and two ids
+ * that share a prefix still differ. `passvol list` shows it; its bundle path carries the full id.
+ */
+export function sandboxIdOf(taskId: string): string {
+  if (taskId.length <= MAX_PLAIN_SANDBOX_ID) return taskId;
+  return `${taskId.slice(0, 20)}-${createHash('sha256').update(taskId).digest('hex').slice(0, 11)}`;
+}
 
 /** containerd.v1.types.Status */
 const Status = { UNKNOWN: 0, CREATED: 1, RUNNING: 2, STOPPED: 3 } as const;
@@ -89,6 +105,8 @@ class Proc {
   status: 'created' | 'running' | 'stopped' = 'created';
   /** An exec's id in the sandbox (not containerd's exec id), once it runs. */
   sandboxExecId: string | undefined;
+  /** Set while a Start is in flight; settles when it has (whether it worked or not). */
+  starting: Promise<unknown> | undefined;
   exitStatus = 0;
   exitedAt: Date | undefined;
   readonly exited: Promise<void>;
@@ -134,11 +152,10 @@ export interface TaskServiceDeps {
   version: string;
 }
 
-function signalName(n: number): (typeof SIGNALS)[number] {
-  const name = Object.entries(osConstants.signals).find(([, v]) => v === n)?.[0];
-  const known = SIGNALS.find((s) => s === name);
-  if (!known) throw new TtrpcError(Code.INVALID_ARGUMENT, `signal ${n} is not one passvol passes to a sandbox (${SIGNALS.join(', ')})`);
-  return known;
+/** containerd sends signal numbers; the guest takes any of 1-64 (SIGWINCH stops httpd, SIGRTMIN+3 systemd). */
+function checkSignal(n: number): number {
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new TtrpcError(Code.INVALID_ARGUMENT, `signal ${n} is not a signal number (1-64)`);
+  return n;
 }
 
 /** A PassvolError's code, in gRPC terms (the one error table), for containerd's errdefs. */
@@ -249,6 +266,9 @@ export class TaskService {
     const log = this.deps.log.child({ task: r.id });
     const io = ProcessIo.open(r, () => log.warn('nobody reads the task output: dropping it'));
     const rootfsMounted = r.rootfs.length > 0;
+    // What a failure must undo: the container added to the pod's sandbox, or the sandbox made for this task.
+    let joined: Sandbox | undefined;
+    let created: Sandbox | undefined;
     try {
       if (rootfsMounted) await mountRootfs(this.deps.exec, r.rootfs, join(r.bundle, 'rootfs'));
       const bundle = await readBundle(r.bundle);
@@ -259,13 +279,17 @@ export class TaskService {
         // A pod's container: it joins the VM its sandbox task booted.
         const sb = this.sandboxes.get(podSandbox);
         if (!sb) throw new TtrpcError(Code.FAILED_PRECONDITION, `container ${r.id} belongs to pod sandbox ${podSandbox}, which this shim does not run`);
+        joined = sb;
         await sb.addContainer(r.id, bundle);
         sandboxId = podSandbox;
       } else {
-        const deps = await this.deps.sandboxDeps(this.configPathOf(r.options));
-        const sb = await Sandbox.create(r.id, bundle, deps);
-        this.sandboxes.set(r.id, sb);
-        this.vmPids.set(r.id, (await deps.dirs.read(r.id))?.vmPid ?? 0);
+        const configPath = this.configPathOf(r.options);
+        const deps = await this.deps.sandboxDeps(configPath);
+        // A `delete` after this shim died must find the sandbox where these settings put it.
+        if (configPath) await writeFile(join(r.bundle, CONFIG_PATH_FILE), configPath);
+        created = await Sandbox.create(sandboxIdOf(r.id), bundle, deps);
+        this.sandboxes.set(r.id, created);
+        this.vmPids.set(r.id, (await deps.dirs.read(created.id))?.vmPid ?? 0);
       }
       const task: Task = { id: r.id, bundle: r.bundle, sandboxId, init: new Proc('', io), execs: new Map(), rootfsMounted };
       this.tasks.set(r.id, task);
@@ -275,6 +299,13 @@ export class TaskService {
       return { pid };
     } catch (e) {
       io.close();
+      // An add whose own undo failed stays listed in the sandbox: removing it retries that undo.
+      if (joined?.listContainers().some((c) => c.id === r.id)) await joined.removeContainer(r.id).catch((u: Error) => log.warn({ err: u.message }, 'could not undo the failed add; the sandbox keeps it until the pod goes'));
+      if (created) {
+        this.sandboxes.delete(r.id);
+        this.vmPids.delete(r.id);
+        await created.destroy().catch((u: Error) => log.warn({ err: u.message }, 'could not undo the sandbox of a failed create; `passvol gc` finishes it'));
+      }
       if (rootfsMounted) await unmountRootfs(this.deps.exec, join(r.bundle, 'rootfs')).catch((u: Error) => log.warn({ err: u.message }, 'rootfs left mounted after a failed create'));
       throw e;
     }
@@ -290,7 +321,17 @@ export class TaskService {
   private async start(r: TaskRef): Promise<{ pid: number }> {
     const t = this.task(r.id);
     const p = this.proc(r);
-    if (p.status !== 'created') throw new TtrpcError(Code.FAILED_PRECONDITION, `${r.exec_id ? `exec ${r.exec_id}` : `task ${r.id}`} was started already`);
+    if (p.status !== 'created' || p.starting) throw new TtrpcError(Code.FAILED_PRECONDITION, `${r.exec_id ? `exec ${r.exec_id}` : `task ${r.id}`} was started already`);
+    const started = this.startProc(t, p, r);
+    p.starting = started.catch(() => undefined);
+    try {
+      return await started;
+    } finally {
+      p.starting = undefined;
+    }
+  }
+
+  private async startProc(t: Task, p: Proc, r: TaskRef): Promise<{ pid: number }> {
     const sb = this.sandboxOf(t);
     const pid = this.pidOf(t);
     if (!r.exec_id) {
@@ -377,20 +418,32 @@ export class TaskService {
   private async kill(r: KillRequest): Promise<Record<string, never>> {
     const t = this.task(r.id);
     const p = this.proc(r);
-    const name = signalName(r.signal);
+    const signal = checkSignal(r.signal);
+    const stops = signal === osConstants.signals.SIGKILL || signal === osConstants.signals.SIGTERM;
+    // A Start in flight is let finish: the kill then reaches the process it started.
+    await p.starting;
     if (p.status === 'stopped') {
       // kubelet stops containers again and again: a stop signal to a stopped process is done already.
-      if (name === 'SIGKILL' || name === 'SIGTERM') return {};
+      if (stops) return {};
       throw new TtrpcError(Code.NOT_FOUND, 'process already finished');
     }
     if (p.status === 'created') {
       // Never started: nothing runs to signal, but Wait must end (containerd's WithProcessKill waits).
-      if (name === 'SIGKILL' || name === 'SIGTERM') this.exitProc(t, p, KILLED);
+      if (stops) this.exitProc(t, p, KILLED);
       return {};
     }
     const sb = this.sandboxOf(t);
-    if (p.sandboxExecId) await sb.signalExec(p.sandboxExecId, name, TaskService.container(t));
-    else await sb.kill(name, TaskService.container(t), r.all);
+    try {
+      if (p.sandboxExecId) await sb.signalExec(p.sandboxExecId, signal, TaskService.container(t));
+      else await sb.kill(signal, TaskService.container(t), r.all);
+    } catch (e) {
+      // It ended between our look and the guest's.
+      if (toPassvolError(e).code === 'PV_ERR_FAILED_PRECONDITION' && /has exited/.test((e as Error).message)) {
+        if (stops) return {};
+        throw new TtrpcError(Code.NOT_FOUND, 'process already finished');
+      }
+      throw e;
+    }
     return {};
   }
 
@@ -415,33 +468,32 @@ export class TaskService {
 
   private async closeIo(r: CloseIORequest): Promise<Record<string, never>> {
     const p = this.proc(r);
-    if (r.stdin) await p.io.closeStdin();
+    if (r.stdin) p.io.closeStdin();
     return {};
   }
 
   private async delete(r: TaskRef): Promise<{ pid: number; exit_status: number; exited_at: Timestamp | null }> {
     const t = this.task(r.id);
     const p = this.proc(r);
-    if (p.status === 'running') throw new TtrpcError(Code.FAILED_PRECONDITION, `${r.exec_id ? `exec ${r.exec_id}` : `task ${r.id}`} is running; kill it first`);
+    if (p.status === 'running' || p.starting) throw new TtrpcError(Code.FAILED_PRECONDITION, `${r.exec_id ? `exec ${r.exec_id}` : `task ${r.id}`} is running; kill it first`);
+    // A process never started counts as killed: its FIFOs close and its Wait ends.
+    this.exitProc(t, p, KILLED);
     const pid = this.pidOf(t);
     const exited = { pid, exit_status: p.exitStatus, exited_at: toTimestamp(p.exitedAt ?? new Date()) };
     if (r.exec_id) {
       t.execs.delete(r.exec_id);
       return exited;
     }
-    for (const x of t.execs.values()) x.exit(KILLED);
-    p.exit(p.status === 'created' ? KILLED : p.exitStatus);
+    for (const x of t.execs.values()) this.exitProc(t, x, KILLED);
     const sb = this.sandboxes.get(t.sandboxId);
     if (sb && t.id === t.sandboxId) {
-      // The pod's sandbox goes last under CRI; whatever else still runs in its VM goes with it.
-      for (const other of [...this.tasks.values()].filter((o) => o.sandboxId === t.id && o !== t)) {
-        other.init.exit(KILLED);
-        for (const x of other.execs.values()) x.exit(KILLED);
-        await this.unmount(other);
-        this.tasks.delete(other.id);
-      }
+      // CRI deletes the pod's sandbox last; whatever else still runs in its VM ends with it. Those tasks stay
+      // listed, stopped, until containerd deletes them; their rootfs is unmounted once the VM no longer shares it.
+      const others = [...this.tasks.values()].filter((o) => o.sandboxId === t.id && o !== t);
+      for (const o of others) for (const x of [o.init, ...o.execs.values()]) this.exitProc(o, x, KILLED);
       await sb.destroy();
       this.sandboxes.delete(t.id);
+      for (const o of others) await this.unmount(o).catch((e: Error) => this.deps.log.warn({ task: o.id, err: e.message }, 'rootfs still mounted; its delete retries'));
     } else if (sb) {
       await sb.removeContainer(t.id);
     }

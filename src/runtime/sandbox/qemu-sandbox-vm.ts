@@ -71,6 +71,8 @@ export function qemuLauncher(hypervisor: Hypervisor, log: Logger): LaunchVm {
     try {
       return wrap(await start('virtiofs'), 'virtiofs');
     } catch (e) {
+      // A state folder too deep for QEMU's sockets is the caller's to fix, not a reason to fall back.
+      if (/socket path too long/.test((e as Error).message)) throw e;
       log.warn({ sandbox: spec.id, err: (e as Error).message }, 'virtio-fs could not start; sharing over 9p instead');
       return wrap(await start('9p'), '9p');
     }

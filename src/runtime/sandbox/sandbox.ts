@@ -489,7 +489,7 @@ export class Sandbox {
   }
 
   /** Signals a container's process; with `all`, every process in the container (as `runc kill --all`). */
-  async kill(signal: string, container?: string, all = false): Promise<void> {
+  async kill(signal: string | number, container?: string, all = false): Promise<void> {
     const c = this.container(container);
     await this.agent!.call('signal', { containerId: c.id, execId: c.id, signal: signal as never, ...(all ? { all } : {}) });
   }
@@ -567,7 +567,7 @@ export class Sandbox {
   }
 
   /** Signals a running exec (one started with `onStarted`). */
-  async signalExec(execId: string, signal: string, container?: string): Promise<void> {
+  async signalExec(execId: string, signal: string | number, container?: string): Promise<void> {
     const c = this.container(container);
     await this.agent!.call('signal', { containerId: c.id, execId, signal: signal as never });
   }
