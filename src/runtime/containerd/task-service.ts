@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { ERROR_TABLE, toPassvolError } from '../../common/errors.js';
 import type { Exec } from '../../common/exec.js';
 import type { Logger } from '../../common/logger.js';
-import { readBundle } from '../oci/bundle.js';
+import { readBundle, type Bundle } from '../oci/bundle.js';
 import { Sandbox, type SandboxDeps } from '../sandbox/sandbox.js';
 import { codec, protoType, toTimestamp, type Any, type Timestamp } from './messages.js';
 import { ProcessIo, type IoPaths } from './process-io.js';
@@ -140,10 +140,15 @@ interface Task {
   rootfsMounted: boolean;
 }
 
+/** What the task service uses of a sandbox. */
+export type PodSandbox = Pick<Sandbox, 'id' | 'vmPid' | 'start' | 'wait' | 'kill' | 'signalExec' | 'stdin' | 'exec' | 'execStdin' | 'addContainer' | 'removeContainer' | 'listContainers' | 'destroy'>;
+
 export interface TaskServiceDeps {
   namespace: string;
   /** The runtime's parts for a new sandbox; `configPath` is what the runtime options named, if anything. */
   sandboxDeps(configPath: string | undefined): Promise<SandboxDeps>;
+  /** Boots a sandbox (Sandbox.create unless a test gives another). */
+  createSandbox?: (id: string, bundle: Bundle, deps: SandboxDeps) => Promise<PodSandbox>;
   exec: Exec;
   log: Logger;
   publish(topic: string, type: string, event: Record<string, unknown>): void;
@@ -167,8 +172,7 @@ function asTtrpc(e: unknown): TtrpcError {
 
 export class TaskService {
   private readonly tasks = new Map<string, Task>();
-  private readonly sandboxes = new Map<string, Sandbox>();
-  private readonly vmPids = new Map<string, number>();
+  private readonly sandboxes = new Map<string, PodSandbox>();
   /** Creates and deletes one at a time: they change which sandboxes exist and what they hold. */
   private lifecycle: Promise<unknown> = Promise.resolve();
 
@@ -246,10 +250,10 @@ export class TaskService {
   }
 
   private pidOf(t: Task): number {
-    return this.vmPids.get(t.sandboxId) ?? 0;
+    return this.sandboxes.get(t.sandboxId)?.vmPid ?? 0;
   }
 
-  private sandboxOf(t: Task): Sandbox {
+  private sandboxOf(t: Task): PodSandbox {
     const sb = this.sandboxes.get(t.sandboxId);
     if (!sb) throw new TtrpcError(Code.FAILED_PRECONDITION, `the sandbox of task ${t.id} is gone`);
     return sb;
@@ -267,8 +271,8 @@ export class TaskService {
     const io = ProcessIo.open(r, () => log.warn('nobody reads the task output: dropping it'));
     const rootfsMounted = r.rootfs.length > 0;
     // What a failure must undo: the container added to the pod's sandbox, or the sandbox made for this task.
-    let joined: Sandbox | undefined;
-    let created: Sandbox | undefined;
+    let joined: PodSandbox | undefined;
+    let created: PodSandbox | undefined;
     try {
       if (rootfsMounted) await mountRootfs(this.deps.exec, r.rootfs, join(r.bundle, 'rootfs'));
       const bundle = await readBundle(r.bundle);
@@ -287,9 +291,8 @@ export class TaskService {
         const deps = await this.deps.sandboxDeps(configPath);
         // A `delete` after this shim died must find the sandbox where these settings put it.
         if (configPath) await writeFile(join(r.bundle, CONFIG_PATH_FILE), configPath);
-        created = await Sandbox.create(sandboxIdOf(r.id), bundle, deps);
+        created = await (this.deps.createSandbox ?? ((id, b, d) => Sandbox.create(id, b, d)))(sandboxIdOf(r.id), bundle, deps);
         this.sandboxes.set(r.id, created);
-        this.vmPids.set(r.id, (await deps.dirs.read(created.id))?.vmPid ?? 0);
       }
       const task: Task = { id: r.id, bundle: r.bundle, sandboxId, init: new Proc('', io), execs: new Map(), rootfsMounted };
       this.tasks.set(r.id, task);
@@ -303,7 +306,6 @@ export class TaskService {
       if (joined?.listContainers().some((c) => c.id === r.id)) await joined.removeContainer(r.id).catch((u: Error) => log.warn({ err: u.message }, 'could not undo the failed add; the sandbox keeps it until the pod goes'));
       if (created) {
         this.sandboxes.delete(r.id);
-        this.vmPids.delete(r.id);
         await created.destroy().catch((u: Error) => log.warn({ err: u.message }, 'could not undo the sandbox of a failed create; `passvol gc` finishes it'));
       }
       if (rootfsMounted) await unmountRootfs(this.deps.exec, join(r.bundle, 'rootfs')).catch((u: Error) => log.warn({ err: u.message }, 'rootfs left mounted after a failed create'));
@@ -370,7 +372,7 @@ export class TaskService {
   }
 
   /** Waits out the task's init however long it runs; a sandbox that is lost ends it with 255. */
-  private async watchInit(t: Task, sb: Sandbox): Promise<void> {
+  private async watchInit(t: Task, sb: PodSandbox): Promise<void> {
     for (;;) {
       try {
         return this.exitProc(t, t.init, await sb.wait(TaskService.container(t)));

@@ -134,6 +134,11 @@ export class Sandbox {
     return this.vm?.shareKind ?? 'none';
   }
 
+  /** The VM's pid (0 before it runs). */
+  get vmPid(): number {
+    return this.state.vmPid ?? 0;
+  }
+
   /** Whether its VM was restored from a VM template rather than booted. */
   get fromTemplate(): boolean {
     return this.vm?.fromTemplate ?? false;

@@ -1,0 +1,241 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { ContainerInfo, SandboxDeps } from '../sandbox/sandbox.js';
+import { codec, protoType } from './messages.js';
+import { CRI_CONTAINER_TYPE, CRI_SANDBOX_ID, TASK_SERVICE, TaskService, type PodSandbox } from './task-service.js';
+import { Code, type TtrpcError } from './ttrpc.js';
+
+/** A sandbox that records what it is asked and lets the test end its processes. */
+class FakeSandbox implements PodSandbox {
+  readonly vmPid = 4242;
+  readonly calls: string[] = [];
+  readonly added = new Set<string>();
+  /** Resolves a container's init, by container ('main' for the sandbox's own). */
+  readonly exits = new Map<string, (code: number) => void>();
+  startGate: Promise<void> = Promise.resolve();
+  failAdd = false;
+  private execExit: ((code: number) => void) | undefined;
+
+  constructor(readonly id: string) {}
+
+  async start(onOutput: (s: 'stdout' | 'stderr', d: Buffer) => void, container?: string): Promise<number> {
+    await this.startGate;
+    this.calls.push(`start ${container ?? 'main'}`);
+    onOutput('stdout', Buffer.from('hello\n'));
+    return 7;
+  }
+  wait(container?: string): Promise<number> {
+    return new Promise((resolve) => this.exits.set(container ?? 'main', resolve));
+  }
+  async kill(signal: string | number, container?: string): Promise<void> {
+    this.calls.push(`kill ${container ?? 'main'} ${signal}`);
+    this.exits.get(container ?? 'main')?.(128 + Number(signal));
+  }
+  async signalExec(execId: string, signal: string | number): Promise<void> {
+    this.calls.push(`signal ${execId} ${signal}`);
+    this.execExit?.(128 + Number(signal));
+  }
+  async stdin(data: Buffer | 'end', container?: string): Promise<void> {
+    this.calls.push(`stdin ${container ?? 'main'} ${data === 'end' ? '<end>' : data.toString()}`);
+  }
+  exec(args: string[], o: { cwd?: string; env?: readonly string[]; user?: { uid: number; gid: number } }, _out?: unknown, onStarted?: (id: string) => void): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    this.calls.push(`exec ${args.join(' ')} cwd=${o.cwd} env=${o.env?.join(',')} user=${o.user?.uid}:${o.user?.gid}`);
+    return new Promise((resolve) => {
+      this.execExit = (exitCode) => resolve({ exitCode, stdout: '', stderr: '' });
+      onStarted?.('x1');
+    });
+  }
+  async execStdin(): Promise<void> {}
+  async addContainer(id: string): Promise<void> {
+    this.added.add(id);
+    this.calls.push(`add ${id}`);
+    if (this.failAdd) throw new Error('the hot-plug failed, and so did its undo');
+  }
+  async removeContainer(id: string): Promise<void> {
+    this.added.delete(id);
+    this.calls.push(`remove ${id}`);
+  }
+  listContainers(): ContainerInfo[] {
+    return [...this.added].map((id) => ({ id, bundle: '/b', status: 'running', createdAt: '' }));
+  }
+  async destroy(): Promise<void> {
+    this.calls.push('destroy');
+  }
+}
+
+const C = {
+  create: codec<Record<string, unknown>>(protoType('CreateTaskRequest')),
+  createRes: codec<{ pid: number }>(protoType('CreateTaskResponse')),
+  ref: codec<{ id: string; exec_id?: string }>(protoType('TaskRef')),
+  kill: codec<{ id: string; exec_id?: string; signal: number; all?: boolean }>(protoType('KillRequest')),
+  exec: codec<Record<string, unknown>>(protoType('ExecProcessRequest')),
+  state: codec<{ status: number; pid: number; exit_status: number }>(protoType('StateResponse')),
+  wait: codec<{ exit_status: number }>(protoType('WaitResponse')),
+  del: codec<{ exit_status: number; pid: number }>(protoType('DeleteResponse')),
+  shutdown: codec<{ id: string }>(protoType('ShutdownRequest')),
+};
+
+function setup(t: { after(fn: () => void): void }) {
+  const dir = mkdtempSync(join(tmpdir(), 'passvol-tasks-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const sandboxes: FakeSandbox[] = [];
+  const events: string[] = [];
+  let idle = 0;
+  let failCreate = false;
+  const service = new TaskService({
+    namespace: 'k8s.io',
+    sandboxDeps: async () => ({}) as SandboxDeps,
+    createSandbox: async (id) => {
+      if (failCreate) throw new Error('the VM did not boot');
+      const sb = new FakeSandbox(id);
+      sandboxes.push(sb);
+      return sb;
+    },
+    exec: { run: async () => ({ stdout: '', stderr: '', code: 0 }) },
+    log: pino({ level: 'silent' }),
+    publish: (topic) => void events.push(topic),
+    onIdle: () => void idle++,
+    version: 'test',
+  });
+  const handlers = service.handlers();
+  const call = async (method: string, payload: Buffer): Promise<Buffer> => {
+    const h = handlers[`${TASK_SERVICE}/${method}`];
+    assert.ok(h, method);
+    return h(payload, { metadata: {}, connection: 1 });
+  };
+  const bundle = (name: string, annotations: Record<string, string> = {}) => {
+    const b = join(dir, name);
+    mkdirSync(join(b, 'rootfs'), { recursive: true });
+    writeFileSync(join(b, 'config.json'), JSON.stringify({ ociVersion: '1.0.2', process: { args: ['/bin/sleep', '600'], env: ['PATH=/bin'], cwd: '/' }, root: { path: 'rootfs' }, annotations }));
+    return b;
+  };
+  const create = async (id: string, annotations: Record<string, string> = {}) => C.createRes.decode(await call('Create', C.create.encode({ id, bundle: bundle(id, annotations) }))).pid;
+  const state = async (id: string, exec_id = '') => C.state.decode(await call('State', C.ref.encode({ id, exec_id })));
+  const kill = (id: string, signal: number, exec_id = '') => call('Kill', C.kill.encode({ id, exec_id, signal }));
+  const wait = async (id: string, exec_id = '') => C.wait.decode(await call('Wait', C.ref.encode({ id, exec_id }))).exit_status;
+  const del = async (id: string, exec_id = '') => C.del.decode(await call('Delete', C.ref.encode({ id, exec_id })));
+  const fails = async (p: Promise<unknown>, code: number, message?: RegExp) => {
+    await assert.rejects(p, (e: TtrpcError) => e.code === code && (!message || message.test(e.message)));
+  };
+  return { service, call, create, state, kill, wait, del, fails, sandboxes, events, idle: () => idle, failCreates: () => void (failCreate = true) };
+}
+
+test('a task from Create to Delete: the VM pid, stdin ended when there is none, SIGTERM, the exit, the teardown, and Shutdown once none is left', async (t) => {
+  const s = setup(t);
+  assert.equal(await s.create('t1'), 4242);
+  assert.equal((await s.state('t1')).status, 1, 'CREATED');
+  await s.call('Start', C.ref.encode({ id: 't1' }));
+  const sb = s.sandboxes[0]!;
+  assert.deepEqual(sb.calls, ['start main', 'stdin main <end>'], 'a process without stdin reads EOF at once');
+  assert.equal((await s.state('t1')).status, 2, 'RUNNING');
+  await s.fails(s.del('t1'), Code.FAILED_PRECONDITION, /running/);
+  const waited = s.wait('t1');
+  await s.kill('t1', 15);
+  assert.equal(await waited, 143);
+  const st = await s.state('t1');
+  assert.deepEqual([st.status, st.exit_status, st.pid], [3, 143, 4242]);
+  await s.kill('t1', 9);
+  await s.fails(s.kill('t1', 10), Code.NOT_FOUND, /already finished/);
+  const deleted = await s.del('t1');
+  assert.deepEqual([deleted.pid, deleted.exit_status], [4242, 143]);
+  assert.ok(sb.calls.includes('destroy'));
+  await s.fails(s.state('t1'), Code.NOT_FOUND);
+  await s.call('Shutdown', C.shutdown.encode({ id: 't1' }));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(s.idle(), 1);
+  assert.deepEqual(s.events, ['/tasks/create', '/tasks/start', '/tasks/exit', '/tasks/delete']);
+});
+
+test('Kill on a task never started ends its Wait (137) for a stop signal, and is a no-op for others; bad signals are refused', async (t) => {
+  const s = setup(t);
+  await s.create('t1');
+  await s.kill('t1', 10);
+  assert.equal((await s.state('t1')).status, 1);
+  await s.fails(s.kill('t1', 0), Code.INVALID_ARGUMENT);
+  await s.fails(s.kill('t1', 65), Code.INVALID_ARGUMENT);
+  await s.fails(s.kill('nope', 9), Code.NOT_FOUND);
+  const waited = s.wait('t1');
+  await s.kill('t1', 9);
+  assert.equal(await waited, 137);
+  await s.fails(s.call('Start', C.ref.encode({ id: 't1' })), Code.FAILED_PRECONDITION);
+});
+
+test('a Kill during Start waits for the Start, then reaches the process it started', async (t) => {
+  const s = setup(t);
+  await s.create('t1');
+  let release: () => void = () => undefined;
+  s.sandboxes[0]!.startGate = new Promise((r) => (release = r));
+  const started = s.call('Start', C.ref.encode({ id: 't1' }));
+  await new Promise((r) => setImmediate(r));
+  const killed = s.kill('t1', 9);
+  await s.fails(s.call('Start', C.ref.encode({ id: 't1' })), Code.FAILED_PRECONDITION, /started already/);
+  release();
+  await started;
+  await killed;
+  assert.deepEqual(s.sandboxes[0]!.calls.filter((c) => !c.startsWith('stdin')), ['start main', 'kill main 9']);
+  assert.equal(await s.wait('t1'), 137);
+});
+
+test("a pod: its container joins the sandbox's VM; the sandbox's delete ends the VM, and the container stays listed, stopped, until deleted", async (t) => {
+  const s = setup(t);
+  const pod = { [CRI_SANDBOX_ID]: 'p'.repeat(64) };
+  assert.equal(await s.create('p'.repeat(64), { ...pod, [CRI_CONTAINER_TYPE]: 'sandbox' }), 4242);
+  assert.equal(s.sandboxes[0]!.id.length, 32, "a CRI id is shortened for the sandbox's folder");
+  assert.equal(await s.create('c1', { ...pod, [CRI_CONTAINER_TYPE]: 'container' }), 4242, "the container reports the pod's VM");
+  assert.equal(s.sandboxes.length, 1);
+  await s.fails(s.create('c2', { [CRI_SANDBOX_ID]: 'other', [CRI_CONTAINER_TYPE]: 'container' }), Code.FAILED_PRECONDITION, /does not run/);
+  await s.call('Start', C.ref.encode({ id: 'c1' }));
+  await s.kill('p'.repeat(64), 9);
+  await s.del('p'.repeat(64));
+  assert.ok(s.sandboxes[0]!.calls.includes('destroy'));
+  assert.equal((await s.state('c1')).status, 3, 'the container ended with the VM');
+  assert.equal(await s.wait('c1'), 137);
+  await s.del('c1');
+  assert.ok(!s.sandboxes[0]!.calls.includes('remove c1'), 'nothing left to remove from a VM that is gone');
+  await s.fails(s.state('c1'), Code.NOT_FOUND);
+});
+
+test('a failed Create leaves nothing: not the sandbox, not a half-added container', async (t) => {
+  const s = setup(t);
+  await s.create('pod', { [CRI_SANDBOX_ID]: 'pod', [CRI_CONTAINER_TYPE]: 'sandbox' });
+  s.sandboxes[0]!.failAdd = true;
+  await assert.rejects(s.create('c1', { [CRI_SANDBOX_ID]: 'pod', [CRI_CONTAINER_TYPE]: 'container' }));
+  assert.deepEqual(s.sandboxes[0]!.calls, ['add c1', 'remove c1']);
+  await s.fails(s.state('c1'), Code.NOT_FOUND);
+  s.failCreates();
+  await assert.rejects(s.create('t2'), /did not boot/);
+  await s.fails(s.state('t2'), Code.NOT_FOUND);
+});
+
+test('an exec: its spec reaches the sandbox, Kill signals it by its own id, and Wait and Delete see its end', async (t) => {
+  const s = setup(t);
+  await s.create('t1');
+  await s.call('Start', C.ref.encode({ id: 't1' }));
+  const spec = (o: unknown) => ({ type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Process', value: Buffer.from(JSON.stringify(o)) });
+  await s.fails(s.call('Exec', C.exec.encode({ id: 't1', exec_id: 'e0', spec: { type_url: 'x', value: Buffer.from('{') } })), Code.INVALID_ARGUMENT, /not JSON/);
+  await s.fails(s.call('Exec', C.exec.encode({ id: 't1', exec_id: 'e0', spec: spec({ args: [] }) })), Code.INVALID_ARGUMENT, /names no program/);
+  await s.fails(s.call('Exec', C.exec.encode({ id: 't1', exec_id: 'e0', terminal: true, spec: spec({ args: ['/bin/sh'] }) })), Code.INVALID_ARGUMENT, /no terminals/);
+  await s.call('Exec', C.exec.encode({ id: 't1', exec_id: 'e1', spec: spec({ args: ['/bin/sh', '-c', 'sleep 9'], env: ['A=b'], cwd: '/tmp', user: { uid: 5, gid: 6 } }) }));
+  await s.fails(s.call('Exec', C.exec.encode({ id: 't1', exec_id: 'e1', spec: spec({ args: ['/bin/true'] }) })), Code.ALREADY_EXISTS);
+  await s.call('Start', C.ref.encode({ id: 't1', exec_id: 'e1' }));
+  const sb = s.sandboxes[0]!;
+  assert.ok(sb.calls.includes('exec /bin/sh -c sleep 9 cwd=/tmp env=A=b user=5:6'), sb.calls.join('\n'));
+  const waited = s.wait('t1', 'e1');
+  await s.kill('t1', 2, 'e1');
+  assert.ok(sb.calls.includes('signal x1 2'), 'signalled by its id in the sandbox');
+  assert.equal(await waited, 130);
+  assert.equal((await s.del('t1', 'e1')).exit_status, 130);
+  assert.equal((await s.state('t1')).status, 2, 'the task runs on');
+});
+
+test('Stats answers NotFound (CRI skips the task), Pause and Update are UNIMPLEMENTED, a malformed request is INVALID_ARGUMENT', async (t) => {
+  const s = setup(t);
+  await s.fails(s.call('Stats', Buffer.alloc(0)), Code.NOT_FOUND);
+  await s.fails(s.call('Pause', Buffer.alloc(0)), Code.UNIMPLEMENTED);
+  await s.fails(s.call('Update', Buffer.alloc(0)), Code.UNIMPLEMENTED);
+  await s.fails(s.call('Create', Buffer.from([0xff, 0xff, 0xff])), Code.INVALID_ARGUMENT, /malformed/);
+});
