@@ -178,10 +178,6 @@ export class TaskService {
 
   constructor(private readonly deps: TaskServiceDeps) {}
 
-  get taskCount(): number {
-    return this.tasks.size;
-  }
-
   /** The RPC table, by `service/method`. */
   handlers(): Record<string, Handler> {
     const h = <Req, Res>(decode: (b: Buffer) => Req, run: (r: Req) => Promise<Res>, encode: (r: Res) => Buffer): Handler => {
