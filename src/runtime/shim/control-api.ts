@@ -1,6 +1,7 @@
 // The control socket of a sandbox shim: what `passvol start|kill|exec|delete` ask the process that holds
 // a sandbox created by `passvol create`. HTTP over a unix socket in the sandbox's folder, JSON bodies.
 import { z } from 'zod';
+import { MAIN_CONTAINER } from '../sandbox/sandbox.js';
 
 export const CONTROL_SOCKET = 'control.sock';
 
@@ -8,7 +9,7 @@ export const SIGNALS = ['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SI
 export const SignalName = z.enum(SIGNALS);
 
 /** A container of the sandbox other than its own (a pod's others): `passvol create ID --sandbox SB`. */
-export const ContainerId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a container id is 1-63 characters of [A-Za-z0-9_.-]').refine((id) => id !== 'main', '"main" names the sandbox\'s own container');
+export const ContainerId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a container id is 1-63 characters of [A-Za-z0-9_.-]').refine((id) => id !== MAIN_CONTAINER, `"${MAIN_CONTAINER}" names the sandbox's own container`);
 /** Which container a request is for; omitted: the sandbox's own. */
 const Target = { container: ContainerId.optional() };
 
