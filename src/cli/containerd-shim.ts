@@ -4,13 +4,13 @@
 import { closeSync, writeSync } from 'node:fs';
 import { systemExec } from '../common/exec.js';
 import { createLogger } from '../common/logger.js';
+import { READY_FD } from '../common/ready-pipe.js';
 import { RecordStore, resolveDirectVolumeRoot } from '../directvolume/index.js';
 import { deleteAfterShim, openLogFifo, recordedConfigPath, serveShim, ShimFlags, startShim } from '../runtime/containerd/shim-process.js';
 import { DEFAULT_RUNTIME_ROOT, SandboxDirs } from '../runtime/sandbox/sandbox-dir.js';
 import { camel, loadShimConfig, parseGoFlags } from './containerd-shim-flags.js';
 import { runtimeDeps } from './runtime-setup.js';
 
-const READY_FD = 3;
 const VERSION = 'passvol 0.1.0';
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -25,6 +25,17 @@ function isZombie(pid: number): boolean {
   }
 }
 
+/** Sends `signal` and waits up to `ms` for the process to be gone; true once it is. */
+export async function signalAndWait(pid: number, signal: NodeJS.Signals, ms: number): Promise<boolean> {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    return !pidAlive(pid);
+  }
+  for (const deadline = Date.now() + ms; pidAlive(pid) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+  return !pidAlive(pid);
+}
+
 /** Pids, other than this process, with an argument naming something inside `folder`. */
 export function processesNaming(folder: string): number[] {
   const out: number[] = [];

@@ -1,16 +1,15 @@
 // `passvol create|start|state|kill|exec|delete`, in the style of runc, so a higher layer can drive a
 // sandbox step by step: create starts a shim process that holds the sandbox (runtime/shim/), the other
 // commands reach it over its control socket, and state reads the sandbox folder.
-import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { PassvolError, failedPrecondition, invalidArgument, isErrorCode, notFound } from '../../common/errors.js';
 import { createLogger } from '../../common/logger.js';
+import { READY_FD, spawnWithReadyPipe } from '../../common/ready-pipe.js';
 import { RecordStore, resolveDirectVolumeRoot, validateSandboxId } from '../../directvolume/index.js';
 import { readBundle } from '../../runtime/oci/bundle.js';
 import { CONTROL_SOCKET, ShimReady, SIGNALS } from '../../runtime/shim/control-api.js';
@@ -23,7 +22,6 @@ import { runtimeDeps, VM_TEMPLATES_HELP, type RuntimeFlags } from '../runtime-se
 import { logLevelHelp } from '../log-level.js';
 import { parseFlags } from '../parse-flags.js';
 
-const READY_FD = 3;
 const logOf = (runtimeRoot: string, id: string) => join(runtimeRoot, '.shim-logs', `${id}.log`);
 
 /** TERM, SIGTERM, 15 -> SIGTERM (the numbers are this host's, as kill(1) takes them). */
@@ -78,19 +76,7 @@ async function create(idArg: string, o: CreateFlags & { sandbox?: string }): Pro
   mkdirSync(join(o.runtimeRoot, '.shim-logs'), { recursive: true, mode: 0o700 });
   const fd = openSync(log, 'a', 0o600);
   const flags = FLAG_NAMES.flatMap((k) => (o[k] === undefined ? [] : [`--${kebab(k)}`, String(o[k])]));
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, 'shim', id, '--bundle', bundle.dir, ...flags], {
-    detached: true,
-    stdio: ['ignore', fd, fd, 'pipe'],
-  });
-  closeSync(fd);
-  const pipe = child.stdio[READY_FD] as NodeJS.ReadableStream;
-  const line = await new Promise<string | undefined>((resolve) => {
-    const rl = createInterface({ input: pipe });
-    rl.once('line', (l) => resolve(l));
-    rl.once('close', () => resolve(undefined));
-  });
-  child.unref();
-  (pipe as unknown as { destroy(): void }).destroy();
+  const line = await spawnWithReadyPipe([process.argv[1] as string, 'shim', id, '--bundle', bundle.dir, ...flags], { logFd: fd });
   const ready = line === undefined ? undefined : ShimReady.safeParse(JSON.parse(line));
   if (!ready?.success) throw new PassvolError('PV_ERR_INTERNAL', `the shim of sandbox ${id} ended without saying whether it started; see ${log}`);
   if (!ready.data.ok) throw new PassvolError(isErrorCode(ready.data.code) ? ready.data.code : 'PV_ERR_INTERNAL', ready.data.message);

@@ -3,16 +3,16 @@
 //   containerd reads all it prints as the address, so nothing else may go to stdout or stderr;
 // - the shim itself (`serve`, started by `start`), which serves ttrpc until containerd shuts it down;
 // - `delete`, run when a shim died or did not answer, which cleans up after it and prints a DeleteResponse.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, constants, openSync, readFileSync } from 'node:fs';
+import { constants, openSync, readFileSync } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { PassvolError } from '../../common/errors.js';
 import type { Exec } from '../../common/exec.js';
 import type { Logger } from '../../common/logger.js';
+import { signalAndWait } from '../../common/processes.js';
+import { spawnWithReadyPipe } from '../../common/ready-pipe.js';
 import { socketAnswers } from '../../common/socket-probe.js';
 import type { RecordStore } from '../../directvolume/index.js';
 import { cleanupOrphans } from '../sandbox/orphan-cleanup.js';
@@ -24,6 +24,8 @@ import { unmountRootfs } from './rootfs.js';
 import { CONFIG_PATH_FILE, CRI_SANDBOX_ID, sandboxIdOf, TaskService, TASK_SERVICE } from './task-service.js';
 import { TtrpcServer } from './ttrpc.js';
 
+/** How long `delete` waits for a shim it kills to be gone. */
+const RUNTIME_KILL_MS = 5_000;
 /** Where containerd 1.6's shims put their sockets. */
 export const SHIM_SOCKET_DIR = '/run/containerd/s';
 /** runc's grouping annotation, then CRI's sandbox id: every task of a pod reaches one shim. */
@@ -95,15 +97,7 @@ export async function startShim(o: { flags: ShimFlags; bundleDir: string; argv: 
   }
   await rm(socket, { force: true });
   const log = openLogFifo(o.bundleDir) ?? openSync('/dev/null', 'w');
-  const child = spawn(process.execPath, [...process.execArgv, ...o.argv, '-socket', socket, 'serve'], { cwd: o.bundleDir, detached: true, stdio: ['ignore', log, log, 'pipe'] });
-  closeSync(log);
-  const line = await new Promise<string | undefined>((resolve) => {
-    const rl = createInterface({ input: child.stdio[3] as NodeJS.ReadableStream });
-    rl.once('line', resolve);
-    rl.once('close', () => resolve(undefined));
-  });
-  (child.stdio[3] as unknown as { destroy(): void }).destroy();
-  child.unref();
+  const line = await spawnWithReadyPipe([...o.argv, '-socket', socket, 'serve'], { logFd: log, cwd: o.bundleDir });
   const ready = line === undefined ? undefined : z.object({ ok: z.boolean(), message: z.string().optional() }).safeParse(JSON.parse(line));
   if (!ready?.success || !ready.data.ok) throw new PassvolError('PV_ERR_INTERNAL', `the shim did not start: ${ready?.success ? ready.data.message : 'it ended without a word'} (see the task's log)`);
   await writeAddressFile(o.bundleDir, address);
@@ -170,14 +164,8 @@ export function recordedConfigPath(bundleDir: string): string | undefined {
 export async function deleteAfterShim(o: { id: string; bundleDir: string; flags: ShimFlags; dirs: SandboxDirs; records: RecordStore; exec: Exec; log: Logger; socketDir?: string }): Promise<Buffer> {
   const state = await o.dirs.read(sandboxIdOf(o.id)).catch(() => undefined);
   if (state) {
-    if (runtimeAlive(state)) {
-      try {
-        process.kill(state.runtimePid, 'SIGKILL');
-      } catch {
-        // gone meanwhile
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    // A shim that hangs on (deaf, not dead) goes first: cleanup takes only sandboxes whose runtime is gone.
+    if (runtimeAlive(state)) await signalAndWait(state.runtimePid, 'SIGKILL', RUNTIME_KILL_MS);
     const report = await cleanupOrphans(o.dirs, o.records, o.log, { only: state.id });
     if (!report.some((r) => r.sandbox === state.id)) o.log.warn({ sandbox: o.id }, 'the sandbox VM did not exit; `passvol gc` retries');
   }

@@ -332,8 +332,8 @@ export class TaskService {
   private async startProc(t: Task, p: Proc, r: TaskRef): Promise<{ pid: number }> {
     const sb = this.sandboxOf(t);
     const pid = this.pidOf(t);
+    const container = TaskService.container(t);
     if (!r.exec_id) {
-      const container = TaskService.container(t);
       await sb.start((stream, data) => p.io.write(stream, data), container);
       p.status = 'running';
       // Without stdin the process reads EOF at once, as from runc's /dev/null.
@@ -345,19 +345,17 @@ export class TaskService {
     }
     const spec = p.spec!;
     await new Promise<void>((started, failed) => {
-      let execId: string | undefined;
       void sb
-        .exec(spec.args, { cwd: spec.cwd, env: spec.env, user: { uid: spec.user.uid, gid: spec.user.gid }, container: TaskService.container(t), keepStdin: p.io.hasStdin }, (stream, data) => p.io.write(stream, data), (id) => {
-          execId = id;
+        .exec(spec.args, { cwd: spec.cwd, env: spec.env, user: { uid: spec.user.uid, gid: spec.user.gid }, container, keepStdin: p.io.hasStdin }, (stream, data) => p.io.write(stream, data), (id) => {
           p.sandboxExecId = id;
           p.status = 'running';
-          p.io.pipeStdin({ data: (d) => sb.execStdin(id, d, TaskService.container(t)), end: () => sb.execStdin(id, 'end', TaskService.container(t)) });
+          p.io.pipeStdin({ data: (d) => sb.execStdin(id, d, container), end: () => sb.execStdin(id, 'end', container) });
           started();
         })
         .then(
           (res) => this.exitProc(t, p, res.exitCode),
           (e: unknown) => {
-            if (execId === undefined) return failed(e);
+            if (p.sandboxExecId === undefined) return failed(e);
             this.deps.log.warn({ task: t.id, exec: r.exec_id, err: (e as Error).message }, 'lost the exec');
             this.exitProc(t, p, 255);
           },
@@ -367,17 +365,14 @@ export class TaskService {
     return { pid };
   }
 
-  /** Waits out the task's init however long it runs; a sandbox that is lost ends it with 255. */
+  /** Waits out the task's init; a sandbox that is lost ends it with 255. */
   private async watchInit(t: Task, sb: PodSandbox): Promise<void> {
-    for (;;) {
-      try {
-        return this.exitProc(t, t.init, await sb.wait(TaskService.container(t)));
-      } catch (e) {
-        if (toPassvolError(e).code === 'PV_ERR_TIMEOUT' && t.init.status === 'running') continue;
-        if (t.init.status === 'stopped') return;
-        this.deps.log.warn({ task: t.id, err: (e as Error).message }, 'lost the task: it counts as exited');
-        return this.exitProc(t, t.init, 255);
-      }
+    try {
+      this.exitProc(t, t.init, await sb.wait(TaskService.container(t)));
+    } catch (e) {
+      if (t.init.status === 'stopped') return;
+      this.deps.log.warn({ task: t.id, err: (e as Error).message }, 'lost the task: it counts as exited');
+      this.exitProc(t, t.init, 255);
     }
   }
 

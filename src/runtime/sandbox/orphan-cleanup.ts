@@ -7,10 +7,10 @@
 import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../../common/logger.js';
-import { processesNaming } from '../../common/processes.js';
+import { processesNaming, signalAndWait } from '../../common/processes.js';
 import type { RecordStore } from '../../directvolume/index.js';
 import { AgentClient } from '../agent-client.js';
-import { agentSocketPath, isAlive, runtimeAlive, vmAlive, type SandboxDirs } from './sandbox-dir.js';
+import { agentSocketPath, runtimeAlive, vmAlive, type SandboxDirs } from './sandbox-dir.js';
 import { releaseShares } from './sandbox-shares.js';
 
 export interface CleanupReport {
@@ -27,19 +27,6 @@ const GUEST_PING_MS = 3000;
 const TERM_WAIT_MS = 5000;
 const KILL_WAIT_MS = 10_000;
 
-async function waitGone(pid: number, ms: number): Promise<boolean> {
-  for (const deadline = Date.now() + ms; isAlive(pid) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
-  return !isAlive(pid);
-}
-
-async function signalAndWait(pid: number, signal: NodeJS.Signals, ms: number): Promise<boolean> {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    return !isAlive(pid);
-  }
-  return waitGone(pid, ms);
-}
 
 /** The guest's own clean stop, through QEMU's socket for the agent (free once the runtime that held it died). */
 async function shutdownGuest(sandboxDir: string, log: Logger): Promise<boolean> {

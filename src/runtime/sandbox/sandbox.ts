@@ -479,10 +479,10 @@ export class Sandbox {
     return pid;
   }
 
-  /** Waits for a container's process to exit and returns its exit code. */
+  /** Waits for a container's process to exit, however long it runs, and returns its exit code. */
   async wait(container?: string): Promise<number> {
     const c = this.container(container);
-    const r = await this.agent!.call('wait', { containerId: c.id, execId: c.id }, 24 * 3600_000);
+    const r = await this.waitProcess(c.id, c.id);
     c.status = 'stopped';
     c.exitCode = r.exitCode;
     if (c.id === MAIN) {
@@ -491,6 +491,17 @@ export class Sandbox {
       await this.save();
     }
     return r.exitCode;
+  }
+
+  /** A process's exit, however long it runs: each agent wait has a time limit of its own. */
+  private async waitProcess(containerId: string, execId: string): Promise<{ exitCode: number }> {
+    for (;;) {
+      const r = await this.agent!.call('wait', { containerId, execId }, 600_000).catch((e: unknown) => {
+        if (toPassvolError(e).code === 'PV_ERR_TIMEOUT') return undefined;
+        throw e;
+      });
+      if (r) return r;
+    }
   }
 
   /** Signals a container's process; with `all`, every process in the container (as `runc kill --all`). */
@@ -546,14 +557,7 @@ export class Sandbox {
       // No stdin unless asked for: a command that reads it sees its end, as under `docker exec` without -i.
       if (!o.keepStdin) await this.agent.call('closeStdin', { containerId: c.id, execId }).catch(() => undefined);
       onStarted?.(execId);
-      let r: { exitCode: number } | undefined;
-      // However long it runs: each wait call has a time limit of its own.
-      while (!r) {
-        r = await this.agent.call('wait', { containerId: c.id, execId }, 600_000).catch((e: unknown) => {
-          if (toPassvolError(e).code === 'PV_ERR_TIMEOUT') return undefined;
-          throw e;
-        });
-      }
+      const r = await this.waitProcess(c.id, execId);
       // Output events may trail the exit by a moment.
       await new Promise((res) => setTimeout(res, 50));
       return { exitCode: r.exitCode, stdout, stderr };

@@ -33,20 +33,6 @@ function reply(res: ServerResponse, status: number, value: unknown): void {
   res.end(JSON.stringify(value));
 }
 
-/** Waits for a container's exit however long it runs (each agent wait has a time limit of its own). */
-async function waitForExit(sandbox: Sandbox, deps: SandboxDeps, id: string, container: string | undefined): Promise<void> {
-  for (;;) {
-    try {
-      await sandbox.wait(container);
-      return;
-    } catch (e) {
-      if (toPassvolError(e).code === 'PV_ERR_TIMEOUT') continue;
-      deps.log.warn({ sandbox: id, err: (e as Error).message }, 'waiting for the container failed');
-      return;
-    }
-  }
-}
-
 /** Runs the shim: resolves when the sandbox has been deleted (or could not be created). */
 export async function runSandboxShim(id: string, bundle: Bundle, deps: SandboxDeps, ready: (r: ShimReady) => void): Promise<void> {
   let sandbox: Sandbox;
@@ -81,7 +67,7 @@ export async function runSandboxShim(id: string, bundle: Bundle, deps: SandboxDe
       try {
         const pid = await sandbox.start((_stream, data) => output.write(data), container);
         // The exit code lands in state.json through wait(); the VM stays until delete, as runc's would.
-        void waitForExit(sandbox, deps, id, container);
+        void sandbox.wait(container).catch((e: Error) => deps.log.warn({ sandbox: id, err: e.message }, 'waiting for the container failed'));
         return { pid };
       } catch (e) {
         started.delete(key);
