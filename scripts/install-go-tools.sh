@@ -10,6 +10,7 @@
 # Tools:
 #   csi-sanity  - CSI spec conformance suite (github.com/kubernetes-csi/csi-test)
 #   kustomize   - renders deploy/ for test/deploy/manifests.test.mjs
+#   crictl      - drives containerd's CRI as kubelet does, for test/e2e/cri-pod.test.ts
 set -euo pipefail
 
 # A Go new enough for the pinned tools: the one here, or the pinned toolchain from the module proxy.
@@ -25,6 +26,7 @@ BIN_DIR="$(cd "$BIN_DIR" && pwd)"
 TOOLS=(
   "csi-sanity|github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity|v5.6.0"
   "kustomize|sigs.k8s.io/kustomize/kustomize/v5|v5.8.2"
+  "crictl|sigs.k8s.io/cri-tools/cmd/crictl|v1.37.0"
 )
 
 # Static builds with the Go that is here: never fetch another toolchain

@@ -20,8 +20,9 @@ DEB_PACKAGES=(
   qemu-user
   # the embedded NAS: a user-space NFS server, and user-space NFS tools the tests read it back with
   nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils
-  # containerd (Debian 12's 1.6), which the containerd shim's end-to-end tests drive
-  containerd
+  # containerd (Debian 12's 1.6), which the containerd shim's end-to-end tests drive, and the CNI plugins
+  # that give their pods a network (bridge, host-local) as a node's would
+  containerd containernetworking-plugins
   # the benchmark: the same fio runs on the host and in the guest
   fio
   # fetching the pinned Go toolchain when the machine has no Go new enough (scripts/go-toolchain.sh)

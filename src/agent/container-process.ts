@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { AgentError } from '../protocol/index.js';
+import { AgentError, PROTOCOL_VERSION } from '../protocol/index.js';
 import { findChildPid, type Command } from './container-launcher.js';
 import type { EventSink } from './event-sink.js';
 
@@ -62,7 +62,7 @@ export class ContainerProcess {
         this.running = false;
         const status = exitStatusOf(code, signal);
         void this.afterStdio().then(() => {
-          this.events.emit({ v: 1, event: 'exit', containerId, execId, ...status });
+          this.events.emit({ v: PROTOCOL_VERSION, event: 'exit', containerId, execId, ...status });
           resolve(status);
         });
       });
@@ -144,7 +144,7 @@ export class ContainerProcess {
       let ok = true;
       for (let i = 0; i < chunk.length; i += MAX_OUTPUT_PIECE) {
         const data = chunk.subarray(i, i + MAX_OUTPUT_PIECE).toString('base64');
-        ok = this.events.emit({ v: 1, event, containerId: this.containerId, execId: this.execId, data }) && ok;
+        ok = this.events.emit({ v: PROTOCOL_VERSION, event, containerId: this.containerId, execId: this.execId, data }) && ok;
       }
       if (!ok) {
         stream.pause();

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AGENT_DISK_MODULES, AGENT_MOUNT } from './guest-layout.js';
+import { AGENT_DISK_MODULES, AGENT_MOUNT, GUEST_MAC, GUEST_NETWORK_ADDRESS } from './guest-layout.js';
 import { renderInitScript } from './init-script.js';
 
 test('/init mounts the API filesystems, finds the agent disk by serial, and respawns the agent', () => {
@@ -38,7 +38,10 @@ function runLoader(cmdline: string): { calls: string[]; networkMarked: boolean; 
       nfs: ['netfs.ko', 'fscache.ko', 'virtio_net.ko', 'sunrpc.ko', 'nfs.ko', 'nfsv4.ko'],
       xfs: ['libcrc32c.ko', 'xfs.ko'],
     };
-    for (const d of ['modules', 'sys-module', 'marks', 'bin']) mkdirSync(join(dir, d));
+    for (const d of ['modules', 'sys-module', 'marks', 'bin', 'net/eth0', 'net/eth1']) mkdirSync(join(dir, d), { recursive: true });
+    // A pod NIC hot-plugged before the NFS group loaded took eth0; network 0's NIC is eth1.
+    writeFileSync(join(dir, 'net/eth0/address'), '0a:58:0a:e7:00:05\n');
+    writeFileSync(join(dir, 'net/eth1/address'), `${GUEST_MAC}\n`);
     for (const [group, files] of Object.entries(orders)) writeFileSync(join(dir, 'modules', `${group}.order`), files.join('\n') + '\n');
     writeFileSync(join(dir, 'cmdline'), `${cmdline}\n`);
     const log = join(dir, 'calls');
@@ -50,7 +53,7 @@ function runLoader(cmdline: string): { calls: string[]; networkMarked: boolean; 
       .replaceAll(`${AGENT_MOUNT}${AGENT_DISK_MODULES}/`, `${dir}/modules/`)
       .replaceAll('/sys/module/', `${dir}/sys-module/`)
       .replaceAll('/proc/cmdline', `${dir}/cmdline`)
-      .replaceAll('/sys/class/net/eth0', `${dir}/no-eth0`)
+      .replaceAll('/sys/class/net/', `${dir}/net/`)
       .replaceAll('/run/passvol-init/', `${dir}/marks/`);
     execFileSync('sh', ['-c', moved], { env: { PATH: `${dir}/bin:${process.env.PATH ?? ''}` } });
     return { calls: readFileSync(log, 'utf8').trim().split('\n'), networkMarked: existsSync(join(dir, 'marks/network-ready')), allMarked: existsSync(join(dir, 'marks/modules-ready')) };
@@ -65,6 +68,7 @@ test('the background loader loads the groups the runtime names first, each modul
   assert.deepEqual(insmods, ['netfs', 'fscache', '9pnet', '9pnet_virtio', '9p', 'virtio_net', 'sunrpc', 'nfs', 'nfsv4', 'fuse', 'virtiofs', 'libcrc32c', 'xfs']);
   // The network comes up right after the NFS group, before the groups nobody asked for.
   assert.ok(r.calls.indexOf('ip link set lo up') === r.calls.indexOf('insmod nfsv4') + 1);
+  assert.deepEqual(r.calls.filter((c) => c.startsWith('ip addr')), [`ip addr add ${GUEST_NETWORK_ADDRESS} dev eth1`], "network 0's address goes to the NIC with its MAC, whatever its name");
   assert.ok(r.networkMarked && r.allMarked);
 });
 

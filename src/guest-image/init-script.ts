@@ -5,7 +5,7 @@
 // from its plain bundle when there is none, when NODE_OPTIONS are set (V8 refuses a snapshot under other
 // flags), or once the snapshot failed to start (made on another CPU).
 import { DEFAULT_GROUP_ORDER } from './module-list.js';
-import { AGENT_DISK_MODULES, AGENT_DISK_SERIAL, AGENT_MOUNT, GUEST_ACCEL_ARG, GUEST_MODULES_ARG, GUEST_NETWORK_ADDRESS, GUEST_NIC, MODULE_GROUPS, GUEST_AGENT, GUEST_AGENT_SNAPSHOT, GUEST_NODE, MODULES_READY_MARK, NETWORK_READY_MARK } from './guest-layout.js';
+import { AGENT_DISK_MODULES, AGENT_DISK_SERIAL, AGENT_MOUNT, GUEST_ACCEL_ARG, GUEST_MODULES_ARG, GUEST_MAC, GUEST_NETWORK_ADDRESS, MODULE_GROUPS, GUEST_AGENT, GUEST_AGENT_SNAPSHOT, GUEST_NODE, MODULES_READY_MARK, NETWORK_READY_MARK } from './guest-layout.js';
 
 export interface InitScriptOptions {
   agentSerial?: string;
@@ -80,9 +80,11 @@ sh -c 'load() { while read -r m; do [ -n "$m" ] || continue; n=\${m%.ko}; [ -d "
     load "$g"; done_groups="$done_groups$g "
     [ "$g" = nfs ] || continue
     ip link set lo up
-    if [ -e /sys/class/net/${GUEST_NIC} ]; then
-      ip addr add ${GUEST_NETWORK_ADDRESS} dev ${GUEST_NIC} && ip link set ${GUEST_NIC} up && echo "passvol-init: network ${GUEST_NETWORK_ADDRESS} on ${GUEST_NIC}"
-    fi
+    # The NIC of network 0, known by its MAC: a pod NIC hot-plugged by now may have taken its usual name.
+    for nic in /sys/class/net/*; do
+      [ "$(cat "$nic/address" 2>/dev/null)" = "${GUEST_MAC}" ] || continue
+      ip addr add ${GUEST_NETWORK_ADDRESS} dev "\${nic##*/}" && ip link set "\${nic##*/}" up && echo "passvol-init: network ${GUEST_NETWORK_ADDRESS} on \${nic##*/}"
+    done
     touch ${NETWORK_READY_MARK}; echo "passvol-init: NFS and network in at $(cut -d" " -f1 /proc/uptime) s"
   done
   touch ${MODULES_READY_MARK}; echo "passvol-init: late modules ($first first) in at $(cut -d" " -f1 /proc/uptime) s"' &

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AgentErrorCode } from './errors.js';
-import { decodeAgentMessage, recoverRequestId, RequestEnvelope } from './messages.js';
+import { decodeAgentMessage, PROTOCOL_VERSION, recoverRequestId, RequestEnvelope } from './messages.js';
 import { OP_NAMES, REQUEST_TABLE, isOpName, makeRequest, parseArgs, parseResult } from './request-table.js';
 
 test('the request table names every op of the protocol, each with an args and a result schema', () => {
   assert.deepEqual([...OP_NAMES].sort(), [
     'closeStdin', 'createContainer', 'deleteContainer', 'freezeFilesystem', 'growFilesystem', 'guestInfo', 'mount', 'ping',
-    'setClock', 'setupNetwork', 'shutdown', 'signal', 'startProcess', 'statfs', 'thawFilesystem', 'unmount', 'wait', 'writeStdin',
+    'setClock', 'setupNetwork', 'setupPodNetwork', 'shutdown', 'signal', 'startProcess', 'statfs', 'thawFilesystem', 'unmount', 'wait', 'writeStdin',
   ]);
   for (const op of OP_NAMES) {
     assert.ok(REQUEST_TABLE[op].args && REQUEST_TABLE[op].result, op);
@@ -75,35 +75,35 @@ test('results: statfs, wait and ping results validate; extra fields from a newer
   assert.deepEqual(parseResult('statfs', { bytes: usage, inodes: usage, newField: 1 }), { bytes: usage, inodes: usage });
   assert.throws(() => parseResult('statfs', { bytes: { total: -1, used: 0, available: 0 }, inodes: usage }));
   assert.deepEqual(parseResult('wait', { exitCode: 137, signal: 'SIGKILL' }), { exitCode: 137, signal: 'SIGKILL' });
-  assert.throws(() => parseResult('ping', { version: '1', protocol: 2, uptimeMs: 1, bootId: 'b' }));
+  assert.throws(() => parseResult('ping', { version: '1', protocol: PROTOCOL_VERSION + 1, uptimeMs: 1, bootId: 'b' }));
 });
 
 test('makeRequest validates args on the sending side', () => {
-  assert.deepEqual(makeRequest(3, 'statfs', { path: '/run/passvol/v' }), { v: 1, id: 3, op: 'statfs', args: { path: '/run/passvol/v' } });
+  assert.deepEqual(makeRequest(3, 'statfs', { path: '/run/passvol/v' }), { v: 2, id: 3, op: 'statfs', args: { path: '/run/passvol/v' } });
   // @ts-expect-error path must be a string
   assert.throws(() => makeRequest(3, 'statfs', { path: 3 }));
 });
 
 test('envelopes: strict requests; responses and events decode for clients', () => {
-  assert.equal(RequestEnvelope.safeParse({ v: 1, id: 1, op: 'ping' }).success, true);
-  assert.equal(RequestEnvelope.safeParse({ v: 1, id: -1, op: 'ping' }).success, false);
-  assert.equal(RequestEnvelope.safeParse({ v: 1, id: 1, op: 'ping', extra: true }).success, false);
-  const ok = decodeAgentMessage('{"v":1,"id":4,"ok":true,"result":{}}');
+  assert.equal(RequestEnvelope.safeParse({ v: 2, id: 1, op: 'ping' }).success, true);
+  assert.equal(RequestEnvelope.safeParse({ v: 2, id: -1, op: 'ping' }).success, false);
+  assert.equal(RequestEnvelope.safeParse({ v: 2, id: 1, op: 'ping', extra: true }).success, false);
+  const ok = decodeAgentMessage('{"v":2,"id":4,"ok":true,"result":{}}');
   assert.equal(ok.kind, 'response');
-  const err = decodeAgentMessage('{"v":1,"id":null,"ok":false,"error":{"code":"INVALID_ARGUMENT","message":"m"}}');
+  const err = decodeAgentMessage('{"v":2,"id":null,"ok":false,"error":{"code":"INVALID_ARGUMENT","message":"m"}}');
   assert.ok(err.kind === 'response' && !err.response.ok && err.response.id === null);
-  const out = decodeAgentMessage(JSON.stringify({ v: 1, event: 'stdout', containerId: 'c', execId: 'e', data: 'aGk=' }));
+  const out = decodeAgentMessage(JSON.stringify({ v: 2, event: 'stdout', containerId: 'c', execId: 'e', data: 'aGk=' }));
   assert.ok(out.kind === 'event' && out.event.event === 'stdout');
-  const exit = decodeAgentMessage(JSON.stringify({ v: 1, event: 'exit', containerId: 'c', execId: 'e', exitCode: 0 }));
+  const exit = decodeAgentMessage(JSON.stringify({ v: 2, event: 'exit', containerId: 'c', execId: 'e', exitCode: 0 }));
   assert.ok(exit.kind === 'event' && exit.event.event === 'exit');
-  assert.throws(() => decodeAgentMessage(JSON.stringify({ v: 1, event: 'stdout', containerId: 'c', execId: 'e' })));
-  assert.throws(() => decodeAgentMessage('{"v":1,"id":4,"ok":false,"error":{"code":"TEAPOT","message":""}}'));
+  assert.throws(() => decodeAgentMessage(JSON.stringify({ v: 2, event: 'stdout', containerId: 'c', execId: 'e' })));
+  assert.throws(() => decodeAgentMessage('{"v":2,"id":4,"ok":false,"error":{"code":"TEAPOT","message":""}}'));
 });
 
 test('recoverRequestId reads the id of an object or of the head of an oversize line', () => {
   assert.equal(recoverRequestId({ id: 7, op: 'nope' }), 7);
   assert.equal(recoverRequestId({ id: 'x' }), null);
-  assert.equal(recoverRequestId('{"v":1,"id":12,"op":"writeStdin","args":{"data":"AAAA'), 12);
+  assert.equal(recoverRequestId('{"v":2,"id":12,"op":"writeStdin","args":{"data":"AAAA'), 12);
   assert.equal(recoverRequestId('{"id":5,'), 5);
   assert.equal(recoverRequestId('{"op":"x","args":{"id":5}'), null);
   assert.equal(recoverRequestId('garbage'), null);

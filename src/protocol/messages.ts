@@ -1,8 +1,8 @@
 // The wire messages between the runtime and the guest agent (one JSON object per line, see codec.ts):
-//   request  {v:1, id, op, args}                 runtime -> agent
-//   response {v:1, id, ok:true, result}          agent -> runtime
-//            {v:1, id, ok:false, error:{code, message}}   (id is null only when the request's id was unreadable)
-//   event    {v:1, event:'stdout'|'stderr'|'exit'|'log', ...}   agent -> runtime, unsolicited
+//   request  {v:2, id, op, args}                 runtime -> agent
+//   response {v:2, id, ok:true, result}          agent -> runtime
+//            {v:2, id, ok:false, error:{code, message}}   (id is null only when the request's id was unreadable)
+//   event    {v:2, event:'stdout'|'stderr'|'exit'|'log', ...}   agent -> runtime, unsolicited
 // The per-op args and result schemas are in *-ops.ts and are listed by name in request-table.ts.
 import { z } from 'zod';
 import { AgentErrorCode } from './errors.js';
@@ -12,6 +12,7 @@ export * from './primitives.js';
 export * from './mount-ops.js';
 export * from './container-ops.js';
 export * from './system-ops.js';
+export * from './pod-network-ops.js';
 
 export const RequestId = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 

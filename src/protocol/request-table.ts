@@ -20,6 +20,8 @@ import {
   SetClockResult,
   SetupNetworkArgs,
   SetupNetworkResult,
+  SetupPodNetworkArgs,
+  SetupPodNetworkResult,
   SignalArgs,
   StartProcessArgs,
   StartProcessResult,
@@ -57,6 +59,7 @@ export const REQUEST_TABLE = {
   guestInfo: { args: NoArgs, result: GuestInfoResult },
   setClock: { args: SetClockArgs, result: SetClockResult },
   setupNetwork: { args: SetupNetworkArgs, result: SetupNetworkResult },
+  setupPodNetwork: { args: SetupPodNetworkArgs, result: SetupPodNetworkResult },
   shutdown: { args: NoArgs, result: EmptyResult },
 } as const satisfies Record<string, OpSchemas>;
 

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { isPassvolError } from '../common/errors.js';
+import { PROTOCOL_VERSION } from '../protocol/index.js';
 import { AgentClient } from './agent-client.js';
 
 test('an agent of another protocol version is named as such at once, not waited for until a timeout', async () => {
@@ -13,7 +14,7 @@ test('an agent of another protocol version is named as such at once, not waited 
   const socket = join(dir, 'agent.sock');
   // A newer agent: it answers every request, in its own envelope.
   const server = createServer((c) => c.on('data', (d) => {
-    for (const line of d.toString().split('\n').filter(Boolean)) c.write(`${JSON.stringify({ v: 2, id: (JSON.parse(line) as { id: number }).id, ok: true, result: {} })}\n`);
+    for (const line of d.toString().split('\n').filter(Boolean)) c.write(`${JSON.stringify({ v: PROTOCOL_VERSION + 1, id: (JSON.parse(line) as { id: number }).id, ok: true, result: {} })}\n`);
   }));
   await new Promise<void>((r) => server.listen(socket, r));
   after(() => {
@@ -21,7 +22,7 @@ test('an agent of another protocol version is named as such at once, not waited 
     rmSync(dir, { recursive: true, force: true });
   });
   const client = await AgentClient.connect(socket, pino({ level: 'silent' }), 2000);
-  await assert.rejects(client.waitReady(30_000), (e: unknown) => isPassvolError(e) && e.code === 'PV_ERR_FAILED_PRECONDITION' && /protocol version 2, this runtime 1: rebuild the guest image/.test(e.message));
+  await assert.rejects(client.waitReady(30_000), (e: unknown) => isPassvolError(e) && e.code === 'PV_ERR_FAILED_PRECONDITION' && e.message.includes(`protocol version ${PROTOCOL_VERSION + 1}, this runtime ${PROTOCOL_VERSION}: rebuild the guest image`));
   client.close();
 });
 
@@ -30,12 +31,12 @@ test('an agent that restarts fails the calls it will never answer, and says so',
   const socket = join(dir, 'agent.sock');
   // An agent that announces itself, answers ping, never answers wait, and then is restarted by init.
   const server = createServer((c) => {
-    c.write(`${JSON.stringify({ v: 1, event: 'ready', pid: 100 })}\n`);
+    c.write(`${JSON.stringify({ v: 2, event: 'ready', pid: 100 })}\n`);
     c.on('data', (d) => {
       for (const line of d.toString().split('\n').filter(Boolean)) {
         const req = JSON.parse(line) as { id: number; op: string };
-        if (req.op === 'ping') c.write(`${JSON.stringify({ v: 1, id: req.id, ok: true, result: { version: '1', protocol: 1, uptimeMs: 5, bootId: 'b' } })}\n`);
-        if (req.op === 'wait') setTimeout(() => c.write(`${JSON.stringify({ v: 1, event: 'ready', pid: 200 })}\n`), 50);
+        if (req.op === 'ping') c.write(`${JSON.stringify({ v: 2, id: req.id, ok: true, result: { version: '1', protocol: 2, uptimeMs: 5, bootId: 'b' } })}\n`);
+        if (req.op === 'wait') setTimeout(() => c.write(`${JSON.stringify({ v: 2, event: 'ready', pid: 200 })}\n`), 50);
       }
     });
   });

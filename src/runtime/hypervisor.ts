@@ -138,6 +138,8 @@ export interface RunningVm {
    * until the VM ends (its NFS mounts may outlive the container that needed it: a restarted one reuses it).
    */
   addNetwork(network: GuestNetwork, forwards: readonly NetForward[]): Promise<void>;
+  /** Hot-plugs a NIC with the pod interface's MAC on a tap QEMU creates by the name `tap` (pod networking). */
+  addPodNic(index: number, tap: string, mac: string): Promise<void>;
   /** Ends QEMU (quit, then signals) and its helpers, and removes every socket. Idempotent. */
   stop(options?: { timeoutMs?: number }): Promise<void>;
   /** Resolves when QEMU has exited, for any reason, and its helpers are cleaned up. */

@@ -1,7 +1,9 @@
 // A private containerd (Debian's 1.6) for the shim's end-to-end tests: its own root, state and sockets in a
-// scratch folder, CRI off, the repository's bin/ first on its PATH so that `io.containerd.passvol.v2` is
-// this checkout's shim (which runs the built dist/: `npm run build` after changing src/), and the shim's
-// settings in a JSON file. Also a one-layer OCI image made from a folder, so tests need no registry.
+// scratch folder, the repository's bin/ first on its PATH so that `io.containerd.passvol.v2` is this
+// checkout's shim (which runs the built dist/: `npm run build` after changing src/), and the shim's
+// settings in a JSON file. CRI is off unless asked for; with it, a `passvol` runtime handler as a node
+// would configure it, and crictl (pinned, from .tools/bin) to drive it as kubelet does. Also a one-layer
+// OCI image made from a folder, so tests need no registry.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,26 +21,56 @@ export interface Containerd {
   stop(): Promise<void>;
 }
 
-export async function startContainerd(dir: string, shimConfig: Record<string, unknown>): Promise<Containerd> {
+export interface CriOptions {
+  /** The image CRI runs as each pod's sandbox (pause) container; it must be imported, as nothing is pulled. */
+  sandboxImage: string;
+  /** Where CRI reads its CNI network configuration (the plugins are Debian's, in /usr/lib/cni). */
+  cniConfDir: string;
+}
+
+/** The CRI plugin as a node would set it up for passvol: a `passvol` runtime handler naming the shim and its settings. */
+function criConfig(cri: CriOptions, shimConfigPath: string): string[] {
+  const plugin = '[plugins."io.containerd.grpc.v1.cri"';
+  return [
+    `${plugin}]`,
+    `  sandbox_image = "${cri.sandboxImage}"`,
+    `${plugin}.containerd]`,
+    '  snapshotter = "overlayfs"',
+    '  default_runtime_name = "runc"',
+    `${plugin}.containerd.runtimes.runc]`,
+    '  runtime_type = "io.containerd.runc.v2"',
+    `${plugin}.containerd.runtimes.passvol]`,
+    '  runtime_type = "io.containerd.passvol.v2"',
+    `${plugin}.containerd.runtimes.passvol.options]`,
+    `  ConfigPath = "${shimConfigPath}"`,
+    `${plugin}.cni]`,
+    `  bin_dir = "${CNI_BIN}"`,
+    `  conf_dir = "${cri.cniConfDir}"`,
+  ];
+}
+
+/** Starts containerd on `dir`; with `cri`, its CRI plugin serves on the same socket (crictl's endpoint). */
+export async function startContainerd(dir: string, shimConfig: Record<string, unknown>, cri?: CriOptions): Promise<Containerd> {
   mkdirSync(dir, { recursive: true });
   const address = join(dir, 'containerd.sock');
   const config = join(dir, 'config.toml');
+  const shimConfigPath = join(dir, 'shim.json');
+  writeFileSync(shimConfigPath, JSON.stringify(shimConfig));
   writeFileSync(
     config,
     [
       'version = 2',
       `root = "${join(dir, 'root')}"`,
       `state = "${join(dir, 'state')}"`,
-      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+      ...(cri ? [] : ['disabled_plugins = ["io.containerd.grpc.v1.cri"]']),
       '[grpc]',
       `  address = "${address}"`,
       '[ttrpc]',
       `  address = "${address}.ttrpc"`,
+      ...(cri ? criConfig(cri, shimConfigPath) : []),
       '',
     ].join('\n'),
   );
-  const shimConfigPath = join(dir, 'shim.json');
-  writeFileSync(shimConfigPath, JSON.stringify(shimConfig));
   const logPath = join(dir, 'containerd.log');
   const env = { ...process.env, PATH: `${join(REPO_ROOT, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`, PASSVOL_SHIM_CONFIG: shimConfigPath };
   const child: ChildProcess = spawn('sh', ['-c', `exec containerd --config "${config}" >>"${logPath}" 2>&1`], { env, detached: true, stdio: 'ignore' });
@@ -72,7 +104,7 @@ export async function startContainerd(dir: string, shimConfig: Record<string, un
 }
 
 /** An OCI image archive (one uncompressed layer: `rootfs`'s files) named `name`, for `ctr images import`. */
-export function ociImageArchive(rootfs: string, dir: string, name: string): string {
+export function ociImageArchive(rootfs: string, dir: string, name: string, cmd = ['/bin/sh']): string {
   const layout = join(dir, 'layout');
   const blobs = join(layout, 'blobs', 'sha256');
   mkdirSync(blobs, { recursive: true });
@@ -82,7 +114,7 @@ export function ociImageArchive(rootfs: string, dir: string, name: string): stri
     return { digest: `sha256:${digest}`, size: data.length };
   };
   const layer = put(spawnSync('tar', ['-C', rootfs, '-cf', '-', '.'], { maxBuffer: 1 << 30 }).stdout);
-  const config = put(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['/bin/sh'], Env: ['PATH=/bin'] }, rootfs: { type: 'layers', diff_ids: [layer.digest] } })));
+  const config = put(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: cmd, Env: ['PATH=/bin'] }, rootfs: { type: 'layers', diff_ids: [layer.digest] } })));
   const manifest = put(
     Buffer.from(
       JSON.stringify({
@@ -98,4 +130,27 @@ export function ociImageArchive(rootfs: string, dir: string, name: string): stri
   const archive = join(dir, 'image.tar');
   spawnSync('tar', ['-C', layout, '-cf', archive, '.']);
   return archive;
+}
+
+const TOOLS_BIN = join(process.env.PASSVOL_TOOLS_DIR ?? join(REPO_ROOT, '.tools'), 'bin');
+export const CRICTL = join(TOOLS_BIN, 'crictl');
+export const CNI_BIN = '/usr/lib/cni';
+export const criSkip = !existsSync(CRICTL)
+  ? 'crictl is not installed: run scripts/install-go-tools.sh'
+  : !existsSync(join(CNI_BIN, 'bridge'))
+    ? 'the CNI plugins are not installed: run scripts/setup.sh'
+    : false;
+
+/** crictl against this containerd's CRI, as kubelet would call it; resolves with what it printed and its exit code. */
+export function crictl(ctd: Containerd, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const endpoint = `unix://${ctd.address}`;
+    const c = spawn(CRICTL, ['--runtime-endpoint', endpoint, '--image-endpoint', endpoint, '--timeout', '120s', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.on('error', reject);
+    c.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
 }

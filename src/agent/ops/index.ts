@@ -7,6 +7,7 @@ import { guestInfo } from './guest-info.js';
 import { ping } from './ping.js';
 import { setClock } from './set-clock.js';
 import { setupNetwork } from './setup-network.js';
+import { setupPodNetwork } from './setup-pod-network.js';
 import { shutdown } from './shutdown.js';
 import { signal } from './signal.js';
 import { startProcess } from './start-process.js';
@@ -37,5 +38,6 @@ export const HANDLERS: { readonly [O in OpName]: Handler<O> } = {
   guestInfo,
   setClock,
   setupNetwork,
+  setupPodNetwork,
   shutdown,
 };

@@ -1,7 +1,7 @@
 // mount: a virtio-blk disk (found by serial), an NFS export, a virtio-fs or 9p share, at a target under
 // /run/passvol/. Idempotent: the same source already at the target is success; another source is
 // ALREADY_EXISTS. All or nothing: if growing or fsGroup fails, the mount is undone.
-import { AgentError, type AgentErrorCode, type MountSource } from '../../protocol/index.js';
+import { AgentError, PROTOCOL_VERSION, type AgentErrorCode, type MountSource } from '../../protocol/index.js';
 import type { BlockDevice } from '../block-devices.js';
 import type { AgentContext } from '../context.js';
 import { applyFsGroup } from '../fs-group.js';
@@ -71,7 +71,7 @@ export const mount: Handler<'mount'> = (args, ctx) => {
       if (args.fsGroup !== undefined) {
         if (plan.readonly) {
           log.warn({ fsGroup: args.fsGroup }, 'fsGroup not applied: the volume is mounted read-only');
-          ctx.events.emit({ v: 1, event: 'log', level: 'warn', msg: 'fsGroup not applied to a read-only mount', fields: { target: plan.target } });
+          ctx.events.emit({ v: PROTOCOL_VERSION, event: 'log', level: 'warn', msg: 'fsGroup not applied to a read-only mount', fields: { target: plan.target } });
         } else {
           const done = await applyFsGroup(hostTarget, args.fsGroup, { policy: args.fsGroupChangePolicy ?? 'Always' });
           log.info({ fsGroup: args.fsGroup, ...done }, 'fsGroup applied');

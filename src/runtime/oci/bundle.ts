@@ -30,6 +30,11 @@ export const OciSpecSchema = z
     hostname: z.string().optional(),
     mounts: z.array(MountSchema).default([]),
     annotations: z.record(z.string()).default({}),
+    /** Only the namespaces are read: a network namespace with a path is the pod's (CRI made it, CNI filled it). */
+    linux: z
+      .object({ namespaces: z.array(z.object({ type: z.string(), path: z.string().optional() }).passthrough()).default([]) })
+      .passthrough()
+      .optional(),
   })
   .passthrough();
 

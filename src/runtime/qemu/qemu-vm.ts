@@ -15,13 +15,14 @@ import { buildQemuArgs, FORWARD_RELAY, RELAY_SLOTS_DIR, guestForwards, hotplugPo
 import { guestNetwork, type GuestNetwork } from '../../protocol/index.js';
 import { hasExited, signalAndWait } from './process-exit.js';
 import { QmpClient, QmpError } from './qmp-client.js';
-import { blockdevAdd, blockdevDel, blockResize, chardevAddUnixSocket, chardevRemove, deviceAdd, deviceDel, netdevAddRestrictedUser, netdevDel, objectAddIothread, objectDel, quit } from './qmp-commands.js';
+import { blockdevAdd, blockdevDel, blockResize, chardevAddUnixSocket, chardevRemove, deviceAdd, deviceDel, netdevAddRestrictedUser, netdevAddTap, netdevDel, objectAddIothread, objectDel, quit } from './qmp-commands.js';
 import { restoreState, saveState } from './vm-state.js';
 import { Virtiofsd } from './virtiofsd.js';
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
 const HOTPLUG_ID = /^[A-Za-z][A-Za-z0-9_-]{0,23}$/;
 const SERIAL = /^[A-Za-z0-9._-]{1,20}$/;
+const TAP_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
 /** Long enough for pciehp's 5 s attention-button delay, should a guest use native hot-plug. */
 const UNPLUG_TIMEOUT_MS = 15_000;
 const MAX_SOCKET_PATH = 107;
@@ -126,6 +127,7 @@ class QemuVm implements RunningVm {
   private readonly addedShares = new Map<string, Virtiofsd>();
   /** Guest networks hot-plugged so far (network 0 of a booted VM is on its command line). */
   private readonly networks = new Set<number>();
+  private readonly podNics = new Set<number>();
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -251,6 +253,30 @@ class QemuVm implements RunningVm {
     }
     this.networks.add(network.index);
     this.log.info({ bus, network: network.index, forwards: forwards.length }, 'network hot-plugged');
+  }
+
+  /**
+   * Hot-plugs a NIC for a pod interface: a tap named `tap` (QEMU creates it in the host's namespace; the
+   * caller then moves it into the pod's) and a virtio-net NIC with the pod interface's MAC.
+   */
+  async addPodNic(index: number, tap: string, mac: string): Promise<void> {
+    if (!TAP_NAME.test(tap)) throw failedPrecondition(`tap name "${tap}" must be 1-15 characters of [A-Za-z0-9_.-]`);
+    if (this.podNics.has(index)) throw new PassvolError('PV_ERR_ALREADY_EXISTS', `pod NIC ${index} is already plugged`);
+    const bus = this.freePorts.shift();
+    if (!bus) throw new PassvolError('PV_ERR_RESOURCE_EXHAUSTED', `no hot-plug slot left for pod interface ${index}`);
+    const netdev = `pod${index}`;
+    let added = false;
+    try {
+      await netdevAddTap(this.qmp, netdev, tap);
+      added = true;
+      await deviceAdd(this.qmp, { driver: 'virtio-net-pci', id: `podnic${index}`, netdev, mac, bus });
+    } catch (e) {
+      if (added) await netdevDel(this.qmp, netdev).catch(() => undefined);
+      this.freePorts.unshift(bus);
+      throw e;
+    }
+    this.podNics.add(index);
+    this.log.info({ bus, tap, mac }, 'pod NIC hot-plugged');
   }
 
   async hotplugBlock(request: HotplugBlockRequest): Promise<HotpluggedBlock> {

@@ -89,6 +89,11 @@ export async function netdevAddRestrictedUser(qmp: QmpChannel, id: string, net: 
   Empty.parse(await qmp.execute('netdev_add', { type: 'user', id, net, restrict: true, guestfwd: guestfwd.map((str) => ({ str })) }));
 }
 
+/** A tap netdev QEMU opens (creating it, in QEMU's network namespace) by name; no scripts run. */
+export async function netdevAddTap(qmp: QmpChannel, id: string, ifname: string): Promise<void> {
+  Empty.parse(await qmp.execute('netdev_add', { type: 'tap', id, ifname, script: 'no', downscript: 'no' }));
+}
+
 export async function netdevDel(qmp: QmpChannel, id: string): Promise<void> {
   Empty.parse(await qmp.execute('netdev_del', { id }));
 }

@@ -12,6 +12,8 @@ import type { RecordStore } from '../../directvolume/index.js';
 import { AgentClient } from '../agent-client.js';
 import { agentSocketPath, runtimeAlive, vmAlive, type SandboxDirs } from './sandbox-dir.js';
 import { releaseShares } from './sandbox-shares.js';
+import { SystemExec } from '../../common/exec.js';
+import { disconnectPodNetwork } from '../network/pod-network.js';
 
 export interface CleanupReport {
   sandbox: string;
@@ -67,6 +69,8 @@ export async function cleanupOrphans(sandboxes: SandboxDirs, records: RecordStor
     for (const pid of processesNaming(sandboxes.dir(id))) {
       if (!(await signalAndWait(pid, 'SIGKILL', KILL_WAIT_MS))) log.warn({ pid }, 'a helper of the VM did not exit after SIGKILL');
     }
+    // The VM and its taps are gone: the pod's interfaces lose their redirects.
+    if (state?.podNetwork) await disconnectPodNetwork(new SystemExec(), state.podNetwork.netns, state.podNetwork.interfaces);
     for (const v of state?.boundVolumes ?? []) {
       await records.releaseSandbox(v.volumePath, id).catch((e: Error) => log.warn({ err: e.message, volume: v.volumePath }, 'could not release binding'));
       report.releasedVolumes.push(v.volumePath);

@@ -31,6 +31,7 @@ function wrap(vm: RunningVm, shareKind: ShareKind): SandboxVm {
     },
     removeShare: (tag) => vm.removeShare(tag),
     addNetwork: (network, forwards) => vm.addNetwork(network, forwards.map(toNetForward)),
+    addPodNic: (index, tap, mac) => vm.addPodNic(index, tap, mac),
     stop: () => vm.stop(),
     exited: vm.wait().then(() => undefined),
   };

@@ -29,6 +29,8 @@ export const SandboxStateSchema = z.object({
   /** Direct volumes bound to this sandbox (record volume paths), released at teardown or by gc. */
   boundVolumes: z.array(z.object({ volumePath: z.string(), device: z.string(), kind: z.enum(['block', 'nfs']), hotplugId: z.string().optional() })).default([]),
   monitorSocket: z.string().optional(),
+  /** The pod's network namespace and the interfaces in it whose frames go to the VM (redirects to take off). */
+  podNetwork: z.object({ netns: z.string(), interfaces: z.array(z.string()) }).optional(),
 });
 export type SandboxState = z.infer<typeof SandboxStateSchema>;
 

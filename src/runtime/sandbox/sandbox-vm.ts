@@ -52,6 +52,8 @@ export interface SandboxVm extends BlockHotplug {
   removeShare(tag: string): Promise<void>;
   /** Hot-plugs guest network `network`, reaching the NFS servers of `forwards` only (until the VM ends). */
   addNetwork(network: GuestNetwork, forwards: readonly NfsForward[]): Promise<void>;
+  /** Hot-plugs a NIC with `mac` on a tap named `tap`, which QEMU creates in the host's network namespace. */
+  addPodNic(index: number, tap: string, mac: string): Promise<void>;
   stop(): Promise<void>;
   /** Resolves when the VM process exits, for any reason. */
   exited: Promise<void>;

@@ -27,6 +27,7 @@ import type { AttachedVolume, VolumeContext } from '../volumes/sandbox-volume.js
 import { VolumeBinding } from '../volumes/volume-binding.js';
 import { planMounts, type PlannedMount } from '../volumes/volume-plan.js';
 import { attachVolumes } from './sandbox-volumes.js';
+import { connectTap, disconnectPodNetwork, podNetnsOf, readPodNetwork, type PodNetwork } from '../network/pod-network.js';
 import { processStartTicks, type SandboxDirs, type SandboxState } from './sandbox-dir.js';
 import type { GuestImagePaths, LaunchVm, SandboxVm, SandboxVmSpec } from './sandbox-vm.js';
 import type { VmTemplate, VmTemplates } from './vm-templates.js';
@@ -215,6 +216,10 @@ export class Sandbox {
     const plans = await planMounts(bundle.spec.mounts, deps.records);
     const shares = await planShares(bundle.rootfs, plans, deps.dirs.dir(this.id), deps.exec);
     const forwards = await planForwards(plans.filter((p) => p.kind === 'direct-nfs').map((p) => (p.kind === 'direct-nfs' ? splitNfsDevice(p.record.mountInfo.device).server : '')));
+    // The pod's network is read before the VM starts: a namespace passvol cannot pass fails the create early.
+    const netns = podNetnsOf(bundle.spec);
+    const podNetwork = netns ? await readPodNetwork(deps.exec, this.id, netns) : undefined;
+    if (netns && !podNetwork) log.info({ netns }, "the pod's network namespace has no interface to pass: the guest has no pod network");
     const started = Date.now();
     const vmSpec: SandboxVmSpec = {
       id: this.id,
@@ -241,6 +246,7 @@ export class Sandbox {
     }
     this.timings.bootMs = Date.now() - started;
     log.info({ ms: this.timings.bootMs, accel: this.vm.accel, fromTemplate: this.vm.fromTemplate }, 'guest agent ready');
+    if (podNetwork) await this.attachPodNetwork(podNetwork, log);
 
     const shareMounts = new Map<string, string>();
     for (const s of shares) {
@@ -257,6 +263,21 @@ export class Sandbox {
     this.state.monitorSocket = this.monitorSocket;
     this.state.status = 'created';
     await this.save();
+  }
+
+  /** Plugs a NIC per pod interface, redirects the interface to its tap, and has the guest take its addresses and routes. */
+  private async attachPodNetwork(net: PodNetwork, log: Logger): Promise<void> {
+    const started = Date.now();
+    // Recorded before any redirect exists: after a crash, gc takes off what was done.
+    this.state.podNetwork = { netns: net.netns, interfaces: net.interfaces.map((i) => i.name) };
+    await this.save();
+    for (const [index, iface] of net.interfaces.entries()) {
+      await (this.vm as SandboxVm).addPodNic(index, iface.tap, iface.mac);
+      await connectTap(this.deps.exec, net.netns, iface, iface.tap);
+    }
+    const interfaces = net.interfaces.map(({ tap: _tap, ...i }) => i);
+    await (this.agent as AgentClient).call('setupPodNetwork', { waitMs: NIC_WAIT_MS, interfaces, routes: net.routes }, NIC_WAIT_MS + 10_000);
+    log.info({ ms: Date.now() - started, netns: net.netns, interfaces: interfaces.map((i) => `${i.name} ${i.addresses.join(' ')}`), routes: net.routes.length }, 'pod network passed to the guest');
   }
 
   private volumeContext(shares: ReadonlyMap<string, string>, log: Logger): VolumeContext {
@@ -628,6 +649,8 @@ export class Sandbox {
     if (detachFailed && this.agent) await this.agent.call('shutdown', {}, 60_000).catch((e: Error) => log.warn({ err: e.message }, 'guest shutdown failed'));
     this.agent?.close();
     if (this.vm) await this.vm.stop();
+    // The taps went with QEMU; the redirects on the pod's interfaces are taken off.
+    if (this.state.podNetwork) await disconnectPodNetwork(this.deps.exec, this.state.podNetwork.netns, this.state.podNetwork.interfaces);
     releaseShares(this.deps.dirs.dir(this.id));
     for (const b of this.state.boundVolumes) await this.deps.records.releaseSandbox(b.volumePath, this.id).catch(() => undefined);
     // And any binding the state does not list (an attach whose undoing stopped part-way): the VM is gone now.

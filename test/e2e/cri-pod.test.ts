@@ -1,0 +1,132 @@
+// A Kubernetes pod as kubelet makes it, through containerd's CRI and crictl, with runtime handler `passvol`:
+// CRI makes the pod's network namespace and CNI (Debian's bridge and host-local plugins) gives it an
+// address; the sandbox VM gets that interface (a tap redirected to the pod's veth) with the pod's address
+// and routes; a container serves HTTP on the pod's address and has a passed-through ext4 disk. Then the
+// pod is torn down as kubelet does it and nothing is left. Real containerd 1.6, CNI, crictl and VMs.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RecordStore } from '../../src/directvolume/index.js';
+import { containerdSkip, criSkip, crictl, ociImageArchive, startContainerd, type Containerd } from '../helpers/containerd.js';
+import { ext4LoopDisk, undoMountsAndLoops } from '../helpers/host-cleanup.js';
+import { writeBundle } from '../helpers/oci-bundle.js';
+import { sandboxSkip } from '../helpers/sandbox-fixture.js';
+import { waitFor } from '../helpers/vm.js';
+
+const skip = sandboxSkip || containerdSkip || criSkip;
+// The pod network: a bridge the test makes (the node's side, and the pods' gateway), and CNI's range on it.
+const BRIDGE = `pvcri${process.pid % 10000}`;
+const GATEWAY = '10.231.0.1';
+const SUBNET = '10.231.0.0/24';
+
+function httpGet(url: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = get(url, { timeout: 3000 }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(body));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+async function ok(ctd: Containerd, args: string[]): Promise<string> {
+  const r = await crictl(ctd, args);
+  assert.equal(r.code, 0, `crictl ${args.join(' ')}: ${r.stderr}\n${ctd.log().slice(-3000)}`);
+  return r.stdout.trim();
+}
+
+test('a pod through CRI: the VM takes the address CNI gave the pod, serves on it, and has its disk passed through; teardown leaves nothing', { skip, timeout: 600_000 }, async () => {
+  const root = mkdtempSync(join(tmpdir(), 'passvol-cri-'));
+  const runtimeRoot = join(root, 'sandboxes');
+  const dv = join(root, 'dv');
+  const cniConf = join(root, 'cni');
+  mkdirSync(cniConf);
+  spawnSync('ip', ['link', 'add', BRIDGE, 'type', 'bridge']);
+  spawnSync('ip', ['addr', 'add', `${GATEWAY}/24`, 'dev', BRIDGE]);
+  spawnSync('ip', ['link', 'set', BRIDGE, 'up']);
+  writeFileSync(
+    join(cniConf, '10-passvol-test.conflist'),
+    JSON.stringify({
+      cniVersion: '1.0.0',
+      name: 'passvol-test',
+      plugins: [{ type: 'bridge', bridge: BRIDGE, isGateway: false, ipMasq: false, ipam: { type: 'host-local', dataDir: join(root, 'ipam'), ranges: [[{ subnet: SUBNET, gateway: GATEWAY }]], routes: [{ dst: '0.0.0.0/0', gw: GATEWAY }] } }],
+    }),
+  );
+  const ctd = await startContainerd(join(root, 'ctd'), { root: dv, runtimeRoot, goShimRoot: join(root, 'sbs'), logLevel: 'info' }, { sandboxImage: 'passvol.test/pause:1', cniConfDir: cniConf });
+  after(async () => {
+    await crictl(ctd, ['rmp', '--all', '--force']).catch(() => undefined);
+    await ctd.stop();
+    spawnSync('pkill', ['-KILL', '-f', root]);
+    undoMountsAndLoops(root);
+    spawnSync('ip', ['link', 'del', BRIDGE]);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const rootfs = join(writeBundle(join(root, 'bundle'), ['/bin/true'], []), 'rootfs');
+  for (const [name, cmd] of [
+    ['passvol.test/pause:1', ['/bin/sleep', '2147483647']],
+    ['passvol.test/busybox:1', ['/bin/sh']],
+  ] as const) {
+    const imported = await ctd.ctr(['-n', 'k8s.io', 'images', 'import', ociImageArchive(rootfs, join(root, `image-${name.length}`), name, [...cmd])]);
+    assert.equal(imported.code, 0, imported.stderr);
+  }
+  // The disk as the CSI driver would leave it at the volume's target path: a direct-volume record.
+  const { dev } = ext4LoopDisk(root);
+  const target = join(root, 'target');
+  mkdirSync(target);
+  const records = new RecordStore(dv);
+  await records.add(target, { 'volume-type': 'directvol', device: dev, fstype: 'ext4', options: ['rw', 'nosuid', 'nodev'] });
+
+  const podConfig = join(root, 'pod.json');
+  writeFileSync(podConfig, JSON.stringify({ metadata: { name: 'web', namespace: 'default', uid: 'u-web', attempt: 0 }, hostname: 'web', log_directory: join(root, 'logs') }));
+  const containerConfig = join(root, 'container.json');
+  writeFileSync(
+    containerConfig,
+    JSON.stringify({
+      metadata: { name: 'httpd' },
+      image: { image: 'passvol.test/busybox:1' },
+      command: ['/bin/sh', '-c', 'mkdir -p /www && echo served-from-the-vm > /www/index.html && echo on-disk > /data/f && echo serving && exec /bin/busybox httpd -f -p 8080 -h /www'],
+      mounts: [{ container_path: '/data', host_path: target }],
+      log_path: 'httpd.log',
+      linux: {},
+    }),
+  );
+
+  const pod = await ok(ctd, ['runp', '--runtime', 'passvol', podConfig]);
+  const podIp = (JSON.parse(await ok(ctd, ['inspectp', pod])) as { status: { network: { ip: string } } }).status.network.ip;
+  assert.match(podIp, /^10\.231\.0\.\d+$/, 'CNI gave the pod an address');
+  const container = await ok(ctd, ['create', pod, containerConfig, podConfig]);
+  await ok(ctd, ['start', container]);
+
+  // The node reaches the pod at its address: the VM answers.
+  const { value: body } = await waitFor(async () => httpGet(`http://${podIp}:8080/`), 30_000, 'the pod to serve on its address');
+  assert.equal(body, 'served-from-the-vm\n');
+  // Inside: the pod's address on eth0 and the default route CNI set; the disk is the guest's ext4.
+  const inside = await ok(ctd, ['exec', '--sync', container, '/bin/sh', '-c', 'ip -o addr show dev eth0; ip route; mount; cat /data/f; ping -c 1 -W 5 ' + GATEWAY + ' >/dev/null && echo gateway-answers']);
+  assert.match(inside, new RegExp(`eth0\\s+inet ${podIp.replaceAll('.', '\\.')}/24`), inside);
+  assert.match(inside, new RegExp(`default via ${GATEWAY.replaceAll('.', '\\.')} dev eth0`), inside);
+  assert.match(inside, / on \/data type ext4 /, 'the disk is passed through');
+  assert.match(inside, /on-disk\ngateway-answers/, 'the container wrote to the disk and reaches its gateway');
+  const failing = await crictl(ctd, ['exec', '--sync', container, '/bin/sh', '-c', 'exit 3']);
+  assert.notEqual(failing.code, 0, 'an exec that fails fails crictl');
+  assert.match(await ok(ctd, ['logs', container]), /serving/, "the container's output reaches its CRI log");
+  assert.equal(await records.sandboxOf(target).then((s) => s !== undefined), true, 'the disk is bound to the pod sandbox');
+
+  // Teardown as kubelet does it: stop and remove the container, then the pod.
+  await ok(ctd, ['stop', '--timeout', '2', container]);
+  await ok(ctd, ['rm', container]);
+  await ok(ctd, ['stopp', pod]);
+  await ok(ctd, ['rmp', pod]);
+  assert.equal(await records.sandboxOf(target), undefined, 'the disk is released');
+  assert.deepEqual(readdirSync(runtimeRoot), [], 'no sandbox folder is left');
+  assert.equal(spawnSync('pgrep', ['-f', `qemu-system.*${root}`], { encoding: 'utf8' }).stdout.trim(), '', 'no VM is left');
+  assert.doesNotMatch(spawnSync('ip', ['-o', 'link'], { encoding: 'utf8' }).stdout, /pvt[0-9a-f]{8}/, 'no tap is left in the host namespace');
+  assert.doesNotMatch(readFileSync('/proc/self/mountinfo', 'utf8'), new RegExp(join(root, 'ctd')), 'no rootfs or shm stays mounted');
+  assert.equal(await httpGet(`http://${podIp}:8080/`), undefined, 'the address answers no more');
+});
