@@ -130,9 +130,7 @@ export interface RunningVm {
   /** Tells the guest the disk's new size. A block device must already have grown on the host. */
   resizeBlock(id: string, bytes: number): Promise<void>;
   /** Shares a host folder with the running guest over virtio-fs (a hot-plugged device and its virtiofsd). */
-  addShare(tag: string, hostDir: string): Promise<void>;
-  /** Unplugs a share addShare made, once the guest has unmounted it, and stops its virtiofsd. */
-  removeShare(tag: string): Promise<void>;
+  addShare(tag: string, hostDir: string, options?: { announceSubmounts?: boolean }): Promise<void>;
   /**
    * Hot-plugs guest network `network`: a user network reaching only `forwards`, and its NIC. It stays
    * until the VM ends (its NFS mounts may outlive the container that needed it: a restarted one reuses it).

@@ -113,6 +113,14 @@ test('a pod through CRI: the VM takes the address CNI gave the pod, serves on it
   assert.match(inside, new RegExp(`default via ${GATEWAY.replaceAll('.', '\\.')} dev eth0`), inside);
   assert.match(inside, / on \/data type ext4 /, 'the disk is passed through');
   assert.match(inside, /on-disk\ngateway-answers/, 'the container wrote to the disk and reaches its gateway');
+  // A second container of the pod shares its network: it reaches the first on localhost.
+  const sidecarConfig = join(root, 'sidecar.json');
+  writeFileSync(sidecarConfig, JSON.stringify({ metadata: { name: 'sidecar' }, image: { image: 'passvol.test/busybox:1' }, command: ['/bin/sleep', '600'], log_path: 'sidecar.log', linux: {} }));
+  const sidecar = await ok(ctd, ['create', pod, sidecarConfig, podConfig]);
+  await ok(ctd, ['start', sidecar]);
+  assert.match(await ok(ctd, ['exec', '--sync', sidecar, '/bin/sh', '-c', 'printf "GET / HTTP/1.0\\r\\n\\r\\n" | /bin/busybox nc 127.0.0.1 8080']), /served-from-the-vm/);
+  await ok(ctd, ['stop', '--timeout', '2', sidecar]);
+  await ok(ctd, ['rm', sidecar]);
   const failing = await crictl(ctd, ['exec', '--sync', container, '/bin/sh', '-c', 'exit 3']);
   assert.notEqual(failing.code, 0, 'an exec that fails fails crictl');
   assert.match(await ok(ctd, ['logs', container]), /serving/, "the container's output reaches its CRI log");

@@ -1,12 +1,12 @@
 // A pod's containers in one sandbox, through the CLI as a higher layer would drive it: the sandbox's own
 // container and a second one added with `create --sandbox` share one passed-through disk, mounted once in
-// the guest; each has its own rootfs (the second's a hot-plugged virtio-fs share). Removing the second
+// the guest; each has its own rootfs (the second's through the sandbox's pod share). Removing the second
 // leaves the disk with the first; a volume only the second used goes with it. Containers added with NAS
 // volumes on NFS servers the sandbox does not reach yet get guest networks of their own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeBundle } from '../helpers/oci-bundle.js';
 import { cliSandboxRoot, sandboxSkip } from '../helpers/sandbox-fixture.js';
@@ -136,3 +136,50 @@ test('containers added with NAS volumes on servers the sandbox does not reach ge
   for (const t of Object.values(targets)) assert.equal(await records.sandboxOf(t), undefined);
   assert.equal(spawnSync('pgrep', ['-af', root], { encoding: 'utf8' }).stdout.trim(), '', 'no VM or helper left');
 });
+
+test('containers added to a sandbox come through one pod share: more of them than the VM has hot-plug slots, each with its own folders and files, read-only where asked, and nothing stays bound once they go', { skip, timeout: 600_000 }, async () => {
+  const { root, dv, rt } = cliSandboxRoot('passvol-podshare-');
+  const cli = async (args: string[], code = 0) => {
+    const r = await runCli([args[0] as string, '--runtime-root', rt, ...args.slice(1)]);
+    assert.equal(r.code, code, `passvol ${args.join(' ')}: ${r.stderr}`);
+    return r;
+  };
+  const first = writeBundle(join(root, 'first'), ['/bin/sleep', '300'], []);
+  await cli(['create', 'pod2', '--bundle', first, '--root', dv, '--go-shim-root', join(root, 'sbs')]);
+  await cli(['start', 'pod2']);
+  // The VM has 8 hot-plug slots; each of these containers would have taken 3 (rootfs, a folder, its files).
+  const count = 9;
+  for (let i = 0; i < count; i++) {
+    const rw = join(root, `rw${i}`);
+    const ro = join(root, `ro${i}`);
+    mkdirSync(rw);
+    mkdirSync(ro);
+    writeFileSync(join(ro, 'given'), `given-${i}\n`);
+    writeFileSync(join(root, `hosts${i}`), `hosts-${i}\n`);
+    const bundle = writeBundle(join(root, `c${i}`), ['/bin/sh', '-c', `echo from-${i} > /rw/out; exec sleep 300`], [
+      { destination: '/rw', source: rw },
+      { destination: '/ro', source: ro, readonly: true },
+      { destination: '/etc/hosts', source: join(root, `hosts${i}`), file: true },
+    ]);
+    await cli(['create', `c${i}`, '--bundle', bundle, '--sandbox', 'pod2']);
+    await cli(['start', `c${i}`, '--sandbox', 'pod2']);
+  }
+  for (const i of [0, count - 1]) {
+    const seen = await cli(['exec', `c${i}`, '--sandbox', 'pod2', '--', '/bin/sh', '-c', 'cat /ro/given /etc/hosts; touch /ro/x 2>/dev/null && echo ro-writable; stat -c %d / /rw /ro | sort -u | wc -l; mount | grep " on / "']);
+    assert.match(seen.stdout, new RegExp(`^given-${i}\\nhosts-${i}\\n3\\n\\S+ on / type virtiofs `), seen.stdout);
+    await waitForFile(join(root, `rw${i}`, 'out'), `from-${i}\n`);
+  }
+  const sandboxDir = join(rt, 'pod2');
+  const bound = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(`${sandboxDir}/`)).length;
+  assert.ok(bound() >= count * 4, 'each container has its rootfs, folders and file bound into the pod share');
+  for (let i = 0; i < count; i++) await cli(['delete', `c${i}`, '--sandbox', 'pod2', '--force']);
+  assert.equal(bound(), 1, 'only the pod share itself stays mounted while the sandbox runs');
+  for (let i = 0; i < count; i++) assert.equal(existsSync(join(sandboxDir, 'containers', `k${i + 1}`)), false);
+  await cli(['delete', 'pod2', '--force', '--root', dv]);
+  assert.equal(bound(), 0);
+});
+
+async function waitForFile(path: string, content: string): Promise<void> {
+  for (let tries = 0; tries < 100 && (!existsSync(path) || readFileSync(path, 'utf8') !== content); tries++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(readFileSync(path, 'utf8'), content);
+}

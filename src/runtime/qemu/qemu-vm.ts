@@ -123,8 +123,6 @@ class QemuVm implements RunningVm {
   private readonly freePorts: string[];
   /** The hot-plug port of each share plugged while running, by tag. */
   private readonly shareBuses = new Map<string, string>();
-  /** Shares addShare made, with their virtiofsd. */
-  private readonly addedShares = new Map<string, Virtiofsd>();
   /** Guest networks hot-plugged so far (network 0 of a booted VM is on its command line). */
   private readonly networks = new Set<number>();
   private readonly podNics = new Set<number>();
@@ -193,11 +191,11 @@ class QemuVm implements RunningVm {
   }
 
   /** Shares a host folder with the running guest (another container's rootfs): its own virtiofsd, then the device. */
-  async addShare(tag: string, hostDir: string): Promise<void> {
+  async addShare(tag: string, hostDir: string, options: { announceSubmounts?: boolean } = {}): Promise<void> {
     if (this.shareBuses.has(tag)) throw new PassvolError('PV_ERR_ALREADY_EXISTS', `the VM already has a share tagged ${tag}`);
     const socketPath = join(this.spec.stateDir, `virtiofs-${tag}.sock`);
     if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) throw failedPrecondition(`socket path too long for a unix socket (${socketPath}): use a shorter state dir`);
-    const helper = await Virtiofsd.start({ socketPath, sourceDir: hostDir, cache: 'auto', logFile: join(this.spec.stateDir, `virtiofsd-${tag}.log`) });
+    const helper = await Virtiofsd.start({ socketPath, sourceDir: hostDir, cache: 'auto', ...options, logFile: join(this.spec.stateDir, `virtiofsd-${tag}.log`) });
     try {
       await this.hotplugShare(tag, socketPath);
     } catch (e) {
@@ -205,23 +203,6 @@ class QemuVm implements RunningVm {
       throw e;
     }
     this.helpers.push(helper);
-    this.addedShares.set(tag, helper);
-  }
-
-  /** Unplugs a share addShare made (the guest has unmounted it) and stops its virtiofsd. */
-  async removeShare(tag: string): Promise<void> {
-    const helper = this.addedShares.get(tag);
-    const bus = this.shareBuses.get(tag);
-    if (!helper || !bus) throw notFound(`no share tagged ${tag} was added to this VM`);
-    const id = `share-${tag}`;
-    await deviceDel(this.qmp, id, UNPLUG_TIMEOUT_MS);
-    await chardevRemove(this.qmp, `${id}-chr`).catch((e: unknown) => this.log.warn({ tag, err: (e as Error).message }, 'chardev-remove failed'));
-    await helper.stop();
-    this.addedShares.delete(tag);
-    this.shareBuses.delete(tag);
-    this.helpers.splice(this.helpers.indexOf(helper), 1);
-    this.freePorts.push(bus);
-    this.log.info({ tag }, 'share unplugged');
   }
 
   /**

@@ -14,6 +14,8 @@ export interface VirtiofsdOptions {
   socketPath: string;
   sourceDir: string;
   cache: 'auto' | 'always' | 'none';
+  /** Tell the guest where the source has mounts of its own, so each is a mount there too (its own st_dev). */
+  announceSubmounts?: boolean;
   logFile: string;
   binary?: string;
   startTimeoutMs?: number;
@@ -22,7 +24,7 @@ export interface VirtiofsdOptions {
 export function virtiofsdArgs(o: VirtiofsdOptions): string[] {
   // -o is a comma-separated FUSE option list: a comma in the folder would start a new option.
   if (/[,\\]/.test(o.sourceDir)) throw invalidArgument(`virtio-fs cannot share ${o.sourceDir}: the path has a comma or backslash`);
-  return [`--socket-path=${o.socketPath}`, '-o', `source=${o.sourceDir}`, '-o', `cache=${o.cache}`];
+  return [`--socket-path=${o.socketPath}`, '-o', `source=${o.sourceDir}`, '-o', `cache=${o.cache}`, ...(o.announceSubmounts ? ['-o', 'announce_submounts'] : [])];
 }
 
 /** virtiofsd's lock file, /run/virtiofsd/<socket path with '/' as '.'>.pid, left behind when it is killed. */

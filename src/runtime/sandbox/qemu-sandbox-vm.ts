@@ -25,11 +25,10 @@ function wrap(vm: RunningVm, shareKind: ShareKind): SandboxVm {
     },
     unplugBlock: (id) => vm.unplugBlock(id),
     resizeBlock: (id, bytes) => vm.resizeBlock(id, bytes),
-    addShare: (tag, hostDir) => {
+    addShare: (tag, hostDir, options) => {
       if (shareKind !== 'virtiofs') throw new PassvolError('PV_ERR_FAILED_PRECONDITION', 'this sandbox shares over 9p, whose devices cannot be hot-plugged: it holds one container');
-      return vm.addShare(tag, hostDir);
+      return vm.addShare(tag, hostDir, options);
     },
-    removeShare: (tag) => vm.removeShare(tag),
     addNetwork: (network, forwards) => vm.addNetwork(network, forwards.map(toNetForward)),
     addPodNic: (index, tap, mac) => vm.addPodNic(index, tap, mac),
     stop: () => vm.stop(),

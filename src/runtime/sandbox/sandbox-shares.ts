@@ -4,8 +4,8 @@
 // a file's parent instead would hand the guest, read-write, every other file beside it (for
 // /etc/resolv.conf: all of /etc). What the container mounts read-only is read-only on the host side too
 // (a read-only bind in the sandbox's folder is what gets shared), so not even the guest kernel can write it.
-import { mkdir, stat, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { notFound } from '../../common/errors.js';
 import type { Exec } from '../../common/exec.js';
 import { undoMountsUnder } from '../../common/scratch-cleanup.js';
@@ -21,52 +21,88 @@ export interface PlannedShare {
 
 /** The sandbox's folder of binds: `files/` (shared as one share) and `dirN/` (read-only folders). */
 export const FILES_DIR = 'shared';
-/** Each later container's own folder of binds (`containers/<key>/shared/`). */
+/**
+ * The pod share's folder: one virtio-fs share for every container added after the first, each in its own
+ * `<key>/` (its rootfs, folders and files bind-mounted there). The folder is a shared mount, so binds made
+ * after its virtiofsd started reach it (virtiofsd's mount namespace is a slave of the host's), and a
+ * container added costs no hot-plug slot and no virtiofsd of its own, as in Kata's one shared folder.
+ */
 export const CONTAINERS_DIR = 'containers';
 
-/**
- * The shares one container needs. The sandbox's first container's binds go in `<bindsParent>/shared/` with
- * tags rootfs, shareN and shared; a later container's in its own folder, its tags prefixed with its key.
- */
-export async function planShares(rootfs: string, plans: readonly PlannedMount[], bindsParent: string, exec: Exec, tagPrefix = ''): Promise<PlannedShare[]> {
-  const shares = new Map<string, PlannedShare>([[shareKey(rootfs, false), { tag: `${tagPrefix}rootfs`, hostDir: rootfs, entries: new Map([[shareKey(rootfs, false), '']]) }]]);
-  const files: { hostPath: string; readonly: boolean }[] = [];
-  const binds = join(bindsParent, FILES_DIR);
-  const bind = async (from: string, to: string, readonly: boolean, file: boolean) => {
-    await mkdir(file ? join(binds, 'files') : to, { recursive: true, mode: 0o700 });
-    if (file) await writeFile(to, '', { mode: 0o600 });
-    await exec.run('mount', ['--bind', from, to]);
-    if (readonly) await exec.run('mount', ['-o', 'remount,bind,ro', to]);
-  };
+/** Bind-mounts `from` at `to` (a file or folder it makes), read-only on the host side when asked. */
+async function bind(exec: Exec, from: string, to: string, readonly: boolean, file: boolean): Promise<void> {
+  await mkdir(file ? dirname(to) : to, { recursive: true, mode: 0o700 });
+  if (file) await writeFile(to, '', { mode: 0o600 });
+  await exec.run('mount', [file || readonly ? '--bind' : '--rbind', from, to]);
+  if (readonly) await exec.run('mount', ['-o', 'remount,bind,ro', to]);
+}
+
+/** The distinct host sources of a container's shared mounts (a source mounted read-only and read-write counts twice). */
+async function sharedSources(plans: readonly PlannedMount[]): Promise<{ hostPath: string; readonly: boolean; key: string; isDirectory: boolean }[]> {
+  const out = new Map<string, { hostPath: string; readonly: boolean; key: string; isDirectory: boolean }>();
   for (const p of plans) {
     if (p.kind !== 'shared') continue;
     const st = await stat(p.hostPath).catch(() => undefined);
     if (!st) throw notFound(`mount source ${p.hostPath} does not exist on the host`);
     const readonly = readonlyMount(p.mount);
     const key = shareKey(p.hostPath, readonly);
-    if (shares.has(key) || files.some((f) => shareKey(f.hostPath, f.readonly) === key)) continue;
-    if (!st.isDirectory()) {
-      files.push({ hostPath: p.hostPath, readonly });
-    } else if (readonly) {
-      const dir = join(binds, `dir${shares.size}`);
-      await bind(p.hostPath, dir, true, false);
-      shares.set(key, { tag: `${tagPrefix}share${shares.size}`, hostDir: dir, entries: new Map([[key, '']]) });
-    } else {
-      shares.set(key, { tag: `${tagPrefix}share${shares.size}`, hostDir: p.hostPath, entries: new Map([[key, '']]) });
-    }
+    if (!out.has(key)) out.set(key, { hostPath: p.hostPath, readonly, key, isDirectory: st.isDirectory() });
   }
-  if (files.length === 0) return [...shares.values()];
-  const entries = new Map<string, string>();
-  for (const [i, f] of files.entries()) {
-    const name = `${i}-${basename(f.hostPath)}`;
-    await bind(f.hostPath, join(binds, 'files', name), f.readonly, true);
-    entries.set(shareKey(f.hostPath, f.readonly), name);
-  }
-  return [...shares.values(), { tag: `${tagPrefix}${FILES_DIR}`, hostDir: join(binds, 'files'), entries }];
+  return [...out.values()];
 }
 
-/** Undoes the file binds (before the sandbox folder can be removed); safe to repeat. */
+/**
+ * The shares the sandbox's first container needs, on the VM's command line: its rootfs, each folder (a
+ * read-only one through a read-only bind in `<bindsParent>/shared/`), and one share for its single files.
+ */
+export async function planShares(rootfs: string, plans: readonly PlannedMount[], bindsParent: string, exec: Exec): Promise<PlannedShare[]> {
+  const rootKey = shareKey(rootfs, false);
+  const shares = new Map<string, PlannedShare>([[rootKey, { tag: 'rootfs', hostDir: rootfs, entries: new Map([[rootKey, '']]) }]]);
+  const binds = join(bindsParent, FILES_DIR);
+  const files = new Map<string, string>();
+  for (const src of await sharedSources(plans)) {
+    if (shares.has(src.key)) continue;
+    if (!src.isDirectory) {
+      const name = `${files.size}-${basename(src.hostPath)}`;
+      await bind(exec, src.hostPath, join(binds, 'files', name), src.readonly, true);
+      files.set(src.key, name);
+    } else {
+      const hostDir = src.readonly ? join(binds, `dir${shares.size}`) : src.hostPath;
+      if (src.readonly) await bind(exec, src.hostPath, hostDir, true, false);
+      shares.set(src.key, { tag: `share${shares.size}`, hostDir, entries: new Map([[src.key, '']]) });
+    }
+  }
+  return files.size === 0 ? [...shares.values()] : [...shares.values(), { tag: FILES_DIR, hostDir: join(binds, 'files'), entries: files }];
+}
+
+/** Makes the pod share's folder a shared mount (once), so that binds made in it later reach its virtiofsd. */
+export async function preparePodShare(sandboxDir: string, exec: Exec): Promise<string> {
+  const dir = join(sandboxDir, CONTAINERS_DIR);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
+  if (!mountinfo.split('\n').some((l) => l.split(' ')[4] === dir)) await exec.run('mount', ['--bind', dir, dir]);
+  await exec.run('mount', ['--make-shared', dir]);
+  return dir;
+}
+
+/**
+ * Binds what a container added to the sandbox needs from the host into its folder `<pod share>/<key>/`:
+ * its rootfs at `rootfs`, each folder at `dirN` (read-only on the host side when the container mounts it
+ * so), each single file under `files/`. Returns each mount source's path relative to the pod share.
+ */
+export async function bindIntoPodShare(podShareDir: string, key: string, rootfs: string, plans: readonly PlannedMount[], exec: Exec): Promise<Map<string, string>> {
+  const entries = new Map<string, string>([[shareKey(rootfs, false), `${key}/rootfs`]]);
+  await bind(exec, rootfs, join(podShareDir, key, 'rootfs'), false, false);
+  for (const src of await sharedSources(plans)) {
+    if (entries.has(src.key)) continue;
+    const relative = src.isDirectory ? `${key}/dir${entries.size}` : `${key}/files/${entries.size}-${basename(src.hostPath)}`;
+    await bind(exec, src.hostPath, join(podShareDir, relative), src.readonly, !src.isDirectory);
+    entries.set(src.key, relative);
+  }
+  return entries;
+}
+
+/** Undoes the binds (the file binds, the pod share and what is in it) before the sandbox folder can be removed; safe to repeat. */
 export function releaseShares(sandboxDir: string): void {
-  undoMountsUnder(join(sandboxDir, FILES_DIR));
-  undoMountsUnder(join(sandboxDir, CONTAINERS_DIR));
+  undoMountsUnder(sandboxDir);
 }

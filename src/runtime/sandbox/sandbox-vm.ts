@@ -48,8 +48,7 @@ export interface SandboxVm extends BlockHotplug {
   /** Whether the guest was restored from a VM template (its clock needs setting) rather than booted. */
   readonly fromTemplate: boolean;
   /** Shares another host folder with the running guest (virtio-fs only: 9p devices cannot be hot-plugged). */
-  addShare(tag: string, hostDir: string): Promise<void>;
-  removeShare(tag: string): Promise<void>;
+  addShare(tag: string, hostDir: string, options?: { announceSubmounts?: boolean }): Promise<void>;
   /** Hot-plugs guest network `network`, reaching the NFS servers of `forwards` only (until the VM ends). */
   addNetwork(network: GuestNetwork, forwards: readonly NfsForward[]): Promise<void>;
   /** Hot-plugs a NIC with `mac` on a tap named `tap`, which QEMU creates in the host's network namespace. */

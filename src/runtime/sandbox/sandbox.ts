@@ -1,7 +1,7 @@
 // One sandbox: a VM, its agent, the volumes attached to it, its containers, and its monitor socket.
 // create() boots and prepares everything for the bundle's container (the seeds' steps 4-7), start() runs
 // its process, destroy() undoes it all in reverse. More containers (a pod's others) join a running sandbox
-// with addContainer(): their rootfs and folders are hot-plugged virtio-fs shares, and a volume another
+// with addContainer(): their rootfs and folders come through the sandbox's pod share, and a volume another
 // container already has is bound in as it is, mounted once; removeContainer() detaches what no container
 // uses any more. Every step is recorded in state.json so `passvol gc` can finish a teardown a crash
 // interrupted.
@@ -19,7 +19,7 @@ import { AgentClient } from '../agent-client.js';
 import { TemplateRestoreError, type BlockBackendSettings } from '../hypervisor.js';
 import { startMonitorServer, stopMonitorServer, type DirectVolumeOps } from '../monitor/monitor-server.js';
 import { directVolumeOps } from './sandbox-volume-ops.js';
-import { CONTAINERS_DIR, planShares, releaseShares } from './sandbox-shares.js';
+import { bindIntoPodShare, CONTAINERS_DIR, planShares, preparePodShare, releaseShares } from './sandbox-shares.js';
 import { shareKey } from '../volumes/shared-volume.js';
 import type { Bundle } from '../oci/bundle.js';
 import { planForwards, splitNfsDevice, type NfsForward } from '../volumes/nfs-forwarding.js';
@@ -52,6 +52,8 @@ export interface SandboxDeps {
 }
 
 const SHARE_ROOT = '/run/passvol/shares';
+/** The tag of the one share every container added to the sandbox comes through. */
+const POD_SHARE_TAG = 'pod';
 /** A clone's agent answers within a second or two; one that does not is a template gone bad. */
 const CLONE_READY_MS = 15_000;
 const CLONE_PING_MS = 100;
@@ -79,8 +81,6 @@ interface SandboxContainer extends ContainerInfo {
   readonly source: Bundle;
   /** The sandbox's volumes it binds in: one goes when no container uses it. */
   readonly volumes: Set<AttachedVolume>;
-  /** Shares hot-plugged for it (an added container's rootfs and folders), with their guest mount points. */
-  readonly shares: { tag: string; target: string }[];
   /** Its folder of binds in the sandbox's folder (an added container's). */
   readonly bindsDir?: string;
   output?: (stream: 'stdout' | 'stderr', data: Buffer) => void;
@@ -103,6 +103,7 @@ export class Sandbox {
   private readonly containers = new Map<string, SandboxContainer>();
   private containerSeq = 0;
   private containerOps: Promise<unknown> = Promise.resolve();
+  private podShareReady: Promise<string> | undefined;
   /**
    * Guest networks the VM has: network 0 when it booted with forwards, then one per reachServers. One
    * plugged but not yet configured in the guest (setupNetwork failed) is tried again before it is used.
@@ -256,7 +257,7 @@ export class Sandbox {
       for (const [hostPath, relative] of s.entries) shareMounts.set(hostPath, relative ? `${target}/${relative}` : target);
     }
     if (forwards.length > 0) this.networks.push({ network: guestNetwork(0), forwards, configured: true });
-    const main: SandboxContainer = { id: MAIN, bundle: bundle.dir, source: bundle, status: 'created', createdAt: new Date().toISOString(), volumes: new Set(), shares: [] };
+    const main: SandboxContainer = { id: MAIN, bundle: bundle.dir, source: bundle, status: 'created', createdAt: new Date().toISOString(), volumes: new Set() };
     this.containers.set(MAIN, main);
     await this.createContainer(main, bundle, plans, shareMounts, log);
     this.monitor = await startMonitorServer(this.monitorSocket, this.volumeOps(), log);
@@ -323,8 +324,8 @@ export class Sandbox {
   }
 
   /**
-   * Adds a container to the running sandbox (a pod's other containers): its rootfs and shared folders are
-   * hot-plugged as virtio-fs shares, and a volume the sandbox already has is bound in without attaching it
+   * Adds a container to the running sandbox (a pod's other containers): its rootfs, shared folders and files
+   * are bound into the pod share (plugged with the first one added), and a volume the sandbox already has is bound in without attaching it
    * again. NAS volumes on servers the guest does not reach yet get a guest network of their own. On
    * failure what it set up is undone (a network added for it stays: the guest may need it again); should
    * that fail too, the container stays listed so that removing it retries the cleanup.
@@ -362,20 +363,14 @@ export class Sandbox {
     const key = `k${++this.containerSeq}`;
     const bindsDir = join(this.deps.dirs.dir(this.id), CONTAINERS_DIR, key);
     if (existsSync(bindsDir)) throw new PassvolError('PV_ERR_INTERNAL', `${bindsDir} exists already; it belongs to another container`);
-    const c: SandboxContainer = { id, bundle: bundle.dir, source: bundle, status: 'created', createdAt: new Date().toISOString(), volumes: new Set(), shares: [], bindsDir };
+    const c: SandboxContainer = { id, bundle: bundle.dir, source: bundle, status: 'created', createdAt: new Date().toISOString(), volumes: new Set(), bindsDir };
     this.containers.set(id, c);
     try {
-      const shares = await planShares(bundle.rootfs, plans, bindsDir, this.deps.exec, `${key}-`);
-      const shareMounts = new Map<string, string>();
-      for (const sh of shares) {
-        await this.vm.addShare(sh.tag, sh.hostDir);
-        const target = `${SHARE_ROOT}/${sh.tag}`;
-        c.shares.push({ tag: sh.tag, target });
-        await this.agent.call('mount', { source: { kind: 'virtiofs', tag: sh.tag }, target, fstype: 'virtiofs', options: [], deviceWaitMs: HOTPLUG_WAIT_MS });
-        for (const [hostPath, relative] of sh.entries) shareMounts.set(hostPath, relative ? `${target}/${relative}` : target);
-      }
+      const podShare = await this.podShare(log);
+      const entries = await bindIntoPodShare(podShare, key, bundle.rootfs, plans, this.deps.exec);
+      const shareMounts = new Map([...entries].map(([hostKey, relative]) => [hostKey, `${SHARE_ROOT}/${POD_SHARE_TAG}/${relative}`]));
       await this.createContainer(c, bundle, plans, shareMounts, log);
-      log.info({ volumes: c.volumes.size, shares: c.shares.length }, 'container added');
+      log.info({ volumes: c.volumes.size }, 'container added');
     } catch (e) {
       try {
         await this.remove(id);
@@ -385,6 +380,26 @@ export class Sandbox {
       }
       throw e;
     }
+  }
+
+  /**
+   * The pod share, made when the first container is added: one virtio-fs share (one hot-plug slot, one
+   * virtiofsd) for every container added after the first, which the guest mounts at SHARE_ROOT/pod.
+   * Submounts are announced, so each bound folder is a mount of its own in the guest (its own st_dev).
+   */
+  private async podShare(log: Logger): Promise<string> {
+    this.podShareReady ??= (async () => {
+      const dir = await preparePodShare(this.deps.dirs.dir(this.id), this.deps.exec);
+      await (this.vm as SandboxVm).addShare(POD_SHARE_TAG, dir, { announceSubmounts: true });
+      await (this.agent as AgentClient).call('mount', { source: { kind: 'virtiofs', tag: POD_SHARE_TAG }, target: `${SHARE_ROOT}/${POD_SHARE_TAG}`, fstype: 'virtiofs', options: [], deviceWaitMs: HOTPLUG_WAIT_MS });
+      log.info({ tag: POD_SHARE_TAG }, 'pod share plugged for added containers');
+      return dir;
+    })();
+    // A failure is not kept: the next container tries again (addShare undoes its own half-done work).
+    return this.podShareReady.catch((e: unknown) => {
+      this.podShareReady = undefined;
+      throw e;
+    });
   }
 
   /**
@@ -432,12 +447,8 @@ export class Sandbox {
       }
       c.volumes.delete(v);
     }
-    while (c.shares.length > 0) {
-      const sh = c.shares[c.shares.length - 1] as { tag: string; target: string };
-      await agent.call('unmount', { target: sh.target });
-      await (this.vm as SandboxVm).removeShare(sh.tag);
-      c.shares.pop();
-    }
+    // The guest no longer uses the binds (its container is gone): unmounting them on the host reaches the
+    // pod share's virtiofsd too. Lazily, as virtiofsd may still hold what the guest has not forgotten yet.
     if (c.bindsDir) {
       undoMountsUnder(c.bindsDir);
       await rm(c.bindsDir, { recursive: true, force: true });
