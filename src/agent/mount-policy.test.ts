@@ -74,6 +74,12 @@ test('planMount ties fstype to the source and fills in NFS addr and 9p trans', (
   const bare = planMount({ source: { kind: '9p', tag: 't' }, target: '/run/passvol/x', fstype: '9p', options: [] });
   assert.deepEqual(bare.options, ['trans=virtio', 'version=9p2000.L', 'msize=262144', 'nosuid', 'nodev']);
   refused(() => planMount({ source: { kind: 'virtiofs', tag: 't' }, target: '/run/passvol/x', fstype: '9p', options: [] }), /virtiofs/);
+  // Pod memory: a tmpfs with a size and a mode, nothing else of a disk's or a share's.
+  const memory = planMount({ source: { kind: 'tmpfs' }, target: '/run/passvol/x', fstype: 'tmpfs', options: ['size=67108864', 'mode=1777'] });
+  assert.deepEqual(memory.options, ['size=67108864', 'mode=1777', 'nosuid', 'nodev']);
+  assert.equal(remoteDevice({ kind: 'tmpfs' }), 'tmpfs');
+  refused(() => planMount({ source: { kind: 'tmpfs' }, target: '/run/passvol/x', fstype: 'ext4', options: [] }), /tmpfs source needs fstype "tmpfs"/);
+  refused(() => planMount({ source: { kind: 'tmpfs' }, target: '/run/passvol/x', fstype: 'tmpfs', options: ['vers=3'] }), /not allowed for a tmpfs mount/);
 });
 
 test('remoteDevice brackets IPv6 servers', () => {

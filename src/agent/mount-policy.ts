@@ -82,6 +82,7 @@ export const BLOCK_FSTYPES = ['ext4', 'ext3', 'ext2', 'xfs'] as const;
 function allowedFor(kind: MountSource['kind']): Record<string, Check> {
   if (kind === 'nfs') return { ...GENERIC, ...NFS };
   if (kind === '9p') return { ...GENERIC, ...NINE_P };
+  if (kind === 'tmpfs') return { ...GENERIC, ...KERNEL.tmpfs };
   return GENERIC;
 }
 
@@ -171,6 +172,7 @@ export function planMount(args: {
     requested = [...source.options, ...requested];
     if (!requested.some((o) => o.startsWith('addr='))) requested.push(`addr=${source.server}`);
   }
+  if (source.kind === 'tmpfs' && fstype !== 'tmpfs') throw new AgentError('INVALID_ARGUMENT', `a tmpfs source needs fstype "tmpfs", not "${fstype}"`);
   if (source.kind === 'virtiofs' && fstype !== 'virtiofs') throw new AgentError('INVALID_ARGUMENT', `a virtiofs source needs fstype "virtiofs", not "${fstype}"`);
   if (source.kind === '9p') {
     if (fstype !== '9p') throw new AgentError('INVALID_ARGUMENT', `a 9p source needs fstype "9p", not "${fstype}"`);
@@ -183,8 +185,9 @@ export function planMount(args: {
   return { kind: source.kind, fstype, options, target, readonly: options.includes('ro') };
 }
 
-/** The `mount` source string for a network or shared-fs source. */
+/** The `mount` source string for a network, shared-fs or memory source. */
 export function remoteDevice(source: Exclude<MountSource, { kind: 'block' }>): string {
   if (source.kind === 'nfs') return isIP(source.server) === 6 ? `[${source.server}]:${source.path}` : `${source.server}:${source.path}`;
+  if (source.kind === 'tmpfs') return 'tmpfs';
   return source.tag;
 }

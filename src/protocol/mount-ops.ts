@@ -28,7 +28,10 @@ const Tag = z.string().regex(/^[A-Za-z0-9_.-]{1,36}$/, 'must be 1-36 characters 
 export const VirtiofsSource = z.object({ kind: z.literal('virtiofs'), tag: Tag }).strict();
 export const NinePSource = z.object({ kind: z.literal('9p'), tag: Tag }).strict();
 
-export const MountSource = z.discriminatedUnion('kind', [BlockSource, NfsSource, VirtiofsSource, NinePSource]);
+/** Guest memory: the pod's /dev/shm and memory-backed emptyDirs, one per pod, shared by its containers. */
+export const TmpfsSource = z.object({ kind: z.literal('tmpfs') }).strict();
+
+export const MountSource = z.discriminatedUnion('kind', [BlockSource, NfsSource, VirtiofsSource, NinePSource, TmpfsSource]);
 export type MountSource = z.infer<typeof MountSource>;
 
 export const FsGroupChangePolicy = z.enum(['Always', 'OnRootMismatch']);

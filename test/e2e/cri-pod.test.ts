@@ -119,6 +119,10 @@ test('a pod through CRI: the VM takes the address CNI gave the pod, serves on it
   const sidecar = await ok(ctd, ['create', pod, sidecarConfig, podConfig]);
   await ok(ctd, ['start', sidecar]);
   assert.match(await ok(ctd, ['exec', '--sync', sidecar, '/bin/sh', '-c', 'printf "GET / HTTP/1.0\\r\\n\\r\\n" | /bin/busybox nc 127.0.0.1 8080']), /served-from-the-vm/);
+  // And its memory: CRI's /dev/shm for the pod is one tmpfs in the guest that both containers see.
+  await ok(ctd, ['exec', '--sync', sidecar, '/bin/sh', '-c', 'echo from-the-sidecar > /dev/shm/note']);
+  const shm = await ok(ctd, ['exec', '--sync', container, '/bin/sh', '-c', 'cat /dev/shm/note; mount | grep " on /dev/shm "']);
+  assert.match(shm, /^from-the-sidecar\n\S+ on \/dev\/shm type tmpfs /, shm);
   await ok(ctd, ['stop', '--timeout', '2', sidecar]);
   await ok(ctd, ['rm', sidecar]);
   const failing = await crictl(ctd, ['exec', '--sync', container, '/bin/sh', '-c', 'exit 3']);

@@ -310,7 +310,7 @@ export class Sandbox {
         this.state.boundVolumes.push({ volumePath: v.volumePath, device: v.device ?? '', kind: v.kind === 'direct-nfs' ? 'nfs' : 'block', ...(v.hotplugId ? { hotplugId: v.hotplugId } : {}) });
         await this.save();
       },
-      (volumePath) => this.attached.find((v) => v.volumePath === volumePath),
+      (identity) => this.attached.find((v) => (v.volumePath ?? v.identity) === identity),
     );
     for (const v of used) c.volumes.add(v);
     const p = bundle.spec.process;

@@ -1,5 +1,5 @@
-// A kind of volume a sandbox can attach: passed-through disk, passed-through NFS export, or a host folder
-// shared over virtio-fs/9p. Each kind is one module; index.ts lists them.
+// A kind of volume a sandbox can attach: passed-through disk, passed-through NFS export, a host folder
+// shared over virtio-fs/9p, or guest memory the pod shares. Each kind is one module; index.ts lists them.
 import type { Logger } from '../../common/logger.js';
 import type { AgentClient } from '../agent-client.js';
 import type { BlockBackendSettings } from '../hypervisor.js';
@@ -30,9 +30,11 @@ export interface VolumeContext {
 }
 
 export interface AttachedVolume {
-  kind: 'direct-block' | 'direct-nfs' | 'shared';
+  kind: 'direct-block' | 'direct-nfs' | 'shared' | 'pod-tmpfs';
   /** Where the volume is in the guest, to bind into containers. */
   guestPath: string;
+  /** What several containers' mounts of it have in common, when it is not a record (pod memory: its host source). */
+  identity?: string;
   /** For direct volumes: the record's volume path and device, and the hot-plug id of a disk. */
   volumePath?: string;
   device?: string;

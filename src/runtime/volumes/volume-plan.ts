@@ -1,7 +1,9 @@
 // Step 4 of the flow: for each mount of the container, decide how it reaches the guest. A bind mount whose
 // source has a direct-volume record is passed straight through (disk hot-plug or guest NFS mount); any other
-// bind mount is shared from the host (virtio-fs, 9p as fallback); the rest (sysfs, tmpfs, ...) the guest
-// kernel makes (kernel-mounts.ts).
+// bind mount is shared from the host (virtio-fs, 9p as fallback), except memory the pod shares (its /dev/shm,
+// memory-backed emptyDirs: a host tmpfs), which the guest gives it from its own memory (pod-tmpfs.ts); the
+// rest (sysfs, tmpfs, ...) the guest kernel makes (kernel-mounts.ts).
+import { statfs } from 'node:fs/promises';
 import type { DirectVolumeRecord, RecordStore } from '../../directvolume/index.js';
 import type { KernelMount } from '../../protocol/index.js';
 import { isBindMount, type OciMount } from '../oci/bundle.js';
@@ -11,6 +13,7 @@ export type PlannedMount =
   | { kind: 'direct-block'; mount: OciMount; record: DirectVolumeRecord }
   | { kind: 'direct-nfs'; mount: OciMount; record: DirectVolumeRecord }
   | { kind: 'shared'; mount: OciMount; hostPath: string }
+  | { kind: 'pod-tmpfs'; mount: OciMount; hostPath: string; bytes: number }
   | { kind: 'guest'; mount: OciMount; kernel: KernelMount };
 
 export async function planMounts(mounts: readonly OciMount[], records: RecordStore): Promise<PlannedMount[]> {
@@ -27,11 +30,27 @@ export async function planMounts(mounts: readonly OciMount[], records: RecordSto
       if (e.code === 'PV_ERR_INVALID_ARGUMENT') return undefined;
       throw e;
     });
-    if (!record) out.push({ kind: 'shared', mount, hostPath: source });
+    const memory = record ? undefined : await podMemoryBytes(mount, source);
+    if (memory !== undefined) out.push({ kind: 'pod-tmpfs', mount, hostPath: source, bytes: memory });
+    else if (!record) out.push({ kind: 'shared', mount, hostPath: source });
     else if (record.mountInfo['volume-type'] === 'nfs') out.push({ kind: 'direct-nfs', mount, record });
     else out.push({ kind: 'direct-block', mount, record });
   }
   return out;
+}
+
+const TMPFS_MAGIC = 0x01021994;
+
+/**
+ * The size of the host tmpfs a bind gives the pod as memory it shares: CRI's sandbox /dev/shm (or any tmpfs
+ * bound at /dev/shm) and kubelet's memory-backed emptyDirs. Both start empty and belong to the pod alone, so
+ * the guest's own tmpfs serves them (Kata does the same); kubelet's other tmpfs volumes (secrets, tokens)
+ * carry content from the host and stay shared.
+ */
+async function podMemoryBytes(mount: OciMount, source: string): Promise<number | undefined> {
+  if (mount.destination !== '/dev/shm' && !source.includes('/volumes/kubernetes.io~empty-dir/')) return undefined;
+  const st = await statfs(source).catch(() => undefined);
+  return st?.type === TMPFS_MAGIC ? st.blocks * st.bsize : undefined;
 }
 
 export function readonlyMount(m: OciMount): boolean {
