@@ -55,6 +55,14 @@ function shimOf(runtimeRoot: string, sandbox: string): ShimClient {
   return new ShimClient(new SandboxDirs(runtimeRoot).dir(validateSandboxId(sandbox)), sandbox);
 }
 
+/**
+ * Who answers for container `id`: with `--sandbox`, that sandbox's shim, naming the container it was added
+ * as; without, the shim of sandbox `id` for its own container.
+ */
+function targetOf(runtimeRoot: string, id: string, sandbox: string | undefined): { shim: ShimClient; container: string | undefined } {
+  return sandbox ? { shim: shimOf(runtimeRoot, sandbox), container: id } : { shim: shimOf(runtimeRoot, id), container: undefined };
+}
+
 /** A container added to a sandbox, as `state` prints it. */
 async function addedContainer(runtimeRoot: string, sandbox: string, id: string) {
   const c = (await shimOf(runtimeRoot, sandbox).containers()).find((x) => x.id === id);
@@ -213,8 +221,8 @@ export function lifecycleCommands(): Command[] {
     .option('--runtime-root <dir>', 'sandbox state folders', DEFAULT_RUNTIME_ROOT)
     .option('--sandbox <id>', 'the sandbox the container was added to')
     .action(async (id: string, o: { runtimeRoot: string; sandbox?: string }) => {
-      if (o.sandbox) await shimOf(o.runtimeRoot, o.sandbox).start(id);
-      else await shimOf(o.runtimeRoot, id).start();
+      const t = targetOf(o.runtimeRoot, id, o.sandbox);
+      await t.shim.start(t.container);
     });
   const stateCmd = new Command('state')
     .description('print the OCI state of a sandbox (JSON)')
@@ -234,8 +242,8 @@ export function lifecycleCommands(): Command[] {
     .option('--all', "send it to every process in the container, not only its init (as runc's kill --all)")
     .action(async (id: string, signal: string, o: { runtimeRoot: string; sandbox?: string; all?: boolean }) => {
       const sig = parseSignal(signal);
-      if (o.sandbox) await shimOf(o.runtimeRoot, o.sandbox).kill(sig, id, o.all);
-      else await shimOf(o.runtimeRoot, id).kill(sig, undefined, o.all);
+      const t = targetOf(o.runtimeRoot, id, o.sandbox);
+      await t.shim.kill(sig, t.container, o.all);
     });
   const execCmd = new Command('exec')
     .description('run a command in the container; relays its output as it comes and exits with its code')
@@ -253,7 +261,8 @@ export function lifecycleCommands(): Command[] {
       // Its output as it comes, to this command's stdout and stderr.
       const relay = (stream: 'stdout' | 'stderr', data: Buffer) => void process[stream].write(data);
       const stdin = o.interactive ? process.stdin : undefined;
-      process.exitCode = o.sandbox ? await shimOf(o.runtimeRoot, o.sandbox).execStream({ ...request, container: id }, relay, stdin) : await shimOf(o.runtimeRoot, id).execStream(request, relay, stdin);
+      const t = targetOf(o.runtimeRoot, id, o.sandbox);
+      process.exitCode = await t.shim.execStream({ ...request, ...(t.container ? { container: t.container } : {}) }, relay, stdin);
       // A command that ended before its stdin did: the rest of our stdin is not waited for.
       if (o.interactive) process.stdin.destroy();
     });
