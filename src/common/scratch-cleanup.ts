@@ -2,7 +2,9 @@
 // mount first, so a failure never leaks into the next run.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PassvolError } from './errors.js';
 import { pidAlive, processesNaming } from './processes.js';
 
 export function undoMountsAndLoops(root: string): void {
@@ -10,14 +12,31 @@ export function undoMountsAndLoops(root: string): void {
   detachLoopsUnder(root);
 }
 
-/** Lazily unmounts everything mounted below `root`, deepest first. */
-export function undoMountsUnder(root: string): void {
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+/** What is mounted below `root` (not `root` itself), deepest first. */
+export function mountsUnder(root: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .map((l) => l.split(' ')[4] ?? '')
     .filter((m) => m.startsWith(`${root}/`))
     .sort()
     .reverse();
+}
+
+/**
+ * Removes a folder that binds were made in, once nothing is mounted in it any more. A mount left (an
+ * unmount that failed) stops it: removing the tree would delete what the mount shows (a container's rootfs,
+ * a volume), not the folder's own files.
+ */
+export async function removeUnmounted(root: string): Promise<void> {
+  undoMountsUnder(root);
+  const left = mountsUnder(root);
+  if (left.length > 0) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `${root} is not removed: ${left.join(', ')} ${left.length === 1 ? 'is' : 'are'} still mounted there`);
+  await rm(root, { recursive: true, force: true });
+}
+
+/** Lazily unmounts everything mounted below `root`, deepest first. */
+export function undoMountsUnder(root: string): void {
+  const mounts = mountsUnder(root);
   for (const m of mounts) {
     try {
       execFileSync('umount', ['-l', m]);

@@ -1,6 +1,6 @@
 // Names the host and the guest agree on. The runtime attaches the agent disk and the agent port with
 // these; the init script finds them by these.
-export { AGENT_PORT_NAME, GUEST_ACCEL_ARG, GUEST_MAC, GUEST_MODULES_ARG, GUEST_NETWORK_ADDRESS, GUEST_NIC, MODULE_GROUPS, MODULES_READY_MARK, NETWORK_READY_MARK, TCG_CPU_MODEL } from '../protocol/index.js';
+export { AGENT_PORT_NAME, GUEST_ACCEL_ARG, GUEST_MAC, GUEST_MODULES_ARG, GUEST_NETWORK_ADDRESS, MODULE_GROUPS, MODULES_READY_MARK, NETWORK_READY_MARK, TCG_CPU_MODEL } from '../protocol/index.js';
 
 /** virtio-blk serial of the read-only agent disk (the first disk on the bus). */
 export const AGENT_DISK_SERIAL = 'passvol-agent';

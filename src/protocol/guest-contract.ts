@@ -43,7 +43,6 @@ export function guestNetwork(index: number): GuestNetwork {
   return { index, prefix, address: `${prefix}.15/24`, mac: `52:54:00:70:76:${(index + 1).toString(16).padStart(2, '0')}` };
 }
 
-/** Network 0's interface, address and MAC, as init configures it at boot. */
-export const GUEST_NIC = 'eth0';
+/** Network 0's address and MAC, as init configures it at boot (it finds the NIC by the MAC). */
 export const GUEST_NETWORK_ADDRESS = guestNetwork(0).address;
 export const GUEST_MAC = guestNetwork(0).mac;

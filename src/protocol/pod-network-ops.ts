@@ -4,7 +4,6 @@
 // assigned, as Kata's agent does.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { guestNetwork, MAX_GUEST_NETWORKS } from './guest-contract.js';
 
 /** Interface names as Linux allows them (15 bytes, no slash or space). */
 export const InterfaceName = z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, 'an interface name: 1-15 characters of [A-Za-z0-9_.-]');
@@ -23,18 +22,6 @@ export const Cidr = z.string().refine((s) => {
   const family = isIP(ip ?? '');
   return rest.length === 0 && family !== 0 && /^\d{1,3}$/.test(len ?? '') && Number(len) <= (family === 4 ? 32 : 128);
 }, 'an address with its prefix length (10.88.0.5/16, fd00::5/64)');
-
-/** The block the guest's NFS networks use (10.0.2.0/24 ... ): a pod address in it would be shadowed. */
-const NFS_NETWORKS = [guestNetwork(0).prefix, guestNetwork(MAX_GUEST_NETWORKS - 1).prefix];
-
-export function inGuestNfsNetworks(address: string): boolean {
-  const ip = address.split('/')[0] ?? '';
-  if (isIP(ip) !== 4) return false;
-  const [a, b, c] = ip.split('.').map(Number) as [number, number, number];
-  const first = Number(NFS_NETWORKS[0]!.split('.')[2]);
-  const last = Number(NFS_NETWORKS[1]!.split('.')[2]);
-  return a === 10 && b === 0 && c >= first && c <= last;
-}
 
 export const PodInterface = z
   .object({
@@ -57,6 +44,8 @@ export const PodRoute = z
     device: InterfaceName,
     scope: z.enum(['global', 'link', 'host']).optional(),
     source: IpAddress.optional(),
+    /** Kept, so that two routes to one destination (a second default) both go in. */
+    metric: z.number().int().min(0).max(4294967295).optional(),
   })
   .strict();
 export type PodRoute = z.infer<typeof PodRoute>;
@@ -72,8 +61,7 @@ export const SetupPodNetworkArgs = z
   .strict()
   .refine((a) => new Set(a.interfaces.map((i) => i.name)).size === a.interfaces.length, 'interface names must differ')
   .refine((a) => new Set(a.interfaces.map((i) => i.mac)).size === a.interfaces.length, 'interface MACs must differ')
-  .refine((a) => a.routes.every((r) => a.interfaces.some((i) => i.name === r.device)), "every route's device must be one of the interfaces")
-  .refine((a) => a.interfaces.every((i) => !i.addresses.some(inGuestNfsNetworks)), `pod addresses must lie outside ${NFS_NETWORKS[0]}.0-${NFS_NETWORKS[1]}.255, which the guest's NFS networks use`);
+  .refine((a) => a.routes.every((r) => a.interfaces.some((i) => i.name === r.device)), "every route's device must be one of the interfaces");
 
 export const SetupPodNetworkResult = z.object({
   /** The guest's names for the interfaces, in the order asked. */

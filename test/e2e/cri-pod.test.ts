@@ -114,17 +114,28 @@ test('a pod through CRI: the VM takes the address CNI gave the pod, serves on it
   assert.match(inside, / on \/data type ext4 /, 'the disk is passed through');
   assert.match(inside, /on-disk\ngateway-answers/, 'the container wrote to the disk and reaches its gateway');
   // A second container of the pod shares its network: it reaches the first on localhost.
+  // It alone mounts a memory emptyDir (a tmpfs where kubelet keeps them).
+  const emptyDir = join(root, 'kubelet/pods/u-web/volumes/kubernetes.io~empty-dir/cache');
+  mkdirSync(emptyDir, { recursive: true });
+  assert.equal(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', emptyDir]).status, 0);
   const sidecarConfig = join(root, 'sidecar.json');
-  writeFileSync(sidecarConfig, JSON.stringify({ metadata: { name: 'sidecar' }, image: { image: 'passvol.test/busybox:1' }, command: ['/bin/sleep', '600'], log_path: 'sidecar.log', linux: {} }));
+  writeFileSync(sidecarConfig, JSON.stringify({ metadata: { name: 'sidecar' }, image: { image: 'passvol.test/busybox:1' }, command: ['/bin/sleep', '600'], mounts: [{ container_path: '/cache', host_path: emptyDir }], log_path: 'sidecar.log', linux: {} }));
   const sidecar = await ok(ctd, ['create', pod, sidecarConfig, podConfig]);
   await ok(ctd, ['start', sidecar]);
   assert.match(await ok(ctd, ['exec', '--sync', sidecar, '/bin/sh', '-c', 'printf "GET / HTTP/1.0\\r\\n\\r\\n" | /bin/busybox nc 127.0.0.1 8080']), /served-from-the-vm/);
   // And its memory: CRI's /dev/shm for the pod is one tmpfs in the guest that both containers see.
-  await ok(ctd, ['exec', '--sync', sidecar, '/bin/sh', '-c', 'echo from-the-sidecar > /dev/shm/note']);
+  await ok(ctd, ['exec', '--sync', sidecar, '/bin/sh', '-c', 'echo from-the-sidecar > /dev/shm/note; echo kept > /cache/note']);
   const shm = await ok(ctd, ['exec', '--sync', container, '/bin/sh', '-c', 'cat /dev/shm/note; mount | grep " on /dev/shm "']);
   assert.match(shm, /^from-the-sidecar\n\S+ on \/dev\/shm type tmpfs /, shm);
   await ok(ctd, ['stop', '--timeout', '2', sidecar]);
   await ok(ctd, ['rm', sidecar]);
+  // kubelet restarts it (a new container, the same emptyDir): what it left in its memory emptyDir is there.
+  writeFileSync(sidecarConfig, JSON.stringify({ ...JSON.parse(readFileSync(sidecarConfig, 'utf8')), metadata: { name: 'sidecar', attempt: 1 } }));
+  const restarted = await ok(ctd, ['create', pod, sidecarConfig, podConfig]);
+  await ok(ctd, ['start', restarted]);
+  assert.match(await ok(ctd, ['exec', '--sync', restarted, '/bin/sh', '-c', 'cat /cache/note; mount | grep " on /cache "']), /^kept\n\S+ on \/cache type tmpfs /);
+  await ok(ctd, ['stop', '--timeout', '2', restarted]);
+  await ok(ctd, ['rm', restarted]);
   const failing = await crictl(ctd, ['exec', '--sync', container, '/bin/sh', '-c', 'exit 3']);
   assert.notEqual(failing.code, 0, 'an exec that fails fails crictl');
   assert.match(await ok(ctd, ['logs', container]), /serving/, "the container's output reaches its CRI log");

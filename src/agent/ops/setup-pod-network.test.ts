@@ -44,7 +44,7 @@ const podArgs = (extra: Partial<SetupPodNetworkArgs> = {}) =>
     interfaces: [{ name: 'eth0', mac: POD_MAC, mtu: 1450, addresses: ['10.231.0.5/24', 'fd00::5/64'] }],
     routes: [
       { destination: 'default', family: 'inet', gateway: '10.231.0.1', device: 'eth0' },
-      { destination: 'fd01::/64', family: 'inet6', gateway: 'fd00::1', device: 'eth0' },
+      { destination: 'fd01::/64', family: 'inet6', gateway: 'fd00::1', device: 'eth0', metric: 1024 },
     ],
     ...extra,
   });
@@ -72,7 +72,7 @@ test("the pod's NIC, hot-plugged, takes the pod interface's name (the NFS NIC th
     'ip -6 addr add fd00::5/64 dev eth0',
     'ip link set dev eth0 up',
     'ip route add default via 10.231.0.1 dev eth0',
-    'ip -6 route add fd01::/64 via fd00::1 dev eth0',
+    'ip -6 route add fd01::/64 via fd00::1 dev eth0 metric 1024',
   ]);
 });
 
@@ -88,13 +88,12 @@ test('run again (a retry), what is there already is fine; a NIC that never appea
   await assert.rejects(setupPodNetwork(podArgs({ waitMs: 100, interfaces: [{ name: 'eth0', mac: '0a:58:0a:e7:00:09', mtu: 1500, addresses: [] }], routes: [] }), ctx), /no network interface with MAC 0a:58:0a:e7:00:09/);
 });
 
-test('the arguments are checked: routes by a known interface, addresses with prefixes, outside the NFS networks, unicast MACs', () => {
+test('the arguments are checked: routes by a known interface, addresses with prefixes, unicast MACs', () => {
   const base = { interfaces: [{ name: 'eth0', mac: POD_MAC, mtu: 1500, addresses: ['10.231.0.5/24'] }] };
   assert.equal(SetupPodNetworkArgs.safeParse(base).success, true);
   const bad = [
     { ...base, routes: [{ destination: 'default', family: 'inet', gateway: '10.231.0.1', device: 'eth9' }] },
     { interfaces: [{ ...base.interfaces[0], addresses: ['10.231.0.5'] }] },
-    { interfaces: [{ ...base.interfaces[0], addresses: ['10.0.3.7/24'] }] },
     { interfaces: [{ ...base.interfaces[0], mac: '01:00:5e:00:00:01' }] },
     { interfaces: [{ ...base.interfaces[0], name: 'eth0; reboot' }] },
     { ...base, routes: [{ destination: '10.96.0.0/99', family: 'inet', device: 'eth0' }] },

@@ -4,7 +4,7 @@
 // out of the way first: the agent finds those by MAC, so nothing depends on their names. Idempotent: an
 // address or route already there is fine, so a retry after a timeout completes the work.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { AgentError, GUEST_MAC, NETWORK_READY_MARK, type PodRoute } from '../../protocol/index.js';
 import { waitForInterface } from '../net-interfaces.js';
 import type { AgentContext } from '../context.js';
@@ -47,6 +47,7 @@ function routeArgs(r: PodRoute): string[] {
     r.device,
     ...(r.scope ? ['scope', r.scope] : []),
     ...(r.source ? ['src', r.source] : []),
+    ...(r.metric !== undefined ? ['metric', String(r.metric)] : []),
   ];
 }
 
@@ -61,6 +62,9 @@ export const setupPodNetwork: Handler<'setupPodNetwork'> = async (args, ctx) => 
       await ctx.run('ip', ['link', 'set', 'dev', nic, 'name', want.name]);
     }
     await ctx.run('ip', ['link', 'set', 'dev', want.name, 'mtu', String(want.mtu)]);
+    // CNI assigned the addresses: no duplicate detection, which would leave an IPv6 address unusable (and a
+    // route from it refused) for its first second. busybox's ip has no nodad, so the interface's setting.
+    if (want.addresses.some((a) => a.includes(':'))) await writeFile(ctx.paths.toHost(`/proc/sys/net/ipv6/conf/${want.name}/accept_dad`), '0').catch(() => undefined);
     for (const a of want.addresses) await ctx.run('ip', [...(a.includes(':') ? ['-6'] : []), 'addr', 'add', a, 'dev', want.name]).catch(alreadyThere);
     await ctx.run('ip', ['link', 'set', 'dev', want.name, 'up']);
     named.push({ name: want.name, mac: want.mac });

@@ -9,10 +9,12 @@
 // keeps QEMU's file descriptor working. A tap goes away with QEMU; the filters on the pod's interface are
 // removed at teardown (or by `passvol gc`), as the sandbox state lists them.
 import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { failedPrecondition, invalidArgument } from '../../common/errors.js';
 import type { Exec } from '../../common/exec.js';
-import { inGuestNfsNetworks, SetupPodNetworkArgs, type PodInterface, type PodRoute } from '../../protocol/index.js';
+import { SetupPodNetworkArgs, type GuestNetwork, type PodInterface, type PodRoute } from '../../protocol/index.js';
 import type { OciSpec } from '../oci/bundle.js';
 
 /** What the sandbox passes: the namespace, and per interface the tap that carries it. */
@@ -20,6 +22,8 @@ export interface PodNetwork {
   netns: string;
   interfaces: (PodInterface & { tap: string })[];
   routes: PodRoute[];
+  /** Routes of the namespace the guest does not get (multipath, or not unicast), to say so. */
+  skipped: string[];
 }
 
 /** The network namespace the bundle asks to join (CRI's pod namespace), if it names one by path. */
@@ -57,6 +61,7 @@ const IpRoute = z.array(
       scope: z.string().optional(),
       prefsrc: z.string().optional(),
       type: z.string().optional(),
+      metric: z.number().int().optional(),
     })
     .passthrough(),
 );
@@ -78,6 +83,9 @@ async function ipJson<T>(exec: Exec, netns: string, args: readonly string[], sch
  * gateway come first, so that a gateway is reachable before a route through it is added.
  */
 export async function readPodNetwork(exec: Exec, sandboxId: string, netns: string): Promise<PodNetwork | undefined> {
+  // The host's own namespace (a bundle written by hand, `ctr --net-host` style) must not be redirected into a VM.
+  const [pod, host] = await Promise.all([stat(netns).catch(() => undefined), stat('/proc/self/ns/net')]);
+  if (pod && pod.ino === host.ino && pod.dev === host.dev) throw failedPrecondition(`${netns} is the host's network namespace: a sandbox VM cannot join it (give the pod a namespace of its own, or none)`);
   const links = await ipJson(exec, netns, ['addr', 'show'], IpAddr).catch((e: Error) => {
     throw failedPrecondition(`cannot read the pod's network namespace ${netns}: ${e.message}`);
   });
@@ -90,14 +98,17 @@ export async function readPodNetwork(exec: Exec, sandboxId: string, netns: strin
     addresses: l.addr_info.filter((a) => a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`),
     tap: tapName(sandboxId, i),
   }));
-  const clash = interfaces.flatMap((i) => i.addresses).find(inGuestNfsNetworks);
-  if (clash) throw failedPrecondition(`the pod's address ${clash} lies in 10.0.2.0-10.0.17.255, which passvol's guest NFS networks use: give passvol pods a CNI range outside it`);
   const names = new Set(interfaces.map((i) => i.name));
   const routes: PodRoute[] = [];
+  const skipped: string[] = [];
   for (const family of ['inet', 'inet6'] as const) {
     const table = await ipJson(exec, netns, [...(family === 'inet6' ? ['-6'] : []), 'route', 'show'], IpRoute);
     for (const r of table) {
-      if (!r.dev || !names.has(r.dev) || r.protocol === 'kernel' || (r.type !== undefined && r.type !== 'unicast')) continue;
+      if (r.protocol === 'kernel' || (r.dev && !names.has(r.dev))) continue;
+      if (!r.dev || (r.type !== undefined && r.type !== 'unicast')) {
+        skipped.push(`${family} ${r.type ?? ''} ${r.dst}${r.dev ? '' : ' (multipath)'}`.replace(/\s+/g, ' '));
+        continue;
+      }
       routes.push({
         destination: r.dst,
         family,
@@ -105,15 +116,39 @@ export async function readPodNetwork(exec: Exec, sandboxId: string, netns: strin
         ...(r.gateway ? { gateway: r.gateway } : {}),
         ...(r.scope === 'link' || r.scope === 'host' ? { scope: r.scope } : {}),
         ...(r.prefsrc ? { source: r.prefsrc } : {}),
+        ...(r.metric !== undefined ? { metric: r.metric } : {}),
       });
     }
   }
   routes.sort((a, b) => Number(a.gateway !== undefined) - Number(b.gateway !== undefined));
-  const network: PodNetwork = { netns, interfaces, routes };
+  const network: PodNetwork = { netns, interfaces, routes, skipped };
   // The same checks the agent makes, before anything is plugged.
   const checked = SetupPodNetworkArgs.safeParse({ interfaces: interfaces.map(({ tap: _tap, ...i }) => i), routes });
   if (!checked.success) throw failedPrecondition(`the pod's network in ${netns} cannot be passed to the guest: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return network;
+}
+
+/** The first and last address of an IPv4 address (`a.b.c.d`) or network (`a.b.c.d/len`); undefined for IPv6. */
+function ipv4Range(cidr: string): [number, number] | undefined {
+  const [ip = '', len] = cidr.split('/');
+  if (isIP(ip) !== 4) return undefined;
+  const size = 2 ** (32 - (len === undefined ? 32 : Number(len)));
+  const first = Math.floor(ip.split('.').reduce((n, octet) => n * 256 + Number(octet), 0) / size) * size;
+  return [first, first + size - 1];
+}
+
+/**
+ * What of the pod's network a guest NFS network (`<prefix>.0/24`, a link of its own in the guest) would
+ * shadow: a pod subnet or route destination that overlaps it (the default route does not count: the NFS
+ * network is more specific only for its own /24). Undefined when they do not meet.
+ */
+export function podNetworkOverlap(net: Pick<PodNetwork, 'interfaces' | 'routes'>, network: GuestNetwork): string | undefined {
+  const [first, last] = ipv4Range(`${network.prefix}.0/24`) as [number, number];
+  const candidates = [...net.interfaces.flatMap((i) => i.addresses), ...net.routes.map((r) => r.destination).filter((d) => d !== 'default')];
+  return candidates.find((c) => {
+    const r = ipv4Range(c);
+    return r !== undefined && r[0] <= last && r[1] >= first;
+  });
 }
 
 /** Moves a tap QEMU opened into the pod's namespace and redirects every frame between it and `iface`. */

@@ -2,10 +2,11 @@
 // a crash: state.json (pids, volumes bound, sockets), written atomically at each change.
 import { readFileSync } from 'node:fs';
 import { pidAlive } from '../../common/processes.js';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { readJsonIfExists, writeJsonDurably } from '../../common/durable-json.js';
+import { removeUnmounted } from '../../common/scratch-cleanup.js';
 import { validateSandboxId } from '../../directvolume/index.js';
 
 export const DEFAULT_RUNTIME_ROOT = '/run/passvol/sandboxes';
@@ -62,8 +63,9 @@ export class SandboxDirs {
     return (await readdir(this.root).catch(() => [] as string[])).filter((n) => !n.startsWith('.'));
   }
 
+  /** Removes the sandbox's folder; refused while anything is still mounted in it (see removeUnmounted). */
   async remove(id: string): Promise<void> {
-    await rm(this.dir(id), { recursive: true, force: true });
+    await removeUnmounted(this.dir(id));
   }
 }
 

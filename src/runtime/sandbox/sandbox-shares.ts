@@ -22,12 +22,15 @@ export interface PlannedShare {
 /** The sandbox's folder of binds: `files/` (shared as one share) and `dirN/` (read-only folders). */
 export const FILES_DIR = 'shared';
 /**
- * The pod share's folder: one virtio-fs share for every container added after the first, each in its own
- * `<key>/` (its rootfs, folders and files bind-mounted there). The folder is a shared mount, so binds made
- * after its virtiofsd started reach it (virtiofsd's mount namespace is a slave of the host's), and a
- * container added costs no hot-plug slot and no virtiofsd of its own, as in Kata's one shared folder.
+ * The pod share: one virtio-fs share for every container added after the first, as Kata's one shared
+ * folder, so that a container added costs no hot-plug slot and no virtiofsd of its own. Each container's
+ * rootfs, folders and files are bind-mounted in `mounts/<key>/`, which the guest never sees; the share is
+ * `containers/`, a read-only bind of `mounts/` that receives its mounts (a slave of it, as virtiofsd's own
+ * namespace is of the host's), so binds made after virtiofsd started reach the guest, and the guest can
+ * create nothing there (a link it put where a bind was about to be made would send the bind elsewhere).
  */
-export const CONTAINERS_DIR = 'containers';
+export const MOUNTS_DIR = 'mounts';
+const CONTAINERS_DIR = 'containers';
 
 /** Bind-mounts `from` at `to` (a file or folder it makes), read-only on the host side when asked. */
 async function bind(exec: Exec, from: string, to: string, readonly: boolean, file: boolean): Promise<void> {
@@ -75,28 +78,32 @@ export async function planShares(rootfs: string, plans: readonly PlannedMount[],
   return files.size === 0 ? [...shares.values()] : [...shares.values(), { tag: FILES_DIR, hostDir: join(binds, 'files'), entries: files }];
 }
 
-/** Makes the pod share's folder a shared mount (once), so that binds made in it later reach its virtiofsd. */
-export async function preparePodShare(sandboxDir: string, exec: Exec): Promise<string> {
-  const dir = join(sandboxDir, CONTAINERS_DIR);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
-  if (!mountinfo.split('\n').some((l) => l.split(' ')[4] === dir)) await exec.run('mount', ['--bind', dir, dir]);
-  await exec.run('mount', ['--make-shared', dir]);
-  return dir;
+/** Sets up the pod share's two folders (idempotent): `mounts/` where binds are made, `containers/` to share. */
+export async function preparePodShare(sandboxDir: string, exec: Exec): Promise<{ mountsDir: string; shareDir: string }> {
+  const mountsDir = join(sandboxDir, MOUNTS_DIR);
+  const shareDir = join(sandboxDir, CONTAINERS_DIR);
+  for (const d of [mountsDir, shareDir]) await mkdir(d, { recursive: true, mode: 0o700 });
+  const mounted = new Set((await readFile('/proc/self/mountinfo', 'utf8')).split('\n').map((l) => l.split(' ')[4]));
+  if (!mounted.has(mountsDir)) await exec.run('mount', ['--bind', mountsDir, mountsDir]);
+  await exec.run('mount', ['--make-shared', mountsDir]);
+  if (!mounted.has(shareDir)) await exec.run('mount', ['--rbind', mountsDir, shareDir]);
+  await exec.run('mount', ['--make-slave', shareDir]);
+  await exec.run('mount', ['-o', 'remount,bind,ro', shareDir]);
+  return { mountsDir, shareDir };
 }
 
 /**
- * Binds what a container added to the sandbox needs from the host into its folder `<pod share>/<key>/`:
+ * Binds what a container added to the sandbox needs from the host into its folder `<mounts>/<key>/`:
  * its rootfs at `rootfs`, each folder at `dirN` (read-only on the host side when the container mounts it
  * so), each single file under `files/`. Returns each mount source's path relative to the pod share.
  */
-export async function bindIntoPodShare(podShareDir: string, key: string, rootfs: string, plans: readonly PlannedMount[], exec: Exec): Promise<Map<string, string>> {
+export async function bindIntoPodShare(mountsDir: string, key: string, rootfs: string, plans: readonly PlannedMount[], exec: Exec): Promise<Map<string, string>> {
   const entries = new Map<string, string>([[shareKey(rootfs, false), `${key}/rootfs`]]);
-  await bind(exec, rootfs, join(podShareDir, key, 'rootfs'), false, false);
+  await bind(exec, rootfs, join(mountsDir, key, 'rootfs'), false, false);
   for (const src of await sharedSources(plans)) {
     if (entries.has(src.key)) continue;
     const relative = src.isDirectory ? `${key}/dir${entries.size}` : `${key}/files/${entries.size}-${basename(src.hostPath)}`;
-    await bind(exec, src.hostPath, join(podShareDir, relative), src.readonly, !src.isDirectory);
+    await bind(exec, src.hostPath, join(mountsDir, relative), src.readonly, !src.isDirectory);
     entries.set(src.key, relative);
   }
   return entries;

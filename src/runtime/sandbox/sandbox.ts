@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { failedPrecondition, isPassvolError, PassvolError, toPassvolError } from '../../common/errors.js';
-import { undoMountsUnder } from '../../common/scratch-cleanup.js';
+import { removeUnmounted } from '../../common/scratch-cleanup.js';
 import type { Exec } from '../../common/exec.js';
 import type { Logger } from '../../common/logger.js';
 import { DEFAULT_RS_SHIM_ROOT, monitorSocketPath, type RecordStore } from '../../directvolume/index.js';
@@ -19,7 +19,7 @@ import { AgentClient } from '../agent-client.js';
 import { TemplateRestoreError, type BlockBackendSettings } from '../hypervisor.js';
 import { startMonitorServer, stopMonitorServer, type DirectVolumeOps } from '../monitor/monitor-server.js';
 import { directVolumeOps } from './sandbox-volume-ops.js';
-import { bindIntoPodShare, CONTAINERS_DIR, planShares, preparePodShare, releaseShares } from './sandbox-shares.js';
+import { bindIntoPodShare, MOUNTS_DIR, planShares, preparePodShare, releaseShares } from './sandbox-shares.js';
 import { shareKey } from '../volumes/shared-volume.js';
 import type { Bundle } from '../oci/bundle.js';
 import { planForwards, splitNfsDevice, type NfsForward } from '../volumes/nfs-forwarding.js';
@@ -27,7 +27,7 @@ import type { AttachedVolume, VolumeContext } from '../volumes/sandbox-volume.js
 import { VolumeBinding } from '../volumes/volume-binding.js';
 import { planMounts, type PlannedMount } from '../volumes/volume-plan.js';
 import { attachVolumes } from './sandbox-volumes.js';
-import { connectTap, disconnectPodNetwork, podNetnsOf, readPodNetwork, type PodNetwork } from '../network/pod-network.js';
+import { connectTap, disconnectPodNetwork, podNetnsOf, podNetworkOverlap, readPodNetwork, type PodNetwork } from '../network/pod-network.js';
 import { processStartTicks, type SandboxDirs, type SandboxState } from './sandbox-dir.js';
 import type { GuestImagePaths, LaunchVm, SandboxVm, SandboxVmSpec } from './sandbox-vm.js';
 import type { VmTemplate, VmTemplates } from './vm-templates.js';
@@ -103,7 +103,10 @@ export class Sandbox {
   private readonly containers = new Map<string, SandboxContainer>();
   private containerSeq = 0;
   private containerOps: Promise<unknown> = Promise.resolve();
-  private podShareReady: Promise<string> | undefined;
+  private podShareDirs: { mountsDir: string; shareDir: string } | undefined;
+  /** The pod's network the guest has (its interfaces and routes), once attached. */
+  private podNetwork: PodNetwork | undefined;
+  private podShareStep: 'none' | 'plugged' | 'mounted' = 'none';
   /**
    * Guest networks the VM has: network 0 when it booted with forwards, then one per reachServers. One
    * plugged but not yet configured in the guest (setupNetwork failed) is tried again before it is used.
@@ -221,6 +224,8 @@ export class Sandbox {
     const netns = podNetnsOf(bundle.spec);
     const podNetwork = netns ? await readPodNetwork(deps.exec, this.id, netns) : undefined;
     if (netns && !podNetwork) log.info({ netns }, "the pod's network namespace has no interface to pass: the guest has no pod network");
+    const shadowed = podNetwork && forwards.length > 0 ? podNetworkOverlap(podNetwork, guestNetwork(0)) : undefined;
+    if (shadowed) throw failedPrecondition(`the pod's network (${shadowed}) overlaps ${guestNetwork(0).prefix}.0/24, which the guest's network to its NFS servers uses`);
     const started = Date.now();
     const vmSpec: SandboxVmSpec = {
       id: this.id,
@@ -276,6 +281,8 @@ export class Sandbox {
       await (this.vm as SandboxVm).addPodNic(index, iface.tap, iface.mac);
       await connectTap(this.deps.exec, net.netns, iface, iface.tap);
     }
+    if (net.skipped.length > 0) log.warn({ routes: net.skipped }, "routes of the pod's namespace the guest does not get");
+    this.podNetwork = net;
     const interfaces = net.interfaces.map(({ tap: _tap, ...i }) => i);
     await (this.agent as AgentClient).call('setupPodNetwork', { waitMs: NIC_WAIT_MS, interfaces, routes: net.routes }, NIC_WAIT_MS + 10_000);
     log.info({ ms: Date.now() - started, netns: net.netns, interfaces: interfaces.map((i) => `${i.name} ${i.addresses.join(' ')}`), routes: net.routes.length }, 'pod network passed to the guest');
@@ -336,8 +343,9 @@ export class Sandbox {
 
   /**
    * Removes an added container: its processes are killed, then what only it used goes (volumes unmounted
-   * in the guest and unplugged, bindings released; its shares unmounted and unplugged). Each step is
-   * forgotten once done, so after a failure removing it again resumes where it stopped.
+   * in the guest and unplugged, bindings released; its binds in the pod share unmounted; pod memory stays
+   * until the sandbox ends). Each step is forgotten once done, so after a failure removing it again resumes
+   * where it stopped.
    */
   removeContainer(id: string): Promise<void> {
     return this.serially(() => this.remove(id));
@@ -361,13 +369,12 @@ export class Sandbox {
     if (servers.size > 0) await this.reachServers([...servers], log);
     // Keys are never reused: a new container must not land in the folder (or the share tags) of another.
     const key = `k${++this.containerSeq}`;
-    const bindsDir = join(this.deps.dirs.dir(this.id), CONTAINERS_DIR, key);
+    const bindsDir = join(this.deps.dirs.dir(this.id), MOUNTS_DIR, key);
     if (existsSync(bindsDir)) throw new PassvolError('PV_ERR_INTERNAL', `${bindsDir} exists already; it belongs to another container`);
     const c: SandboxContainer = { id, bundle: bundle.dir, source: bundle, status: 'created', createdAt: new Date().toISOString(), volumes: new Set(), bindsDir };
     this.containers.set(id, c);
     try {
-      const podShare = await this.podShare(log);
-      const entries = await bindIntoPodShare(podShare, key, bundle.rootfs, plans, this.deps.exec);
+      const entries = await bindIntoPodShare(await this.podShare(log), key, bundle.rootfs, plans, this.deps.exec);
       const shareMounts = new Map([...entries].map(([hostKey, relative]) => [hostKey, `${SHARE_ROOT}/${POD_SHARE_TAG}/${relative}`]));
       await this.createContainer(c, bundle, plans, shareMounts, log);
       log.info({ volumes: c.volumes.size }, 'container added');
@@ -386,20 +393,22 @@ export class Sandbox {
    * The pod share, made when the first container is added: one virtio-fs share (one hot-plug slot, one
    * virtiofsd) for every container added after the first, which the guest mounts at SHARE_ROOT/pod.
    * Submounts are announced, so each bound folder is a mount of its own in the guest (its own st_dev).
+   * Each step is done once; after a failure the next container resumes at the step that failed.
+   * Returns the folder binds are made in.
    */
   private async podShare(log: Logger): Promise<string> {
-    this.podShareReady ??= (async () => {
-      const dir = await preparePodShare(this.deps.dirs.dir(this.id), this.deps.exec);
-      await (this.vm as SandboxVm).addShare(POD_SHARE_TAG, dir, { announceSubmounts: true });
+    const dir = this.deps.dirs.dir(this.id);
+    this.podShareDirs ??= await preparePodShare(dir, this.deps.exec);
+    if (this.podShareStep === 'none') {
+      await (this.vm as SandboxVm).addShare(POD_SHARE_TAG, this.podShareDirs.shareDir, { announceSubmounts: true });
+      this.podShareStep = 'plugged';
+    }
+    if (this.podShareStep === 'plugged') {
       await (this.agent as AgentClient).call('mount', { source: { kind: 'virtiofs', tag: POD_SHARE_TAG }, target: `${SHARE_ROOT}/${POD_SHARE_TAG}`, fstype: 'virtiofs', options: [], deviceWaitMs: HOTPLUG_WAIT_MS });
+      this.podShareStep = 'mounted';
       log.info({ tag: POD_SHARE_TAG }, 'pod share plugged for added containers');
-      return dir;
-    })();
-    // A failure is not kept: the next container tries again (addShare undoes its own half-done work).
-    return this.podShareReady.catch((e: unknown) => {
-      this.podShareReady = undefined;
-      throw e;
-    });
+    }
+    return this.podShareDirs.mountsDir;
   }
 
   /**
@@ -414,6 +423,8 @@ export class Sandbox {
     if (unreached.length > 0) {
       if (this.networks.length >= MAX_GUEST_NETWORKS) throw new PassvolError('PV_ERR_RESOURCE_EXHAUSTED', `sandbox ${this.id} has all ${MAX_GUEST_NETWORKS} guest networks it may have: no room for NFS servers ${unreached.join(', ')}`);
       const network = guestNetwork(this.networks.length);
+      const shadowed = this.podNetwork ? podNetworkOverlap(this.podNetwork, network) : undefined;
+      if (shadowed) throw failedPrecondition(`NFS servers ${unreached.join(', ')} need a guest network, and the next one (${network.prefix}.0/24) overlaps the pod's network (${shadowed})`);
       const forwards = await planForwards(unreached, undefined, network);
       await (this.vm as SandboxVm).addNetwork(network, forwards);
       this.networks.push({ network, forwards, configured: false });
@@ -439,7 +450,8 @@ export class Sandbox {
     c.status = 'stopped';
     const stillUsed = new Set([...this.containers.values()].filter((o) => o !== c).flatMap((o) => [...o.volumes]));
     for (const v of [...c.volumes].reverse()) {
-      if (!stillUsed.has(v)) {
+      // Pod memory stays with the sandbox: a container restarted by kubelet finds its emptyDir as it left it.
+      if (!stillUsed.has(v) && v.kind !== 'pod-tmpfs') {
         await v.detach();
         this.attached.splice(this.attached.indexOf(v), 1);
         this.state.boundVolumes = this.state.boundVolumes.filter((b) => b.volumePath !== v.volumePath);
@@ -450,8 +462,7 @@ export class Sandbox {
     // The guest no longer uses the binds (its container is gone): unmounting them on the host reaches the
     // pod share's virtiofsd too. Lazily, as virtiofsd may still hold what the guest has not forgotten yet.
     if (c.bindsDir) {
-      undoMountsUnder(c.bindsDir);
-      await rm(c.bindsDir, { recursive: true, force: true });
+      await removeUnmounted(c.bindsDir);
     }
     this.containers.delete(id);
   }

@@ -30,7 +30,7 @@ export async function planMounts(mounts: readonly OciMount[], records: RecordSto
       if (e.code === 'PV_ERR_INVALID_ARGUMENT') return undefined;
       throw e;
     });
-    const memory = record ? undefined : await podMemoryBytes(mount, source);
+    const memory = record ? undefined : await podMemoryBytes(source);
     if (memory !== undefined) out.push({ kind: 'pod-tmpfs', mount, hostPath: source, bytes: memory });
     else if (!record) out.push({ kind: 'shared', mount, hostPath: source });
     else if (record.mountInfo['volume-type'] === 'nfs') out.push({ kind: 'direct-nfs', mount, record });
@@ -40,15 +40,23 @@ export async function planMounts(mounts: readonly OciMount[], records: RecordSto
 }
 
 const TMPFS_MAGIC = 0x01021994;
+/** CRI's /dev/shm for a pod (<CRI state>/sandboxes/<id>/shm) and kubelet's emptyDir volumes, by their host paths. */
+const CRI_SANDBOX_SHM = /\/io\.containerd\.grpc\.v1\.cri\/sandboxes\/[^/]+\/shm$/;
+const KUBELET_EMPTY_DIR = /\/pods\/[^/]+\/volumes\/kubernetes\.io~empty-dir\/[^/]+$/;
 
 /**
- * The size of the host tmpfs a bind gives the pod as memory it shares: CRI's sandbox /dev/shm (or any tmpfs
- * bound at /dev/shm) and kubelet's memory-backed emptyDirs. Both start empty and belong to the pod alone, so
- * the guest's own tmpfs serves them (Kata does the same); kubelet's other tmpfs volumes (secrets, tokens)
- * carry content from the host and stay shared.
+ * Whether a bind's source is memory the pod alone owns and that starts empty: CRI's pod /dev/shm or a kubelet
+ * emptyDir (of which only the memory-backed ones, a tmpfs on the host, qualify). The guest's own tmpfs serves
+ * those (Kata does the same). Any other tmpfs (the host's own /dev/shm, kubelet's secrets and tokens) carries
+ * something of the host's and stays shared.
  */
-async function podMemoryBytes(mount: OciMount, source: string): Promise<number | undefined> {
-  if (mount.destination !== '/dev/shm' && !source.includes('/volumes/kubernetes.io~empty-dir/')) return undefined;
+export function isPodMemorySource(source: string): boolean {
+  return CRI_SANDBOX_SHM.test(source) || KUBELET_EMPTY_DIR.test(source);
+}
+
+/** The size of the host tmpfs behind pod memory, or undefined for any other source. */
+async function podMemoryBytes(source: string): Promise<number | undefined> {
+  if (!isPodMemorySource(source)) return undefined;
   const st = await statfs(source).catch(() => undefined);
   return st?.type === TMPFS_MAGIC ? st.blocks * st.bsize : undefined;
 }
