@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { buildGuestImage, type GuestImage } from '../../src/guest-image/build-guest-image.js';
 import { createLogger } from '../../src/common/logger.js';
 import type { RunningVm, VmSpec } from '../../src/runtime/hypervisor.js';
+import { PROTOCOL_VERSION } from '../../src/protocol/index.js';
 import { QemuHypervisor } from '../../src/runtime/qemu/qemu-vm.js';
 
 export const PLACEHOLDER_AGENT = fileURLToPath(new URL('../integration/vm/fixtures/placeholder-agent.mjs', import.meta.url));
@@ -72,7 +73,7 @@ export async function bootVm(t: TestContext, extra: Partial<VmSpec> = {}): Promi
 }
 
 /**
- * Sends `{"v":1,"id":N,"op":op}` until a reply with one of the ids sent comes back (the guest may not have
+ * Sends `{"v":PROTOCOL_VERSION,"id":N,"op":op}` until a reply with one of the ids sent comes back (the guest may not have
  * opened the port yet), and returns the reply's result. Replies to other ids (late answers to an earlier
  * connection's resends) are skipped.
  */
@@ -88,7 +89,7 @@ export function agentRequest(socketPath: string, op: string, timeoutMs = 20_000)
       const send = (): void => {
         const id = ++nextId;
         sent.add(id);
-        socket.write(JSON.stringify({ v: 1, id, op }) + '\n');
+        socket.write(JSON.stringify({ v: PROTOCOL_VERSION, id, op }) + '\n');
       };
       const resend = setInterval(send, 1000);
       const giveUp = setTimeout(() => {

@@ -16,6 +16,7 @@ import { systemExec } from '../../../src/common/exec.js';
 import { bundleAgent } from '../../../src/guest-image/agent-bundle.js';
 import { buildAgentSnapshot, snapshotPlans } from '../../../src/guest-image/agent-snapshot.js';
 import { REPO, needsRoot, startAgent, type AgentUnderTest } from './agent-harness.js';
+import { PROTOCOL_VERSION } from '../../../src/protocol/index.js';
 
 export const BUNDLE_BUDGET_BYTES = 256 * 1024;
 
@@ -97,7 +98,7 @@ after(async () => {
 test('the bundle runs: it listens on --socket and answers ping and guestInfo', { skip: needsRoot }, async (t) => {
   bundled = await startAgent({ entry: outfile });
   const ping = await bundled.client.request('ping', {});
-  assert.equal(ping.protocol, 1);
+  assert.equal(ping.protocol, PROTOCOL_VERSION);
   const info = await bundled.client.request('guestInfo', {});
   t.diagnostic(`bundled agent: connectable ${Math.round(bundled.startMs)} ms after spawn, RSS ${info.agentRssKiB} KiB`);
   assert.match(bundled.stderr(), /"msg":"agent ready"/);
@@ -110,7 +111,7 @@ test('the startup snapshot is made as the image build makes it for KVM (on this 
   assert.ok(kvm);
   await buildAgentSnapshot(systemExec, { runner: kvm.runner, bundle: cjs.code, workDir: outDir, blobPath });
   fromSnapshot = await startAgent({ snapshot: blobPath });
-  assert.equal((await fromSnapshot.client.request('ping', {})).protocol, 1);
+  assert.equal((await fromSnapshot.client.request('ping', {})).protocol, PROTOCOL_VERSION);
   const info = await fromSnapshot.client.request('guestInfo', {});
   t.diagnostic(`agent from its snapshot: connectable ${Math.round(fromSnapshot.startMs)} ms after spawn, RSS ${info.agentRssKiB} KiB`);
   // The flags reached it (its socket is the one asked for), and it says where its modules came from.

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { constants, closeSync, openSync } from 'node:fs';
 import { readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PROTOCOL_VERSION } from '../../../src/protocol/index.js';
 import {
   makeBusyboxRootfs,
   makeLoopDisk,
@@ -68,7 +69,7 @@ test('a container writes into its volume as uid 1000, sees ext4 there, and its o
   assert.ok(maxpid > 1 && maxpid < 500 && (agent.child.pid ?? 0) > maxpid, out);
   assert.match(out, /^cwd=\/work$/m);
   assert.equal(agent.client.output('c1', 'c1', 'stderr'), 'to-stderr\n');
-  assert.deepEqual(await agent.client.waitFor(exitOf('c1', 'c1')), { v: 1, event: 'exit', containerId: 'c1', execId: 'c1', exitCode: 3 });
+  assert.deepEqual(await agent.client.waitFor(exitOf('c1', 'c1')), { v: PROTOCOL_VERSION, event: 'exit', containerId: 'c1', execId: 'c1', exitCode: 3 });
 
   const written = join(agent.root, VOLUME, 'out');
   assert.equal(await readFile(written, 'utf8'), 'written\n');

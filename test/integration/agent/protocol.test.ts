@@ -1,7 +1,7 @@
 // The real agent process on a unix socket: ping, guestInfo, and malformed input that must never crash it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeLine, MAX_LINE_BYTES } from '../../../src/protocol/index.js';
+import { encodeLine, MAX_LINE_BYTES, PROTOCOL_VERSION } from '../../../src/protocol/index.js';
 import { needsRoot, startAgent, type AgentUnderTest } from './agent-harness.js';
 
 let agent: AgentUnderTest;
@@ -13,7 +13,7 @@ after(() => agent?.stop());
 
 test('ping and guestInfo answer with schema-valid results', { skip: needsRoot }, async (t) => {
   const ping = await agent.client.request('ping', {});
-  assert.equal(ping.protocol, 1);
+  assert.equal(ping.protocol, PROTOCOL_VERSION);
   assert.match(ping.bootId, /^[0-9a-f-]{36}$/);
   const info = await agent.client.request('guestInfo', {});
   assert.ok(info.memTotalKiB > 0 && info.memAvailableKiB > 0 && info.agentRssKiB > 0);
@@ -24,26 +24,26 @@ test('ping and guestInfo answer with schema-valid results', { skip: needsRoot },
 test('malformed lines get error responses and the agent keeps serving', { skip: needsRoot }, async () => {
   const c = agent.client;
   await c.raw('this is not json\n');
-  await c.raw('{"v":1,"op":"ping"}\n');
+  await c.raw(`{"v":${PROTOCOL_VERSION},"op":"ping"}\n`);
   await c.waitFor(() => (c.anonymous.length >= 2 ? true : undefined));
   assert.deepEqual(c.anonymous.map((r) => !r.ok && r.error.code), ['INVALID_ARGUMENT', 'INVALID_ARGUMENT']);
 
-  const unknown = await c.raw(encodeLine({ v: 1, id: 9001, op: 'formatDisk', args: {} }), 9001);
+  const unknown = await c.raw(encodeLine({ v: PROTOCOL_VERSION, id: 9001, op: 'formatDisk', args: {} }), 9001);
   assert.ok(!unknown.ok && unknown.error.code === 'INVALID_ARGUMENT' && /unknown op/.test(unknown.error.message));
-  const badArgs = await c.raw(encodeLine({ v: 1, id: 9002, op: 'mount', args: { target: 5 } }), 9002);
+  const badArgs = await c.raw(encodeLine({ v: PROTOCOL_VERSION, id: 9002, op: 'mount', args: { target: 5 } }), 9002);
   assert.ok(!badArgs.ok && badArgs.error.code === 'INVALID_ARGUMENT' && /args\.source/.test(badArgs.error.message));
   const version = await c.raw(encodeLine({ v: 7, id: 9003, op: 'ping' }), 9003);
   assert.ok(!version.ok && version.error.code === 'FAILED_PRECONDITION');
 
   // A request line of more than 1 MiB: dropped, answered with its id, and the next line is read intact.
-  const head = encodeLine({ v: 1, id: 9004, op: 'writeStdin', args: { containerId: 'c', execId: 'e', data: '' } }).toString().slice(0, -4);
+  const head = encodeLine({ v: PROTOCOL_VERSION, id: 9004, op: 'writeStdin', args: { containerId: 'c', execId: 'e', data: '' } }).toString().slice(0, -4);
   const oversize = `${head}${'A'.repeat(MAX_LINE_BYTES)}"}}\n`;
-  const [big, next] = await Promise.all([c.raw(oversize, 9004), c.raw(encodeLine({ v: 1, id: 9005, op: 'ping' }), 9005)]);
+  const [big, next] = await Promise.all([c.raw(oversize, 9004), c.raw(encodeLine({ v: PROTOCOL_VERSION, id: 9005, op: 'ping' }), 9005)]);
   assert.ok(!big.ok && /exceeds the 1048576-byte limit/.test(big.error.message));
   assert.ok(next.ok);
 
   // A request trickled in one byte at a time.
-  const bytes = encodeLine({ v: 1, id: 9006, op: 'ping', args: {} });
+  const bytes = encodeLine({ v: PROTOCOL_VERSION, id: 9006, op: 'ping', args: {} });
   const answered = c.raw(Buffer.alloc(0), 9006);
   for (const b of bytes) c.socket.write(Buffer.from([b]));
   assert.ok((await answered).ok);
