@@ -95,18 +95,21 @@ export async function preparePodShare(sandboxDir: string, exec: Exec): Promise<{
 /**
  * Binds what a container added to the sandbox needs from the host into its folder `<mounts>/<key>/`:
  * its rootfs at `rootfs`, each folder at `dirN` (read-only on the host side when the container mounts it
- * so), each single file under `files/`. Returns each mount source's path relative to the pod share.
+ * so), each single file under `files/`. Returns each mount source's path relative to the pod share, and
+ * which of them are folders (each a mount of its own in the guest, as submounts are announced).
  */
-export async function bindIntoPodShare(mountsDir: string, key: string, rootfs: string, plans: readonly PlannedMount[], exec: Exec): Promise<Map<string, string>> {
+export async function bindIntoPodShare(mountsDir: string, key: string, rootfs: string, plans: readonly PlannedMount[], exec: Exec): Promise<{ entries: Map<string, string>; folders: string[] }> {
   const entries = new Map<string, string>([[shareKey(rootfs, false), `${key}/rootfs`]]);
+  const folders = [`${key}/rootfs`];
   await bind(exec, rootfs, join(mountsDir, key, 'rootfs'), false, false);
   for (const src of await sharedSources(plans)) {
     if (entries.has(src.key)) continue;
     const relative = src.isDirectory ? `${key}/dir${entries.size}` : `${key}/files/${entries.size}-${basename(src.hostPath)}`;
     await bind(exec, src.hostPath, join(mountsDir, relative), src.readonly, !src.isDirectory);
     entries.set(src.key, relative);
+    if (src.isDirectory) folders.push(relative);
   }
-  return entries;
+  return { entries, folders };
 }
 
 /** Undoes the binds (the file binds, the pod share and what is in it) before the sandbox folder can be removed; safe to repeat. */

@@ -83,6 +83,8 @@ interface SandboxContainer extends ContainerInfo {
   readonly volumes: Set<AttachedVolume>;
   /** Its folder of binds in the sandbox's folder (an added container's). */
   readonly bindsDir?: string;
+  /** Where the guest has its bound folders (the pod share's submounts), to let go of at removal. */
+  guestFolders?: string[];
   output?: (stream: 'stdout' | 'stderr', data: Buffer) => void;
 }
 
@@ -374,8 +376,10 @@ export class Sandbox {
     const c: SandboxContainer = { id, bundle: bundle.dir, source: bundle, status: 'created', createdAt: new Date().toISOString(), volumes: new Set(), bindsDir };
     this.containers.set(id, c);
     try {
-      const entries = await bindIntoPodShare(await this.podShare(log), key, bundle.rootfs, plans, this.deps.exec);
-      const shareMounts = new Map([...entries].map(([hostKey, relative]) => [hostKey, `${SHARE_ROOT}/${POD_SHARE_TAG}/${relative}`]));
+      const { entries, folders } = await bindIntoPodShare(await this.podShare(log), key, bundle.rootfs, plans, this.deps.exec);
+      const inGuest = (relative: string) => `${SHARE_ROOT}/${POD_SHARE_TAG}/${relative}`;
+      c.guestFolders = folders.map(inGuest);
+      const shareMounts = new Map([...entries].map(([hostKey, relative]) => [hostKey, inGuest(relative)]));
       await this.createContainer(c, bundle, plans, shareMounts, log);
       log.info({ volumes: c.volumes.size }, 'container added');
     } catch (e) {
@@ -459,8 +463,13 @@ export class Sandbox {
       }
       c.volumes.delete(v);
     }
-    // The guest no longer uses the binds (its container is gone): unmounting them on the host reaches the
-    // pod share's virtiofsd too. Lazily, as virtiofsd may still hold what the guest has not forgotten yet.
+    // The guest lets go of the container's folders (its submounts of the pod share): their inodes are
+    // forgotten, so virtiofsd closes what it held of them. Then the binds go on the host, which reaches the
+    // pod share's virtiofsd too (lazily, for whatever it still holds).
+    for (const target of c.guestFolders ?? []) {
+      await agent.call('unmount', { target }).catch((e: Error) => this.deps.log.warn({ sandbox: this.id, container: id, target, err: e.message }, 'the guest kept a folder of the removed container'));
+    }
+    c.guestFolders = [];
     if (c.bindsDir) {
       await removeUnmounted(c.bindsDir);
     }
