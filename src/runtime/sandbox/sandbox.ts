@@ -105,10 +105,11 @@ export class Sandbox {
   private readonly containers = new Map<string, SandboxContainer>();
   private containerSeq = 0;
   private containerOps: Promise<unknown> = Promise.resolve();
+  /** The pod share's folders, and how far its setup got (see podShare()). */
   private podShareDirs: { mountsDir: string; shareDir: string } | undefined;
+  private podShareStep: 'none' | 'plugged' | 'mounted' = 'none';
   /** The pod's network the guest has (its interfaces and routes), once attached. */
   private podNetwork: PodNetwork | undefined;
-  private podShareStep: 'none' | 'plugged' | 'mounted' = 'none';
   /**
    * Guest networks the VM has: network 0 when it booted with forwards, then one per reachServers. One
    * plugged but not yet configured in the guest (setupNetwork failed) is tried again before it is used.
@@ -334,8 +335,8 @@ export class Sandbox {
 
   /**
    * Adds a container to the running sandbox (a pod's other containers): its rootfs, shared folders and files
-   * are bound into the pod share (plugged with the first one added), and a volume the sandbox already has is bound in without attaching it
-   * again. NAS volumes on servers the guest does not reach yet get a guest network of their own. On
+   * are bound into the pod share (plugged with the first one added), and a volume the sandbox already has
+   * is bound in without attaching it again. NAS volumes on servers the guest does not reach yet get a guest network of their own. On
    * failure what it set up is undone (a network added for it stays: the guest may need it again); should
    * that fail too, the container stays listed so that removing it retries the cleanup.
    */
@@ -369,7 +370,7 @@ export class Sandbox {
     if (this.vm.shareKind !== 'virtiofs') throw failedPrecondition('this sandbox shares over 9p, whose devices cannot be hot-plugged: it holds one container');
     const servers = new Set(plans.flatMap((p) => (p.kind === 'direct-nfs' ? [splitNfsDevice(p.record.mountInfo.device).server] : [])));
     if (servers.size > 0) await this.reachServers([...servers], log);
-    // Keys are never reused: a new container must not land in the folder (or the share tags) of another.
+    // Keys are never reused: a new container must not land in the folder of another.
     const key = `k${++this.containerSeq}`;
     const bindsDir = join(this.deps.dirs.dir(this.id), MOUNTS_DIR, key);
     if (existsSync(bindsDir)) throw new PassvolError('PV_ERR_INTERNAL', `${bindsDir} exists already; it belongs to another container`);
