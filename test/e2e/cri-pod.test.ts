@@ -114,10 +114,10 @@ test('a pod through CRI: the VM takes the address CNI gave the pod, serves on it
   assert.match(inside, / on \/data type ext4 /, 'the disk is passed through');
   assert.match(inside, /on-disk\ngateway-answers/, 'the container wrote to the disk and reaches its gateway');
   // A second container of the pod shares its network: it reaches the first on localhost.
-  // It alone mounts a memory emptyDir (a tmpfs where kubelet keeps them).
+  // It alone mounts a memory emptyDir (a tmpfs where kubelet keeps them), larger than the guest's memory.
   const emptyDir = join(root, 'kubelet/pods/u-web/volumes/kubernetes.io~empty-dir/cache');
   mkdirSync(emptyDir, { recursive: true });
-  assert.equal(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', emptyDir]).status, 0);
+  assert.equal(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4g', 'tmpfs', emptyDir]).status, 0);
   const sidecarConfig = join(root, 'sidecar.json');
   writeFileSync(sidecarConfig, JSON.stringify({ metadata: { name: 'sidecar' }, image: { image: 'passvol.test/busybox:1' }, command: ['/bin/sleep', '600'], mounts: [{ container_path: '/cache', host_path: emptyDir }], log_path: 'sidecar.log', linux: {} }));
   const sidecar = await ok(ctd, ['create', pod, sidecarConfig, podConfig]);
@@ -133,7 +133,9 @@ test('a pod through CRI: the VM takes the address CNI gave the pod, serves on it
   writeFileSync(sidecarConfig, JSON.stringify({ ...JSON.parse(readFileSync(sidecarConfig, 'utf8')), metadata: { name: 'sidecar', attempt: 1 } }));
   const restarted = await ok(ctd, ['create', pod, sidecarConfig, podConfig]);
   await ok(ctd, ['start', restarted]);
-  assert.match(await ok(ctd, ['exec', '--sync', restarted, '/bin/sh', '-c', 'cat /cache/note; mount | grep " on /cache "']), /^kept\n\S+ on \/cache type tmpfs /);
+  const cache = await ok(ctd, ['exec', '--sync', restarted, '/bin/sh', '-c', 'cat /cache/note; mount | grep " on /cache "; df -k /cache | tail -1']);
+  assert.match(cache, /^kept\n\S+ on \/cache type tmpfs /, cache);
+  assert.equal(Number(cache.trim().split('\n').at(-1)?.trim().split(/\s+/)[1]), 512 * 1024, "the guest's memory (512 MiB) caps it");
   await ok(ctd, ['stop', '--timeout', '2', restarted]);
   await ok(ctd, ['rm', restarted]);
   const failing = await crictl(ctd, ['exec', '--sync', container, '/bin/sh', '-c', 'exit 3']);

@@ -52,6 +52,7 @@ export interface SandboxDeps {
 }
 
 const SHARE_ROOT = '/run/passvol/shares';
+const DEFAULT_MEMORY_MIB = 512;
 /** The tag of the one share every container added to the sandbox comes through. */
 const POD_SHARE_TAG = 'pod';
 /** A clone's agent answers within a second or two; one that does not is a template gone bad. */
@@ -234,7 +235,7 @@ export class Sandbox {
       id: this.id,
       stateDir: deps.dirs.dir(this.id),
       image: deps.image,
-      memoryMiB: deps.memoryMiB ?? 512,
+      memoryMiB: deps.memoryMiB ?? DEFAULT_MEMORY_MIB,
       cpus: deps.cpus ?? 1,
       shares: shares.map((s) => ({ tag: s.tag, hostDir: s.hostDir })),
       shareKind: deps.shareKind ?? 'virtiofs',
@@ -303,6 +304,7 @@ export class Sandbox {
       log,
       ...(deps.blockBackend ? { blockBackend: deps.blockBackend } : {}),
       nextName: () => `v${++this.seq}`,
+      guestMemoryBytes: (deps.memoryMiB ?? DEFAULT_MEMORY_MIB) * 1024 * 1024,
     };
   }
 

@@ -27,6 +27,8 @@ export interface VolumeContext {
   blockBackend?: Partial<BlockBackendSettings>;
   /** A short unique name for hot-plug ids, serials and guest paths. */
   nextName(): string;
+  /** The guest's memory: what a tmpfs in it can hold at most (the guest has no swap). */
+  guestMemoryBytes: number;
 }
 
 export interface AttachedVolume {
