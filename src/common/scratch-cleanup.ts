@@ -5,6 +5,7 @@ import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassvolError } from './errors.js';
+import { parseMountInfo } from './mount-table.js';
 import { pidAlive, processesNaming } from './processes.js';
 
 export function undoMountsAndLoops(root: string): void {
@@ -14,9 +15,8 @@ export function undoMountsAndLoops(root: string): void {
 
 /** What is mounted below `root` (not `root` itself), deepest first. */
 export function mountsUnder(root: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4] ?? '')
+  return parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8'))
+    .map((m) => m.mountPoint)
     .filter((m) => m.startsWith(`${root}/`))
     .sort()
     .reverse();

@@ -170,6 +170,15 @@ test('containers added to a sandbox come through one pod share: more of them tha
     await waitForFile(join(root, `rw${i}`, 'out'), `from-${i}\n`);
   }
   const sandboxDir = join(rt, 'pod2');
+  // What the container mounts read-only is read-only where the guest gets it: in the pod share, and in the
+  // namespace of the virtiofsd that serves it (a remount after the bind would not have reached either).
+  const optionsAt = (mountinfo: string, suffix: string) => mountinfo.split('\n').find((l) => l.split(' ')[4]?.endsWith(suffix))?.split(' ')[5] ?? '';
+  const virtiofsd = spawnSync('pgrep', ['-f', `virtiofsd.*${sandboxDir}/containers`], { encoding: 'utf8' }).stdout.trim().split('\n')[0] ?? '';
+  for (const mountinfo of [readFileSync('/proc/self/mountinfo', 'utf8'), readFileSync(`/proc/${virtiofsd}/mountinfo`, 'utf8')]) {
+    assert.match(optionsAt(mountinfo, '/k1/dir2'), /^ro,/, 'the read-only folder');
+    assert.match(optionsAt(mountinfo, '/k1/dir1'), /^rw,/, 'the writable one');
+    assert.match(optionsAt(mountinfo, '/k1/rootfs'), /^rw,/);
+  }
   const bound = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(`${sandboxDir}/`)).length;
   assert.ok(bound() >= count * 4, 'each container has its rootfs, folders and file bound into the pod share');
   for (let i = 0; i < count; i++) await cli(['delete', `c${i}`, '--sandbox', 'pod2', '--force']);

@@ -106,7 +106,7 @@ export async function readPodNetwork(exec: Exec, sandboxId: string, netns: strin
     for (const r of table) {
       if (r.protocol === 'kernel' || (r.dev && !names.has(r.dev))) continue;
       if (!r.dev || (r.type !== undefined && r.type !== 'unicast')) {
-        skipped.push(`${family} ${r.type ?? ''} ${r.dst}${r.dev ? '' : ' (multipath)'}`.replace(/\s+/g, ' '));
+        skipped.push(`${family} ${r.dst} (${r.type !== undefined && r.type !== 'unicast' ? r.type : 'multipath'})`);
         continue;
       }
       routes.push({

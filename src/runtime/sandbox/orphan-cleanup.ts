@@ -21,6 +21,8 @@ export interface CleanupReport {
   /** The guest stopped its containers, unmounted and synced before its VM was ended. */
   guestShutdown: boolean;
   releasedVolumes: string[];
+  /** Its folder could not be removed (a mount in it would not go); the next gc tries again. */
+  folderKept?: boolean;
 }
 
 /** How long a guest gets to stop its containers, unmount and sync; its agent must first answer a ping. */
@@ -85,7 +87,12 @@ export async function cleanupOrphans(sandboxes: SandboxDirs, records: RecordStor
     // The monitor socket's folder (<shim root>/<id>/) belongs to the sandbox alone.
     if (state?.monitorSocket) await rm(dirname(state.monitorSocket), { recursive: true, force: true });
     releaseShares(sandboxes.dir(id));
-    await sandboxes.remove(id);
+    // A folder with a mount that will not go is kept (removing it would delete what the mount shows); the
+    // other sandboxes are still cleaned, and the next gc tries this one again.
+    await sandboxes.remove(id).catch((e: Error) => {
+      log.warn({ sandbox: id, err: e.message }, 'sandbox folder kept');
+      report.folderKept = true;
+    });
     log.info(report, 'cleaned up a sandbox whose runtime is gone');
     out.push(report);
   }

@@ -4,10 +4,11 @@
 // a file's parent instead would hand the guest, read-write, every other file beside it (for
 // /etc/resolv.conf: all of /etc). What the container mounts read-only is read-only on the host side too
 // (a read-only bind in the sandbox's folder is what gets shared), so not even the guest kernel can write it.
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { notFound } from '../../common/errors.js';
 import type { Exec } from '../../common/exec.js';
+import { parseMountInfo } from '../../common/mount-table.js';
 import { undoMountsUnder } from '../../common/scratch-cleanup.js';
 import { shareKey } from '../volumes/shared-volume.js';
 import { readonlyMount, type PlannedMount } from '../volumes/volume-plan.js';
@@ -32,12 +33,39 @@ export const FILES_DIR = 'shared';
 export const MOUNTS_DIR = 'mounts';
 const CONTAINERS_DIR = 'containers';
 
-/** Bind-mounts `from` at `to` (a file or folder it makes), read-only on the host side when asked. */
-async function bind(exec: Exec, from: string, to: string, readonly: boolean, file: boolean): Promise<void> {
+/** Makes the file or folder a bind is mounted on. */
+async function mountPointFor(to: string, file: boolean): Promise<void> {
   await mkdir(file ? dirname(to) : to, { recursive: true, mode: 0o700 });
   if (file) await writeFile(to, '', { mode: 0o600 });
-  await exec.run('mount', [file || readonly ? '--bind' : '--rbind', from, to]);
-  if (readonly) await exec.run('mount', ['-o', 'remount,bind,ro', to]);
+}
+
+/**
+ * Bind-mounts `from` at `to` (a file or folder it makes), read-only on the host side when asked. A read-only
+ * bind is made read-only in `staging` first and only then bound at `to` (a bind keeps its source's read-only
+ * flag): made at `to` and remounted there, it would reach the pod share's virtiofsd writable, as mounts
+ * propagate when they are made and a remount does not follow them.
+ */
+async function bind(exec: Exec, from: string, to: string, readonly: boolean, file: boolean, staging?: string): Promise<void> {
+  await mountPointFor(to, file);
+  if (!readonly) {
+    await exec.run('mount', [file ? '--bind' : '--rbind', from, to]);
+    return;
+  }
+  if (!staging) {
+    await exec.run('mount', ['--bind', from, to]);
+    await exec.run('mount', ['-o', 'remount,bind,ro', to]);
+    return;
+  }
+  await mountPointFor(staging, file);
+  await exec.run('mount', ['--bind', from, staging]);
+  try {
+    await exec.run('mount', ['-o', 'remount,bind,ro', staging]);
+    await exec.run('mount', ['--bind', staging, to]);
+  } finally {
+    await exec.run('umount', [staging]).catch(() => undefined);
+    // Never recursively: were the unmount to have failed, that would reach into what the bind shows.
+    await (file ? unlink(staging) : rmdir(staging)).catch(() => undefined);
+  }
 }
 
 /** The distinct host sources of a container's shared mounts (a source mounted read-only and read-write counts twice). */
@@ -83,7 +111,7 @@ export async function preparePodShare(sandboxDir: string, exec: Exec): Promise<{
   const mountsDir = join(sandboxDir, MOUNTS_DIR);
   const shareDir = join(sandboxDir, CONTAINERS_DIR);
   for (const d of [mountsDir, shareDir]) await mkdir(d, { recursive: true, mode: 0o700 });
-  const mounted = new Set((await readFile('/proc/self/mountinfo', 'utf8')).split('\n').map((l) => l.split(' ')[4]));
+  const mounted = new Set(parseMountInfo(await readFile('/proc/self/mountinfo', 'utf8')).map((m) => m.mountPoint));
   if (!mounted.has(mountsDir)) await exec.run('mount', ['--bind', mountsDir, mountsDir]);
   await exec.run('mount', ['--make-shared', mountsDir]);
   if (!mounted.has(shareDir)) await exec.run('mount', ['--rbind', mountsDir, shareDir]);
@@ -99,13 +127,15 @@ export async function preparePodShare(sandboxDir: string, exec: Exec): Promise<{
  * which of them are folders (each a mount of its own in the guest, as submounts are announced).
  */
 export async function bindIntoPodShare(mountsDir: string, key: string, rootfs: string, plans: readonly PlannedMount[], exec: Exec): Promise<{ entries: Map<string, string>; folders: string[] }> {
+  // Beside the pod share's folders, in the sandbox's own: binds made there reach no virtiofsd.
+  const staging = join(dirname(mountsDir), `staging-${key}`);
   const entries = new Map<string, string>([[shareKey(rootfs, false), `${key}/rootfs`]]);
   const folders = [`${key}/rootfs`];
   await bind(exec, rootfs, join(mountsDir, key, 'rootfs'), false, false);
   for (const src of await sharedSources(plans)) {
     if (entries.has(src.key)) continue;
     const relative = src.isDirectory ? `${key}/dir${entries.size}` : `${key}/files/${entries.size}-${basename(src.hostPath)}`;
-    await bind(exec, src.hostPath, join(mountsDir, relative), src.readonly, !src.isDirectory);
+    await bind(exec, src.hostPath, join(mountsDir, relative), src.readonly, !src.isDirectory, staging);
     entries.set(src.key, relative);
     if (src.isDirectory) folders.push(relative);
   }

@@ -22,7 +22,8 @@ export const podTmpfs: SandboxVolume = {
 
 /** The size a pod memory tmpfs gets: the host's, capped at the guest's memory (the guest has no swap). */
 export function podTmpfsBytes(hostBytes: number, guestMemoryBytes: number): number {
-  return Math.min(hostBytes, guestMemoryBytes);
+  // A host tmpfs of size 0 has no limit; size=0 would mean none in the guest too.
+  return hostBytes > 0 ? Math.min(hostBytes, guestMemoryBytes) : guestMemoryBytes;
 }
 
 /** What names one pod memory volume in the sandbox: its host source. */

@@ -4,6 +4,7 @@
 // memory-backed emptyDirs: a host tmpfs), which the guest gives it from its own memory (pod-tmpfs.ts); the
 // rest (sysfs, tmpfs, ...) the guest kernel makes (kernel-mounts.ts).
 import { statfs } from 'node:fs/promises';
+import { readMountTable } from '../../common/mount-table.js';
 import type { DirectVolumeRecord, RecordStore } from '../../directvolume/index.js';
 import type { KernelMount } from '../../protocol/index.js';
 import { isBindMount, type OciMount } from '../oci/bundle.js';
@@ -54,9 +55,15 @@ export function isPodMemorySource(source: string): boolean {
   return CRI_SANDBOX_SHM.test(source) || KUBELET_EMPTY_DIR.test(source);
 }
 
-/** The size of the host tmpfs behind pod memory, or undefined for any other source. */
+/**
+ * The size of the host tmpfs behind pod memory, or undefined for any other source. The source must be the
+ * tmpfs itself (its mount point): a disk emptyDir on a node whose kubelet folder happens to be on a tmpfs
+ * is a folder like any other.
+ */
 async function podMemoryBytes(source: string): Promise<number | undefined> {
   if (!isPodMemorySource(source)) return undefined;
+  const table = await readMountTable();
+  if (!table.some((m) => m.mountPoint === source && m.fstype === 'tmpfs')) return undefined;
   const st = await statfs(source).catch(() => undefined);
   return st?.type === TMPFS_MAGIC ? st.blocks * st.bsize : undefined;
 }

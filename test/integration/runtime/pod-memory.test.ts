@@ -22,9 +22,14 @@ test("a pod's /dev/shm and memory emptyDirs become guest memory of the host tmpf
   const shm = join(root, 'io.containerd.grpc.v1.cri/sandboxes/abc/shm');
   const memoryDir = join(root, 'pods/uid-1/volumes/kubernetes.io~empty-dir/cache');
   const diskDir = join(root, 'pods/uid-1/volumes/kubernetes.io~empty-dir/scratch');
-  for (const d of [shm, memoryDir, diskDir]) mkdirSync(d, { recursive: true });
+  // A disk emptyDir of a kubelet whose folder is on a tmpfs: a folder on a tmpfs, not a tmpfs of its own.
+  const kubeletOnTmpfs = join(root, 'tmpfs-kubelet');
+  const onTmpfs = join(kubeletOnTmpfs, 'pods/uid-2/volumes/kubernetes.io~empty-dir/scratch');
+  mkdirSync(kubeletOnTmpfs);
+  assert.equal(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', kubeletOnTmpfs]).status, 0);
+  for (const d of [shm, memoryDir, diskDir, onTmpfs]) mkdirSync(d, { recursive: true });
   for (const [d, size] of [[shm, '64m'], [memoryDir, '16m']] as const) assert.equal(spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', d]).status, 0);
-  const plans = await planMounts([bind(shm, '/dev/shm'), bind(memoryDir, '/cache'), bind(diskDir, '/scratch'), bind('/dev/shm', '/host-shm')], new RecordStore(join(root, 'dv')));
+  const plans = await planMounts([bind(shm, '/dev/shm'), bind(memoryDir, '/cache'), bind(diskDir, '/scratch'), bind('/dev/shm', '/host-shm'), bind(onTmpfs, '/scratch2')], new RecordStore(join(root, 'dv')));
   assert.deepEqual(
     plans.map((p) => [p.kind, p.mount.destination, p.kind === 'pod-tmpfs' ? p.bytes : undefined]),
     [
@@ -32,6 +37,7 @@ test("a pod's /dev/shm and memory emptyDirs become guest memory of the host tmpf
       ['pod-tmpfs', '/cache', 16 << 20],
       ['shared', '/scratch', undefined],
       ['shared', '/host-shm', undefined],
+      ['shared', '/scratch2', undefined],
     ],
   );
 });
