@@ -81,17 +81,7 @@ export async function startContainerd(dir: string, shimConfig: Record<string, un
   }
   return {
     address,
-    ctr: (args, input = '') =>
-      new Promise((resolve, reject) => {
-        const c = spawn('ctr', ['--address', address, ...args]);
-        let stdout = '';
-        let stderr = '';
-        c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        c.stdin.end(input);
-        c.on('error', reject);
-        c.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-      }),
+    ctr: (args, input = '') => runTool('ctr', ['--address', address, ...args], input),
     log: () => readFileSync(logPath, 'utf8'),
     stop: async () => {
       if (child.exitCode !== null) return;
@@ -142,14 +132,26 @@ export const criSkip = !existsSync(CRICTL)
     : false;
 
 /** crictl against this containerd's CRI, as kubelet would call it; resolves with what it printed and its exit code. */
-export function crictl(ctd: Containerd, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export function crictl(ctd: Containerd, args: string[]): Promise<ToolResult> {
+  const endpoint = `unix://${ctd.address}`;
+  return runTool(CRICTL, ['--runtime-endpoint', endpoint, '--image-endpoint', endpoint, '--timeout', '120s', ...args]);
+}
+
+interface ToolResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a client tool (ctr, crictl) with `input` on its stdin; resolves with what it printed and its exit code. */
+function runTool(cmd: string, args: string[], input = ''): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
-    const endpoint = `unix://${ctd.address}`;
-    const c = spawn(CRICTL, ['--runtime-endpoint', endpoint, '--image-endpoint', endpoint, '--timeout', '120s', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(cmd, args);
     let stdout = '';
     let stderr = '';
     c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.stdin.end(input);
     c.on('error', reject);
     c.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });

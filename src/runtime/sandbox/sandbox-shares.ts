@@ -4,11 +4,11 @@
 // a file's parent instead would hand the guest, read-write, every other file beside it (for
 // /etc/resolv.conf: all of /etc). What the container mounts read-only is read-only on the host side too
 // (a read-only bind in the sandbox's folder is what gets shared), so not even the guest kernel can write it.
-import { mkdir, readFile, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { notFound } from '../../common/errors.js';
 import type { Exec } from '../../common/exec.js';
-import { parseMountInfo } from '../../common/mount-table.js';
+import { readMountTable } from '../../common/mount-table.js';
 import { undoMountsUnder } from '../../common/scratch-cleanup.js';
 import { shareKey } from '../volumes/shared-volume.js';
 import { readonlyMount, type PlannedMount } from '../volumes/volume-plan.js';
@@ -111,7 +111,7 @@ export async function preparePodShare(sandboxDir: string, exec: Exec): Promise<{
   const mountsDir = join(sandboxDir, MOUNTS_DIR);
   const shareDir = join(sandboxDir, CONTAINERS_DIR);
   for (const d of [mountsDir, shareDir]) await mkdir(d, { recursive: true, mode: 0o700 });
-  const mounted = new Set(parseMountInfo(await readFile('/proc/self/mountinfo', 'utf8')).map((m) => m.mountPoint));
+  const mounted = new Set((await readMountTable()).map((m) => m.mountPoint));
   if (!mounted.has(mountsDir)) await exec.run('mount', ['--bind', mountsDir, mountsDir]);
   await exec.run('mount', ['--make-shared', mountsDir]);
   if (!mounted.has(shareDir)) await exec.run('mount', ['--rbind', mountsDir, shareDir]);
