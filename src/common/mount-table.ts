@@ -9,6 +9,8 @@ export interface MountEntry {
   options: string;
   fstype: string;
   source: string;
+  /** The filesystem's own options (a cgroup v1 hierarchy names its controllers here). */
+  superOptions: string;
 }
 
 const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
@@ -27,6 +29,7 @@ export function parseMountInfo(text: string): MountEntry[] {
       options: fields[5] ?? '',
       fstype: fields[sep + 1] ?? '',
       source: unescape(fields[sep + 2] ?? ''),
+      superOptions: fields[sep + 3] ?? '',
     });
   }
   return out;

@@ -2,15 +2,17 @@
 // CRI makes the pod's network namespace and CNI (Debian's bridge and host-local plugins) gives it an
 // address; the sandbox VM gets that interface (a tap redirected to the pod's veth) with the pod's address
 // and routes; a container serves HTTP on the pod's address and has a passed-through ext4 disk. Then the
-// pod is torn down as kubelet does it and nothing is left. Real containerd 1.6, CNI, crictl and VMs.
+// pod is torn down as kubelet does it and nothing is left. The pod has limits and a cgroup parent: the VM is
+// sized for them and runs in the pod's cgroup. Real containerd 1.6, CNI, crictl and VMs.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { RecordStore } from '../../src/directvolume/index.js';
+import { cgroupDir, cgroupHierarchies } from '../../src/runtime/sandbox/pod-cgroup.js';
 import { containerdSkip, criSkip, crictl, ociImageArchive, startContainerd, type Containerd } from '../helpers/containerd.js';
 import { ext4LoopDisk, undoMountsAndLoops } from '../helpers/host-cleanup.js';
 import { writeBundle } from '../helpers/oci-bundle.js';
@@ -84,7 +86,22 @@ test('a pod through CRI: the VM takes the address CNI gave the pod, serves on it
   await records.add(target, { 'volume-type': 'directvol', device: dev, fstype: 'ext4', options: ['rw', 'nosuid', 'nodev'] });
 
   const podConfig = join(root, 'pod.json');
-  writeFileSync(podConfig, JSON.stringify({ metadata: { name: 'web', namespace: 'default', uid: 'u-web', attempt: 0 }, hostname: 'web', log_directory: join(root, 'logs') }));
+  // The pod's limits as kubelet hands them to CRI (the sum of its containers'), and its cgroup parent: relative, so
+  // under the test's own cgroups (cgroupfs driver; kubelet would give /kubepods/burstable/pod<uid>).
+  const cgroupParent = `passvol-cri-${process.pid}/pod-web`;
+  const hierarchies = await cgroupHierarchies();
+  after(() => {
+    for (const h of hierarchies) for (const p of [cgroupParent, dirname(cgroupParent)]) if (existsSync(cgroupDir(h, p))) rmdirSync(cgroupDir(h, p));
+  });
+  writeFileSync(
+    podConfig,
+    JSON.stringify({
+      metadata: { name: 'web', namespace: 'default', uid: 'u-web', attempt: 0 },
+      hostname: 'web',
+      log_directory: join(root, 'logs'),
+      linux: { cgroup_parent: cgroupParent, resources: { memory_limit_in_bytes: 256 * 1024 * 1024, cpu_period: 100000, cpu_quota: 100000 } },
+    }),
+  );
   const containerConfig = join(root, 'container.json');
   writeFileSync(
     containerConfig,
@@ -101,6 +118,11 @@ test('a pod through CRI: the VM takes the address CNI gave the pod, serves on it
   const pod = await ok(ctd, ['runp', '--runtime', 'passvol', podConfig]);
   const podIp = (JSON.parse(await ok(ctd, ['inspectp', pod])) as { status: { network: { ip: string } } }).status.network.ip;
   assert.match(podIp, /^10\.231\.0\.\d+$/, 'CNI gave the pod an address');
+  // The VM and its helpers run in the pod's cgroup (the sandbox's, under the pod's parent), in every hierarchy.
+  const qemuPid = Number(spawnSync('pgrep', ['-f', `qemu-system.*${root}`], { encoding: 'utf8' }).stdout.trim());
+  const podCgroup = `${cgroupParent}/${pod}`;
+  const qemuCgroups = readFileSync(`/proc/${qemuPid}/cgroup`, 'utf8').trim().split('\n');
+  assert.equal(qemuCgroups.filter((l) => l.endsWith(`/${podCgroup}`)).length, hierarchies.length, qemuCgroups.join('\n'));
   const container = await ok(ctd, ['create', pod, containerConfig, podConfig]);
   await ok(ctd, ['start', container]);
 
@@ -113,6 +135,11 @@ test('a pod through CRI: the VM takes the address CNI gave the pod, serves on it
   assert.match(inside, new RegExp(`default via ${GATEWAY.replaceAll('.', '\\.')} dev eth0`), inside);
   assert.match(inside, / on \/data type ext4 /, 'the disk is passed through');
   assert.match(inside, /on-disk\ngateway-answers/, 'the container wrote to the disk and reaches its gateway');
+  // The VM is sized for the pod: the base 512 MiB and 1 vCPU, plus the pod's 256 MiB and 1 CPU.
+  const size = (await ok(ctd, ['exec', '--sync', container, '/bin/sh', '-c', 'grep MemTotal /proc/meminfo; nproc'])).split('\n');
+  const memTotalMiB = Number(size[0]?.split(/\s+/)[1]) / 1024;
+  assert.ok(memTotalMiB > 700 && memTotalMiB <= 768, `the guest has 768 MiB less what its kernel keeps: ${memTotalMiB} MiB`);
+  assert.equal(Number(size[1]), Math.min(2, availableParallelism()), 'the guest has a vCPU for the pod beside its own');
   // A second container of the pod shares its network: it reaches the first on localhost.
   // It alone mounts a memory emptyDir (a tmpfs where kubelet keeps them), larger than the guest's memory.
   const emptyDir = join(root, 'kubelet/pods/u-web/volumes/kubernetes.io~empty-dir/cache');
@@ -135,7 +162,7 @@ test('a pod through CRI: the VM takes the address CNI gave the pod, serves on it
   await ok(ctd, ['start', restarted]);
   const cache = await ok(ctd, ['exec', '--sync', restarted, '/bin/sh', '-c', 'cat /cache/note; mount | grep " on /cache "; df -k /cache | tail -1']);
   assert.match(cache, /^kept\n\S+ on \/cache type tmpfs /, cache);
-  assert.equal(Number(cache.trim().split('\n').at(-1)?.trim().split(/\s+/)[1]), 512 * 1024, "the guest's memory (512 MiB) caps it");
+  assert.equal(Number(cache.trim().split('\n').at(-1)?.trim().split(/\s+/)[1]), 768 * 1024, "the guest's memory (768 MiB) caps it");
   await ok(ctd, ['stop', '--timeout', '2', restarted]);
   await ok(ctd, ['rm', restarted]);
   const failing = await crictl(ctd, ['exec', '--sync', container, '/bin/sh', '-c', 'exit 3']);
@@ -154,4 +181,5 @@ test('a pod through CRI: the VM takes the address CNI gave the pod, serves on it
   assert.doesNotMatch(spawnSync('ip', ['-o', 'link'], { encoding: 'utf8' }).stdout, /pvt[0-9a-f]{8}/, 'no tap is left in the host namespace');
   assert.doesNotMatch(readFileSync('/proc/self/mountinfo', 'utf8'), new RegExp(join(root, 'ctd')), 'no rootfs or shm stays mounted');
   assert.equal(await httpGet(`http://${podIp}:8080/`), undefined, 'the address answers no more');
+  for (const h of hierarchies) assert.equal(existsSync(cgroupDir(h, podCgroup)), false, `the sandbox's cgroup is removed from ${h.mount}`);
 });

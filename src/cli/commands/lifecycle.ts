@@ -121,7 +121,7 @@ function ociState(o: { id: string; status: string; pid: number; bundle: string; 
 async function state(id: string, runtimeRoot: string): Promise<Record<string, unknown>> {
   const s = await new SandboxDirs(runtimeRoot).read(validateSandboxId(id));
   if (!s) throw notFound(`sandbox ${id} does not exist under ${runtimeRoot}`);
-  return ociState({ id: s.id, ...sandboxStatus(s), bundle: s.bundle, exitCode: s.exitCode, annotations: { 'passvol.io/created-at': s.createdAt } });
+  return ociState({ id: s.id, ...sandboxStatus(s), bundle: s.bundle, exitCode: s.exitCode, annotations: { 'passvol.io/created-at': s.createdAt, ...(s.vmSize ? { 'passvol.io/vm-memory-mib': String(s.vmSize.memoryMiB), 'passvol.io/vm-cpus': String(s.vmSize.cpus) } : {}) } });
 }
 
 async function remove(id: string, o: { runtimeRoot: string; root?: string; force?: boolean; sandbox?: string }): Promise<void> {

@@ -14,6 +14,7 @@ import { agentSocketPath, runtimeAlive, vmAlive, type SandboxDirs } from './sand
 import { releaseShares } from './sandbox-shares.js';
 import { SystemExec } from '../../common/exec.js';
 import { disconnectPodNetwork } from '../network/pod-network.js';
+import { removeCgroupDirs } from './pod-cgroup.js';
 
 export interface CleanupReport {
   sandbox: string;
@@ -23,6 +24,8 @@ export interface CleanupReport {
   releasedVolumes: string[];
   /** Its folder could not be removed (a mount in it would not go); the next gc tries again. */
   folderKept?: boolean;
+  /** A cgroup of the pod's that still had processes in it. */
+  cgroupsKept?: boolean;
 }
 
 /** How long a guest gets to stop its containers, unmount and sync; its agent must first answer a ping. */
@@ -73,6 +76,8 @@ export async function cleanupOrphans(sandboxes: SandboxDirs, records: RecordStor
     }
     // The VM and its taps are gone: the pod's interfaces lose their redirects.
     if (state?.podNetwork) await disconnectPodNetwork(new SystemExec(), state.podNetwork.netns, state.podNetwork.interfaces);
+    // The pod's cgroup the runtime joined is empty now that the runtime and the VM are gone.
+    if (state?.cgroupDirs && (await removeCgroupDirs(state.cgroupDirs, log)).length > 0) report.cgroupsKept = true;
     for (const v of state?.boundVolumes ?? []) {
       await records.releaseSandbox(v.volumePath, id).catch((e: Error) => log.warn({ err: e.message, volume: v.volumePath }, 'could not release binding'));
       report.releasedVolumes.push(v.volumePath);

@@ -25,11 +25,15 @@ export const SandboxStateSchema = z.object({
   /** When that process started, in clock ticks since boot (/proc/<pid>/stat): tells it from a reused pid. */
   runtimeStart: z.number().int().optional(),
   vmPid: z.number().int().optional(),
+  /** The VM's size: the configured base plus the pod's limits (sandbox-size.ts). */
+  vmSize: z.object({ memoryMiB: z.number().int(), cpus: z.number().int() }).optional(),
   createdAt: z.string(),
   exitCode: z.number().int().optional(),
   /** Direct volumes bound to this sandbox (record volume paths), released at teardown or by gc. */
   boundVolumes: z.array(z.object({ volumePath: z.string(), device: z.string(), kind: z.enum(['block', 'nfs']), hotplugId: z.string().optional() })).default([]),
   monitorSocket: z.string().optional(),
+  /** The pod's cgroup folders the runtime joined (one per hierarchy), removed at teardown or by gc. */
+  cgroupDirs: z.array(z.string()).optional(),
   /** The pod's network namespace and the interfaces in it whose frames go to the VM (redirects to take off). */
   podNetwork: z.object({ netns: z.string(), interfaces: z.array(z.string()) }).optional(),
 });

@@ -9,6 +9,7 @@ import type { Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { availableParallelism, totalmem } from 'node:os';
 import { failedPrecondition, isPassvolError, PassvolError, toPassvolError } from '../../common/errors.js';
 import { removeUnmounted } from '../../common/scratch-cleanup.js';
 import type { Exec } from '../../common/exec.js';
@@ -31,6 +32,8 @@ import { connectTap, disconnectPodNetwork, podNetnsOf, podNetworkOverlap, readPo
 import { processStartTicks, type SandboxDirs, type SandboxState } from './sandbox-dir.js';
 import type { GuestImagePaths, LaunchVm, SandboxVm, SandboxVmSpec } from './sandbox-vm.js';
 import type { VmTemplate, VmTemplates } from './vm-templates.js';
+import { podLimitsOf, sandboxSize, type SandboxSize } from './sandbox-size.js';
+import { cgroupDir, cgroupHierarchies, joinCgroup, leaveCgroup, podCgroupPathOf, type JoinedCgroup } from './pod-cgroup.js';
 
 export interface SandboxDeps {
   records: RecordStore;
@@ -40,6 +43,7 @@ export interface SandboxDeps {
   log: Logger;
   image: GuestImagePaths;
   goShimRoot: string;
+  /** The VM's size before the pod's limits are added (see sandbox-size.ts). */
   memoryMiB?: number;
   cpus?: number;
   shareKind?: 'virtiofs' | '9p';
@@ -52,6 +56,8 @@ export interface SandboxDeps {
 }
 
 const SHARE_ROOT = '/run/passvol/shares';
+/** The sandbox whose pod cgroup this process is in, if any. */
+let joinedBy: string | undefined;
 const DEFAULT_MEMORY_MIB = 512;
 /** The tag of the one share every container added to the sandbox comes through. */
 const POD_SHARE_TAG = 'pod';
@@ -111,6 +117,10 @@ export class Sandbox {
   private podShareStep: 'none' | 'plugged' | 'mounted' = 'none';
   /** The pod's network the guest has (its interfaces and routes), once attached. */
   private podNetwork: PodNetwork | undefined;
+  /** The VM's memory and vCPUs: the base and the pod's limits. */
+  private size: SandboxSize;
+  /** The pod's cgroup this process joined, so that the VM and its helpers count with the pod. */
+  private cgroup: JoinedCgroup | undefined;
   /**
    * Guest networks the VM has: network 0 when it booted with forwards, then one per reachServers. One
    * plugged but not yet configured in the guest (setupNetwork failed) is tried again before it is used.
@@ -129,6 +139,7 @@ export class Sandbox {
   ) {
     const runtimeStart = processStartTicks(process.pid);
     this.state = { id, bundle: bundle.dir, status: 'creating', runtimePid: process.pid, ...(runtimeStart !== undefined ? { runtimeStart } : {}), createdAt: new Date().toISOString(), boundVolumes: [] };
+    this.size = { memoryMiB: deps.memoryMiB ?? DEFAULT_MEMORY_MIB, cpus: deps.cpus ?? 1 };
   }
 
   get monitorSocket(): string {
@@ -221,6 +232,12 @@ export class Sandbox {
     const { deps, bundle } = this;
     const log = deps.log.child({ sandbox: this.id });
     await this.save();
+    const limits = podLimitsOf(bundle.spec);
+    const size = sandboxSize({ memoryMiB: deps.memoryMiB ?? DEFAULT_MEMORY_MIB, cpus: deps.cpus ?? 1 }, limits, { cpus: availableParallelism(), memoryMiB: Math.floor(totalmem() / 1024 / 1024) });
+    this.size = { memoryMiB: size.memoryMiB, cpus: size.cpus };
+    this.state.vmSize = this.size;
+    if (limits.from !== 'none') log.info({ ...this.size, limits }, "the VM is sized for the pod's limits");
+    if (size.capped.length > 0) log.warn({ capped: size.capped }, "the pod's limits exceed the host");
     const plans = await planMounts(bundle.spec.mounts, deps.records);
     const shares = await planShares(bundle.rootfs, plans, deps.dirs.dir(this.id), deps.exec);
     const forwards = await planForwards(plans.filter((p) => p.kind === 'direct-nfs').map((p) => (p.kind === 'direct-nfs' ? splitNfsDevice(p.record.mountInfo.device).server : '')));
@@ -230,13 +247,14 @@ export class Sandbox {
     if (netns && !podNetwork) log.info({ netns }, "the pod's network namespace has no interface to pass: the guest has no pod network");
     const shadowed = podNetwork && forwards.length > 0 ? podNetworkOverlap(podNetwork, guestNetwork(0)) : undefined;
     if (shadowed) throw failedPrecondition(`the pod's network (${shadowed}) overlaps ${guestNetwork(0).prefix}.0/24, which the guest's network to its NFS servers uses`);
+    await this.joinPodCgroup(log);
     const started = Date.now();
     const vmSpec: SandboxVmSpec = {
       id: this.id,
       stateDir: deps.dirs.dir(this.id),
       image: deps.image,
-      memoryMiB: deps.memoryMiB ?? DEFAULT_MEMORY_MIB,
-      cpus: deps.cpus ?? 1,
+      memoryMiB: this.size.memoryMiB,
+      cpus: this.size.cpus,
       shares: shares.map((s) => ({ tag: s.tag, hostDir: s.hostDir })),
       shareKind: deps.shareKind ?? 'virtiofs',
       nfsForwards: forwards,
@@ -275,6 +293,28 @@ export class Sandbox {
     await this.save();
   }
 
+  /**
+   * Joins the cgroup the pod's sandbox names before anything of the VM starts: what this process starts
+   * after is in it. One sandbox's per process (the shim holds one pod): a second is refused, as it would
+   * count one pod's VM with another's.
+   */
+  private async joinPodCgroup(log: Logger): Promise<void> {
+    const wanted = podCgroupPathOf(this.bundle.spec);
+    if (!wanted) return;
+    if (wanted.kind === 'unsupported') {
+      log.warn({ cgroupsPath: wanted.path, why: wanted.why }, "the VM stays in the runtime's cgroup, not the pod's");
+      return;
+    }
+    if (joinedBy !== undefined) throw failedPrecondition(`this runtime process already holds sandbox ${joinedBy} in its pod's cgroup: sandbox ${this.id} (cgroup ${wanted.path}) needs a runtime of its own`);
+    const hierarchies = await cgroupHierarchies();
+    // Listed before they are made: after a crash, gc removes them.
+    this.state.cgroupDirs = hierarchies.map((h) => cgroupDir(h, wanted.path));
+    await this.save();
+    this.cgroup = await joinCgroup(wanted.path, hierarchies, log);
+    joinedBy = this.id;
+    log.info({ cgroup: wanted.path, hierarchies: hierarchies.length }, "joined the pod's cgroup");
+  }
+
   /** Plugs a NIC per pod interface, redirects the interface to its tap, and has the guest take its addresses and routes. */
   private async attachPodNetwork(net: PodNetwork, log: Logger): Promise<void> {
     const started = Date.now();
@@ -304,7 +344,7 @@ export class Sandbox {
       log,
       ...(deps.blockBackend ? { blockBackend: deps.blockBackend } : {}),
       nextName: () => `v${++this.seq}`,
-      guestMemoryBytes: (deps.memoryMiB ?? DEFAULT_MEMORY_MIB) * 1024 * 1024,
+      guestMemoryBytes: this.size.memoryMiB * 1024 * 1024,
     };
   }
 
@@ -690,6 +730,12 @@ export class Sandbox {
     // And any binding the state does not list (an attach whose undoing stopped part-way): the VM is gone now.
     for (const entry of await this.deps.records.list().catch(() => [])) {
       if (entry.record?.sandboxId === this.id && entry.volumePath) await this.deps.records.releaseSandbox(entry.volumePath, this.id).catch(() => undefined);
+    }
+    // Every process of the VM has ended: this one leaves the pod's cgroup, which goes (kubelet removes the pod's).
+    if (this.cgroup) {
+      await leaveCgroup(this.cgroup, log);
+      this.cgroup = undefined;
+      joinedBy = undefined;
     }
     await this.deps.dirs.remove(this.id);
     // The monitor socket's folder (<shim root>/<id>/) is the sandbox's own.
