@@ -6,12 +6,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { RecordStore } from '../../src/directvolume/index.js';
 import { sandboxIdOf } from '../../src/runtime/containerd/task-service.js';
+import { cgroupDir, cgroupHierarchies } from '../../src/runtime/sandbox/pod-cgroup.js';
 import { containerdSkip, ociImageArchive, startContainerd, type Containerd } from '../helpers/containerd.js';
 import { ext4LoopDisk, undoMountsAndLoops } from '../helpers/host-cleanup.js';
 import { writeBundle } from '../helpers/oci-bundle.js';
@@ -138,4 +139,6 @@ test('ctr run: stdin in, output and the exit code out; a task outlives a contain
     return /^t2\s/m.test(ls) ? undefined : ls;
   }, 30_000, 'containerd forgets the task');
   assert.doesNotMatch(tasks.value, /t2/);
+  // The sandbox's cgroup (ctr's /default/t2) went too, once the VM the dead shim left was reaped.
+  for (const h of await cgroupHierarchies()) assert.equal(existsSync(cgroupDir(h, '/default/t2')), false, `no cgroup left in ${h.mount}`);
 });

@@ -76,7 +76,7 @@ export async function cleanupOrphans(sandboxes: SandboxDirs, records: RecordStor
     }
     // The VM and its taps are gone: the pod's interfaces lose their redirects.
     if (state?.podNetwork) await disconnectPodNetwork(new SystemExec(), state.podNetwork.netns, state.podNetwork.interfaces);
-    // The pod's cgroup the runtime joined is empty now that the runtime and the VM are gone.
+    // The pod's cgroup the runtime joined is empty now that the runtime and the VM are gone (once they are reaped).
     if (state?.cgroupDirs && (await removeCgroupDirs(state.cgroupDirs, log)).length > 0) report.cgroupsKept = true;
     for (const v of state?.boundVolumes ?? []) {
       await records.releaseSandbox(v.volumePath, id).catch((e: Error) => log.warn({ err: e.message, volume: v.volumePath }, 'could not release binding'));
@@ -94,6 +94,13 @@ export async function cleanupOrphans(sandboxes: SandboxDirs, records: RecordStor
     releaseShares(sandboxes.dir(id));
     // A folder with a mount that will not go is kept (removing it would delete what the mount shows); the
     // other sandboxes are still cleaned, and the next gc tries this one again.
+    // A cgroup still busy keeps the sandbox's state, so that the next gc removes it (kubelet cannot remove the
+    // pod's cgroup while it is there).
+    if (report.cgroupsKept) {
+      log.warn({ sandbox: id }, "the pod's cgroup is still in use: the sandbox's state is kept for the next gc");
+      out.push(report);
+      continue;
+    }
     await sandboxes.remove(id).catch((e: Error) => {
       log.warn({ sandbox: id, err: e.message }, 'sandbox folder kept');
       report.folderKept = true;

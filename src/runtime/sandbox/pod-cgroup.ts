@@ -11,6 +11,9 @@ import type { Logger } from '../../common/logger.js';
 import { readMountTable } from '../../common/mount-table.js';
 import type { OciSpec } from '../oci/bundle.js';
 
+const BUSY_WAIT_MS = 5000;
+const BUSY_STEP_MS = 50;
+
 export interface CgroupHierarchy {
   /** Where it is mounted. */
   mount: string;
@@ -117,15 +120,26 @@ export async function leaveCgroup(joined: JoinedCgroup, log: Logger): Promise<st
   return removeCgroupDirs(joined.dirs, log);
 }
 
-/** Removes cgroup folders once empty (the kernel refuses a busy one: EBUSY); the parents are the pod's, left alone. */
-export async function removeCgroupDirs(dirs: readonly string[], log: Logger): Promise<string[]> {
+/**
+ * Removes cgroup folders once empty; the parents are the pod's, left alone. The kernel refuses a folder with
+ * a process in it, a dead one not yet reaped included (a VM whose runtime died is reaped by whoever inherits
+ * it, a moment later): a busy folder is tried again for a while, then kept and returned.
+ */
+export async function removeCgroupDirs(dirs: readonly string[], log: Logger, waitMs = BUSY_WAIT_MS): Promise<string[]> {
   const kept: string[] = [];
+  const deadline = Date.now() + waitMs;
   for (const dir of dirs) {
-    await rmdir(dir).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return;
+    for (;;) {
+      const err = await rmdir(dir).then(() => undefined, (e: NodeJS.ErrnoException) => e);
+      if (!err || err.code === 'ENOENT') break;
+      if (err.code === 'EBUSY' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, BUSY_STEP_MS));
+        continue;
+      }
       kept.push(dir);
-      log.warn({ err: e.message, cgroup: dir }, 'cgroup kept');
-    });
+      log.warn({ err: err.message, cgroup: dir }, 'cgroup kept');
+      break;
+    }
   }
   return kept;
 }

@@ -42,7 +42,7 @@ test("a sandbox's process joins the pod's cgroup in every hierarchy, its childre
     assert.ok(line?.endsWith(`/${path}`), `the child is in ${path} for ${h.mount}: ${line}`);
   }
   // A busy cgroup is kept, not forced.
-  assert.deepEqual(await removeCgroupDirs(joined.dirs.slice(0, 1), log), joined.dirs.slice(0, 1));
+  assert.deepEqual(await removeCgroupDirs(joined.dirs.slice(0, 1), log, 100), joined.dirs.slice(0, 1));
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
   assert.deepEqual(await leaveCgroup(joined, log), [], 'every folder removed once empty');
@@ -88,13 +88,18 @@ test("gc removes the pod's cgroups a crashed runtime left, and keeps one a proce
   const memory = hierarchies.find((h) => h.controllers.includes('memory')) ?? hierarchies[0];
   assert.ok(memory);
   writeFileSync(join(cgroupDir(memory, `${base}/busy`), 'cgroup.procs'), String(straggler.pid));
-  after(async () => {
-    straggler.kill('SIGKILL');
-    await new Promise((r) => setTimeout(r, 100));
+  after(() => {
     for (const h of hierarchies) for (const p of [`${base}/busy`, `${base}/empty`, base]) if (existsSync(cgroupDir(h, p))) rmdirSync(cgroupDir(h, p));
   });
   const report = await cleanupOrphans(sandboxes, new RecordStore(join(root, 'dv')), log);
   assert.deepEqual(report.map((r) => [r.sandbox, r.cgroupsKept ?? false]), [['busy', true], ['empty', false]]);
   for (const h of hierarchies) assert.equal(existsSync(cgroupDir(h, `${base}/empty`)), false, `removed from ${h.mount}`);
   assert.equal(existsSync(cgroupDir(memory, `${base}/busy`)), true, 'the cgroup with a process in it is kept');
+  assert.deepEqual(await sandboxes.list(), ['busy'], "and so is that sandbox's state, for the next gc");
+  // Its last process ends (and is reaped): the next gc removes the cgroup and the state.
+  straggler.kill('SIGKILL');
+  await new Promise((r) => straggler.once('exit', r));
+  assert.deepEqual((await cleanupOrphans(sandboxes, new RecordStore(join(root, 'dv')), log)).map((r) => [r.sandbox, r.cgroupsKept ?? false]), [['busy', false]]);
+  for (const h of hierarchies) assert.equal(existsSync(cgroupDir(h, `${base}/busy`)), false, `removed from ${h.mount}`);
+  assert.deepEqual(await sandboxes.list(), []);
 });
