@@ -1,38 +1,41 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LAUNCH_SCRIPT, LAUNCHER_ENV, execCommand, initCommand } from './container-launcher.js';
+import { ENTER_SCRIPT, LAUNCH_SCRIPT, LAUNCHER_ENV, execCommand, initCommand } from './container-launcher.js';
 
 const id = { cwdHost: '/r/work', uid: 1000, gid: 2000, args: ['/bin/sh', '-c', 'echo "$HOME"'] };
+const at = { cgroupProcs: '/cg/containers/c1/cgroup.procs', oomScoreAdj: 1000 };
+const enter = ['sh', '-c', ENTER_SCRIPT, 'passvol-enter', '/cg/containers/c1/cgroup.procs', '1000'];
 
-test('init: new mount + PID namespaces, the script, a clean environment, then chroot and uid/gid', () => {
-  const cmd = initCommand({ busybox: '/bin/busybox' }, '/r', '/r/proc', ['HOME=/root', 'IFS=x'], id);
+test('init: new mount + PID namespaces, the script (which joins the cgroup and takes the OOM score), a clean environment, then chroot and uid/gid', () => {
+  const cmd = initCommand({ busybox: '/bin/busybox' }, '/r', '/r/proc', ['HOME=/root', 'IFS=x'], id, at);
   assert.equal(cmd.file, '/bin/busybox');
   assert.deepEqual(cmd.env, LAUNCHER_ENV, 'the container environment never reaches the launcher shell');
   assert.deepEqual(cmd.args.slice(0, 6), ['unshare', '-m', '-p', '-f', '--propagation', 'private']);
   const s = cmd.args.indexOf(LAUNCH_SCRIPT);
-  assert.deepEqual(cmd.args.slice(s - 3, s + 5), ['/bin/busybox', 'sh', '-c', LAUNCH_SCRIPT, 'passvol-launch', '/r', '/r/proc', '/bin/busybox']);
-  assert.deepEqual(cmd.args.slice(s + 5), [
+  assert.deepEqual(cmd.args.slice(s - 3, s + 7), ['/bin/busybox', 'sh', '-c', LAUNCH_SCRIPT, 'passvol-launch', '/r', '/r/proc', '/bin/busybox', '/cg/containers/c1/cgroup.procs', '1000']);
+  assert.deepEqual(cmd.args.slice(s + 7), [
     '/bin/busybox', 'env', '-i', '--', 'HOME=/root', 'IFS=x',
     '/bin/busybox', 'nsenter', '-r/r', '-w/r/work', '-G', '2000', '-S', '1000', '-F', '--', '/bin/sh', '-c', 'echo "$HOME"',
   ]);
 });
 
-test('exec: joins the init by pid; arguments pass as argv, never through a shell; the working directory is the pinned fd 3', () => {
-  const cmd = execCommand({ busybox: '/bin/busybox' }, 4242, ['A=1', 'B=x=y'], id, 17);
+test("exec: joins the cgroup, then the init by pid; arguments pass as argv, never through a shell's parsing; the working directory is the pinned fd 3", () => {
+  const cmd = execCommand({ busybox: '/bin/busybox' }, 4242, ['A=1', 'B=x=y'], id, 17, at);
   assert.deepEqual(cmd.env, { A: '1', B: 'x=y' });
-  assert.deepEqual(cmd.args, ['nsenter', '-t', '4242', '-m', '-p', '-r', '-w/proc/self/fd/3', '-G', '2000', '-S', '1000', '--', '/bin/sh', '-c', 'echo "$HOME"']);
+  assert.equal(cmd.file, '/bin/busybox');
+  assert.deepEqual(cmd.args, [...enter, '/bin/busybox', 'nsenter', '-t', '4242', '-m', '-p', '-r', '-w/proc/self/fd/3', '-G', '2000', '-S', '1000', '--', '/bin/sh', '-c', 'echo "$HOME"']);
   assert.deepEqual(cmd.fds, [17]);
 });
 
 test('supplementary groups: setpriv sets gid and groups first, nsenter only the uid', () => {
   const withGroups = { ...id, additionalGids: [3000, 2000] };
   const l = { busybox: '/bin/busybox', setpriv: '/usr/bin/setpriv' };
-  const init = initCommand(l, '/r', '/r/proc', [], withGroups);
+  const init = initCommand(l, '/r', '/r/proc', [], withGroups, at);
   assert.equal(init.file, '/usr/bin/setpriv');
   assert.deepEqual(init.args.slice(0, 4), ['--regid=2000', '--groups=2000,3000', '--', '/bin/busybox']);
   assert.deepEqual(init.args.slice(4, 10), ['unshare', '-m', '-p', '-f', '--propagation', 'private']);
   assert.deepEqual(init.args.slice(init.args.indexOf('nsenter')), ['nsenter', '-r/r', '-w/r/work', '-S', '1000', '-F', '--', '/bin/sh', '-c', 'echo "$HOME"']);
-  const exec = execCommand(l, 7, [], withGroups, 9);
-  assert.deepEqual(exec.args, ['--regid=2000', '--groups=2000,3000', '--', '/bin/busybox', 'nsenter', '-t', '7', '-m', '-p', '-r', '-w/proc/self/fd/3', '-S', '1000', '--', '/bin/sh', '-c', 'echo "$HOME"']);
-  assert.throws(() => execCommand({ busybox: '/bin/busybox' }, 7, [], withGroups, 9), /setpriv is not in the guest image/);
+  const exec = execCommand(l, 7, [], withGroups, 9, { oomScoreAdj: 0 });
+  assert.deepEqual(exec.args, ['sh', '-c', ENTER_SCRIPT, 'passvol-enter', '', '0', '/usr/bin/setpriv', '--regid=2000', '--groups=2000,3000', '--', '/bin/busybox', 'nsenter', '-t', '7', '-m', '-p', '-r', '-w/proc/self/fd/3', '-S', '1000', '--', '/bin/sh', '-c', 'echo "$HOME"']);
+  assert.throws(() => execCommand({ busybox: '/bin/busybox' }, 7, [], withGroups, 9, at), /setpriv is not in the guest image/);
 });

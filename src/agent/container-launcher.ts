@@ -12,12 +12,16 @@
 //
 // In both cases the real process is the only child of the process the agent spawned, which waits for it
 // and exits with its status (or dies of its signal); `findChildPid` finds it so signals reach it directly.
+// Before anything of the container runs, the launching shell joins the container's cgroup and takes its
+// OOM score (the agent's is -1000, which its children would otherwise inherit): for an exec, a small
+// `sh -c ENTER_SCRIPT` in front of nsenter does it, then execs nsenter.
 import { readFile, readdir } from 'node:fs/promises';
 import { AgentError } from '../protocol/index.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** POSIX sh, run by busybox in the container's fresh namespaces. $1 rootfs, $2 proc dir; then the command. */
-export const LAUNCH_SCRIPT = `R=$1; P=$2; BB=$3; shift 3
+export const LAUNCH_SCRIPT = `R=$1; P=$2; BB=$3; CG=$4; OOM=$5; shift 5
+{ [ -z "$CG" ] || echo 0 > "$CG"; } && echo "$OOM" > /proc/self/oom_score_adj || exit 125
 M=$("$BB" cat /proc/self/mountinfo) || exit 125
 "$BB" mount -t proc -o nosuid,nodev,noexec proc "$P" || exit 125
 while read -r _id _parent _dev _root mp _rest; do
@@ -29,6 +33,17 @@ done <<PASSVOL_MOUNTS
 $M
 PASSVOL_MOUNTS
 exec "$@"`;
+
+/** In front of an exec's nsenter: $1 the cgroup's cgroup.procs (or ""), $2 the OOM score; then the command. */
+export const ENTER_SCRIPT = `CG=$1; OOM=$2; shift 2
+{ [ -z "$CG" ] || echo 0 > "$CG"; } && echo "$OOM" > /proc/self/oom_score_adj || exit 125
+exec "$@"`;
+
+/** Where a container's processes go: its cgroup (none where the agent makes none) and their OOM score. */
+export interface Placement {
+  readonly cgroupProcs?: string;
+  readonly oomScoreAdj: number;
+}
 
 /** The environment the launcher itself runs with; the container's own is applied by `env -i`. */
 export const LAUNCHER_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } as const;
@@ -84,12 +99,12 @@ function launch(l: Launchers, id: LaunchIdentity, args: string[]): { file: strin
   return { file: l.setpriv, args: [`--regid=${id.gid}`, `--groups=${groups}`, '--', l.busybox, ...args] };
 }
 
-export function initCommand(l: Launchers, rootfsHost: string, procHost: string, env: readonly string[], id: LaunchIdentity): Command {
+export function initCommand(l: Launchers, rootfsHost: string, procHost: string, env: readonly string[], id: LaunchIdentity, at: Placement): Command {
   const { busybox } = l;
   return {
     ...launch(l, id, [
       'unshare', '-m', '-p', '-f', '--propagation', 'private',
-      busybox, 'sh', '-c', LAUNCH_SCRIPT, 'passvol-launch', rootfsHost, procHost, busybox,
+      busybox, 'sh', '-c', LAUNCH_SCRIPT, 'passvol-launch', rootfsHost, procHost, busybox, at.cgroupProcs ?? '', String(at.oomScoreAdj),
       busybox, 'env', '-i', '--', ...env,
       busybox, 'nsenter', `-r${rootfsHost}`, ...nsenterIdentity(id), '-F', '--', ...id.args,
     ]),
@@ -102,10 +117,12 @@ export function initCommand(l: Launchers, rootfsHost: string, procHost: string, 
  * (secure-join.ts openDirInRoot). nsenter is given it as /proc/self/fd/3, not as a path it would walk again
  * while the running container may swap a name on the way for a symlink out of its root.
  */
-export function execCommand(l: Launchers, initPid: number, env: readonly string[], id: Omit<LaunchIdentity, 'cwdHost'>, cwdFd: number): Command {
+export function execCommand(l: Launchers, initPid: number, env: readonly string[], id: Omit<LaunchIdentity, 'cwdHost'>, cwdFd: number, placement: Placement): Command {
   const at = { ...id, cwdHost: `/proc/self/fd/${FIRST_PASSED_FD}` };
+  const inner = launch(l, at, ['nsenter', '-t', String(initPid), '-m', '-p', '-r', ...nsenterIdentity(at), '--', ...id.args]);
   return {
-    ...launch(l, at, ['nsenter', '-t', String(initPid), '-m', '-p', '-r', ...nsenterIdentity(at), '--', ...id.args]),
+    file: l.busybox,
+    args: ['sh', '-c', ENTER_SCRIPT, 'passvol-enter', placement.cgroupProcs ?? '', String(placement.oomScoreAdj), inner.file, ...inner.args],
     env: envRecord(env),
     fds: [cwdFd],
   };

@@ -3,14 +3,15 @@
 // filesystems its spec asks for (sysfs, tmpfs, ...), in the spec's order (in the agent's namespace, with
 // nosuid,nodev and ro as asked; destinations resolved inside the rootfs so an image's symlinks cannot
 // redirect them), and processes run by container-launcher.ts in a private mount namespace and a PID
-// namespace of their own.
+// namespace of their own, in a cgroup of their own with the container's limits (container-cgroup.ts).
 import { mkdir, readdir, readlink, stat, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { AgentError, type ContainerMountEntry, type KernelMount, type ProcessSpec } from '../protocol/index.js';
+import { AgentError, type ContainerMountEntry, type ContainerResources, type KernelMount, type ProcessSpec } from '../protocol/index.js';
+import { createContainerCgroup, removeContainerCgroup } from './container-cgroup.js';
 import { checkKernelMountOptions } from './mount-policy.js';
 import { prepareContainerDev } from './container-dev.js';
-import { execCommand, initCommand } from './container-launcher.js';
+import { execCommand, initCommand, type Placement } from './container-launcher.js';
 import { ContainerProcess, signalNumber, type ExitStatus } from './container-process.js';
 import type { EventSink } from './event-sink.js';
 import { checkContainerPath, checkGuestPath, type PathMapper } from './guest-paths.js';
@@ -37,6 +38,8 @@ interface Container {
   /** Mount points the agent made, in the order made. */
   readonly binds: string[];
   readonly processes: Map<string, ContainerProcess>;
+  /** Its cgroup's cgroup.procs, which its processes join; none where the agent makes no cgroups. */
+  cgroupProcs?: string;
   initExecId?: string;
   /** True once the init process has been seen inside the rootfs (exec joins it only then). */
   initInside?: boolean;
@@ -48,6 +51,8 @@ export interface ContainerDeps {
   readonly busybox: string;
   /** util-linux setpriv, for processes with supplementary groups. */
   readonly setpriv?: string;
+  /** The cgroup v2 root containers get their cgroups under (the guest's /sys/fs/cgroup); none in host tests. */
+  readonly cgroupRoot?: string;
   readonly events: EventSink;
   readonly log: Logger;
 }
@@ -80,7 +85,7 @@ export class ContainerRegistry {
     return [...this.containers.keys()];
   }
 
-  async create(args: { containerId: string; rootfs: string; rootfsReadonly?: boolean; mounts: ContainerMountEntry[]; process: ProcessSpec }): Promise<void> {
+  async create(args: { containerId: string; rootfs: string; rootfsReadonly?: boolean; mounts: ContainerMountEntry[]; process: ProcessSpec; resources?: ContainerResources }): Promise<void> {
     const { containerId } = args;
     if (this.containers.has(containerId)) throw new AgentError('ALREADY_EXISTS', `container "${containerId}" already exists`);
     // Every argument is checked before anything on disk is looked at or changed.
@@ -113,6 +118,7 @@ export class ContainerRegistry {
     // Registered before the first await on mounts, so a concurrent create of the same id is refused.
     this.containers.set(containerId, container);
     try {
+      if (this.deps.cgroupRoot) container.cgroupProcs = await createContainerCgroup(this.deps.cgroupRoot, containerId, args.resources ?? {});
       // A read-only root is a bind of the rootfs onto itself, made read-only last (as runc does), so the
       // mount points below and the init's working directory can still be created first.
       if (args.rootfsReadonly) {
@@ -138,10 +144,11 @@ export class ContainerRegistry {
       }
     } catch (e) {
       await this.unbind(container).catch((err: unknown) => this.deps.log.error({ err, containerId }, 'cleanup after a failed create'));
+      if (container.cgroupProcs) await removeContainerCgroup(container.cgroupProcs).catch((err: unknown) => this.deps.log.error({ err, containerId }, 'cgroup cleanup after a failed create'));
       this.containers.delete(containerId);
       throw e;
     }
-    this.deps.log.info({ containerId, rootfs: args.rootfs, mounts: planned.length }, 'container created');
+    this.deps.log.info({ containerId, rootfs: args.rootfs, mounts: planned.length, resources: args.resources }, 'container created');
   }
 
   /** A filesystem of the guest kernel (sysfs, tmpfs, ...) at its destination; devpts also gets its /dev/ptmx. */
@@ -156,6 +163,11 @@ export class ContainerRegistry {
     }
   }
 
+  /** A process's cgroup (its container's) and OOM score: its own, else its container's, else the kernel's default. */
+  private placement(c: Container, p: ProcessSpec): Placement {
+    return { ...(c.cgroupProcs ? { cgroupProcs: c.cgroupProcs } : {}), oomScoreAdj: p.oomScoreAdj ?? c.init.oomScoreAdj ?? 0 };
+  }
+
   async start(containerId: string, execId: string, spec: ProcessSpec | undefined): Promise<number> {
     const c = this.get(containerId);
     if (c.processes.has(execId)) throw new AgentError('ALREADY_EXISTS', `container "${containerId}" already has a process "${execId}"`);
@@ -164,7 +176,7 @@ export class ContainerRegistry {
     if (spec === undefined) {
       if (c.initExecId !== undefined) throw new AgentError('ALREADY_EXISTS', `container "${containerId}" was already started (as "${c.initExecId}")`);
       const cwdHost = await workingDir(c.rootfsHost, c.init.cwd, true);
-      const cmd = initCommand(this.deps, c.rootfsHost, c.procHost, c.init.env, { ...c.init, cwdHost });
+      const cmd = initCommand(this.deps, c.rootfsHost, c.procHost, c.init.env, { ...c.init, cwdHost }, this.placement(c, c.init));
       c.initExecId = execId;
       proc = new ContainerProcess(containerId, execId, cmd, this.deps.events, log);
     } else {
@@ -177,7 +189,7 @@ export class ContainerRegistry {
       // root once nsenter has chrooted there. From the agent's tree, ".." would climb past it.
       const cwd = await openDirInRoot(`/proc/${init.realPid}/root`, spec.cwd);
       try {
-        proc = new ContainerProcess(containerId, execId, execCommand(this.deps, init.realPid, spec.env, spec, cwd.fd), this.deps.events, log);
+        proc = new ContainerProcess(containerId, execId, execCommand(this.deps, init.realPid, spec.env, spec, cwd.fd, this.placement(c, spec)), this.deps.events, log);
       } finally {
         await cwd.close();
       }
@@ -257,6 +269,8 @@ export class ContainerRegistry {
     clearTimeout(timer);
     if (outcome === 'timeout') throw new AgentError('INTERNAL', `processes of container "${containerId}" did not exit within ${DELETE_WAIT_MS} ms of SIGKILL`);
     await this.unbind(c);
+    // Its processes have exited: the cgroup goes (a process of it that escaped the PID namespace keeps it busy).
+    if (c.cgroupProcs) await removeContainerCgroup(c.cgroupProcs).catch((err: unknown) => this.deps.log.warn({ err, containerId }, 'container cgroup kept'));
     this.containers.delete(containerId);
     this.deps.log.info({ containerId }, 'container deleted');
   }

@@ -26,7 +26,7 @@ const failed = (r: ResponseEnvelope): ErrorResponse => {
 };
 
 test('a valid request gets its result', async () => {
-  const r = await dispatch(line(JSON.stringify({ v: 2, id: 1, op: 'ping' })));
+  const r = await dispatch(line(JSON.stringify({ v: 3, id: 1, op: 'ping' })));
   assert.ok(r.ok && r.id === 1);
   assert.equal((r.result as { protocol: number }).protocol, PROTOCOL_VERSION);
   assert.equal((r.result as { modulesReady: boolean }).modulesReady, false, 'no init mark under this root');
@@ -37,15 +37,15 @@ test('malformed requests get error responses with the id when it can be read', a
     ['not json', null, 'INVALID_ARGUMENT', /not JSON/],
     ['', null, 'INVALID_ARGUMENT', /empty/],
     ['[1,2]', null, 'INVALID_ARGUMENT', /malformed/],
-    [JSON.stringify({ v: 2, id: 2, op: 'launchMissiles' }), 2, 'INVALID_ARGUMENT', /unknown op "launchMissiles"/],
-    [JSON.stringify({ v: 2, id: 3, op: 'statfs', args: { path: 7 } }), 3, 'INVALID_ARGUMENT', /args\.path/],
-    [JSON.stringify({ v: 2, id: 4, op: 'ping', args: {}, extra: 1 }), 4, 'INVALID_ARGUMENT', /extra/],
+    [JSON.stringify({ v: 3, id: 2, op: 'launchMissiles' }), 2, 'INVALID_ARGUMENT', /unknown op "launchMissiles"/],
+    [JSON.stringify({ v: 3, id: 3, op: 'statfs', args: { path: 7 } }), 3, 'INVALID_ARGUMENT', /args\.path/],
+    [JSON.stringify({ v: 3, id: 4, op: 'ping', args: {}, extra: 1 }), 4, 'INVALID_ARGUMENT', /extra/],
     [JSON.stringify({ v: PROTOCOL_VERSION + 1, id: 5, op: 'ping' }), 5, 'FAILED_PRECONDITION', new RegExp(`speaks v${PROTOCOL_VERSION}`)],
     [JSON.stringify({ id: 6, op: 'ping' }), 6, 'INVALID_ARGUMENT', /v/],
-    [JSON.stringify({ v: 2, id: -1, op: 'ping' }), null, 'INVALID_ARGUMENT', /id/],
-    [JSON.stringify({ v: 2, id: 7, op: '__proto__' }), 7, 'INVALID_ARGUMENT', /unknown op/],
-    [JSON.stringify({ v: 2, id: 8, op: 'mount', args: { source: { kind: 'block', serial: 's' }, target: '/etc', fstype: 'ext4' } }), 8, 'INVALID_ARGUMENT', /under \/run\/passvol/],
-    [JSON.stringify({ v: 2, id: 9, op: 'signal', args: { containerId: 'c', execId: 'e', signal: 'SIGTERM' } }), 9, 'INTERNAL', /boom/],
+    [JSON.stringify({ v: 3, id: -1, op: 'ping' }), null, 'INVALID_ARGUMENT', /id/],
+    [JSON.stringify({ v: 3, id: 7, op: '__proto__' }), 7, 'INVALID_ARGUMENT', /unknown op/],
+    [JSON.stringify({ v: 3, id: 8, op: 'mount', args: { source: { kind: 'block', serial: 's' }, target: '/etc', fstype: 'ext4' } }), 8, 'INVALID_ARGUMENT', /under \/run\/passvol/],
+    [JSON.stringify({ v: 3, id: 9, op: 'signal', args: { containerId: 'c', execId: 'e', signal: 'SIGTERM' } }), 9, 'INTERNAL', /boom/],
   ];
   for (const [text, id, code, message] of cases) {
     const r = failed(await dispatch(line(text)));
@@ -57,7 +57,7 @@ test('malformed requests get error responses with the id when it can be read', a
 
 test('an oversize line is answered with its id, read from the head of the line', async () => {
   const decoder = new LineDecoder();
-  const big = encodeLine({ v: 2, id: 77, op: 'writeStdin', args: { containerId: 'c', execId: 'e', data: 'A'.repeat(1000) } });
+  const big = encodeLine({ v: 3, id: 77, op: 'writeStdin', args: { containerId: 'c', execId: 'e', data: 'A'.repeat(1000) } });
   const huge = Buffer.concat([big.subarray(0, big.length - 1), Buffer.alloc(1024 * 1024, 0x41), Buffer.from('\n')]);
   const frames = decoder.push(huge);
   assert.equal(frames[0]?.kind, 'oversize');

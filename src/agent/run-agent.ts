@@ -20,6 +20,9 @@ import { runCommand } from './run-command.js';
 import { listenUnix } from './unix-socket.js';
 import { FdDuplex, findVirtioPort, openReadWrite } from './virtio-port.js';
 import { PROTOCOL_VERSION } from '../protocol/index.js';
+import { hasCgroup2 } from './container-cgroup.js';
+
+const GUEST_CGROUP_ROOT = '/sys/fs/cgroup';
 
 const PORT_WAIT_MS = 30_000;
 const SHUTDOWN_FLUSH_MS = 2000;
@@ -78,6 +81,9 @@ export async function runAgent(argv: readonly string[], start: AgentStart): Prom
 
   const hub = new ConnectionHub();
   const paths = new PathMapper(config.root);
+  // In the guest, containers get cgroups of their own (init mounts cgroup v2); an agent run on a host for tests does not.
+  const cgroupRoot = config.root === '' && (await hasCgroup2(GUEST_CGROUP_ROOT)) ? GUEST_CGROUP_ROOT : undefined;
+  if (config.root === '' && !cgroupRoot) log.warn({ cgroupRoot: GUEST_CGROUP_ROOT }, 'no cgroup v2 here: containers run without their limits');
   let server: Server | undefined;
 
   async function stop(code: number): Promise<never> {
@@ -98,7 +104,7 @@ export async function runAgent(argv: readonly string[], start: AgentStart): Prom
     paths,
     devices: new SysfsBlockDevices(config.sysBlock, config.devDir),
     run: runCommand,
-    containers: new ContainerRegistry({ paths, run: runCommand, busybox: busybox ?? config.busybox, ...(setpriv ? { setpriv } : {}), events: hub, log: log.child({ part: 'containers' }) }),
+    containers: new ContainerRegistry({ paths, run: runCommand, busybox: busybox ?? config.busybox, ...(setpriv ? { setpriv } : {}), ...(cgroupRoot ? { cgroupRoot } : {}), events: hub, log: log.child({ part: 'containers' }) }),
     events: hub,
     locks: new KeyedLock(),
     mounted: new Set(),

@@ -35,6 +35,11 @@ mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs /dev/shm
 mount -t tmpfs -o nosuid,nodev,mode=0755 tmpfs /run
 mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs /tmp
 ln -sf /proc/self/fd /dev/fd
+# cgroup v2: the agent gives each container a cgroup with its limits. The agent is never the OOM killer's
+# choice (its end would end every container): init's score, which the agent inherits, is the lowest; the
+# agent gives container processes theirs.
+mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 /sys/fs/cgroup || log "no cgroup v2: containers run without their limits"
+echo -1000 > /proc/self/oom_score_adj
 mkdir -p ${readyDir}
 log "up at $(cut -d' ' -f1 /proc/uptime) s"
 

@@ -12,6 +12,8 @@ export const ProcessSpec = z
     gid: PosixId,
     /** Supplementary groups (OCI additionalGids: Kubernetes puts fsGroup and supplementalGroups here). */
     additionalGids: z.array(PosixId).max(64).default([]),
+    /** OCI process.oomScoreAdj (kubelet's by QoS class); an exec without one takes its container's. */
+    oomScoreAdj: z.number().int().min(-1000).max(1000).optional(),
   })
   .strict();
 export type ProcessSpec = z.infer<typeof ProcessSpec>;
@@ -47,6 +49,20 @@ export type KernelMount = z.infer<typeof KernelMount>;
 export const ContainerMountEntry = z.union([ContainerMount, KernelMount]);
 export type ContainerMountEntry = z.infer<typeof ContainerMountEntry>;
 
+/** The container's limits (OCI linux.resources), enforced by a cgroup of its own in the guest. */
+export const ContainerResources = z
+  .object({
+    memoryLimitBytes: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+    /** CPU time per period, in microseconds (CFS quota); with cpuPeriodMicros. */
+    cpuQuotaMicros: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+    cpuPeriodMicros: z.number().int().min(1000).max(1_000_000).optional(),
+    /** cgroup v1 shares (2..262144), as kubelet gives them; weighed against the pod's other containers. */
+    cpuShares: z.number().int().min(2).max(262_144).optional(),
+    pidsLimit: z.number().int().positive().max(4_194_304).optional(),
+  })
+  .strict();
+export type ContainerResources = z.infer<typeof ContainerResources>;
+
 export const CreateContainerArgs = z
   .object({
     containerId: ObjectId,
@@ -57,6 +73,7 @@ export const CreateContainerArgs = z
     mounts: z.array(ContainerMountEntry).max(256).default([]),
     /** The container's init process, started by startProcess without a `process`. */
     process: ProcessSpec,
+    resources: ContainerResources.default({}),
   })
   .strict();
 

@@ -79,31 +79,31 @@ test('results: statfs, wait and ping results validate; extra fields from a newer
 });
 
 test('makeRequest validates args on the sending side', () => {
-  assert.deepEqual(makeRequest(3, 'statfs', { path: '/run/passvol/v' }), { v: 2, id: 3, op: 'statfs', args: { path: '/run/passvol/v' } });
+  assert.deepEqual(makeRequest(3, 'statfs', { path: '/run/passvol/v' }), { v: 3, id: 3, op: 'statfs', args: { path: '/run/passvol/v' } });
   // @ts-expect-error path must be a string
   assert.throws(() => makeRequest(3, 'statfs', { path: 3 }));
 });
 
 test('envelopes: strict requests; responses and events decode for clients', () => {
-  assert.equal(RequestEnvelope.safeParse({ v: 2, id: 1, op: 'ping' }).success, true);
-  assert.equal(RequestEnvelope.safeParse({ v: 2, id: -1, op: 'ping' }).success, false);
-  assert.equal(RequestEnvelope.safeParse({ v: 2, id: 1, op: 'ping', extra: true }).success, false);
-  const ok = decodeAgentMessage('{"v":2,"id":4,"ok":true,"result":{}}');
+  assert.equal(RequestEnvelope.safeParse({ v: 3, id: 1, op: 'ping' }).success, true);
+  assert.equal(RequestEnvelope.safeParse({ v: 3, id: -1, op: 'ping' }).success, false);
+  assert.equal(RequestEnvelope.safeParse({ v: 3, id: 1, op: 'ping', extra: true }).success, false);
+  const ok = decodeAgentMessage('{"v":3,"id":4,"ok":true,"result":{}}');
   assert.equal(ok.kind, 'response');
-  const err = decodeAgentMessage('{"v":2,"id":null,"ok":false,"error":{"code":"INVALID_ARGUMENT","message":"m"}}');
+  const err = decodeAgentMessage('{"v":3,"id":null,"ok":false,"error":{"code":"INVALID_ARGUMENT","message":"m"}}');
   assert.ok(err.kind === 'response' && !err.response.ok && err.response.id === null);
-  const out = decodeAgentMessage(JSON.stringify({ v: 2, event: 'stdout', containerId: 'c', execId: 'e', data: 'aGk=' }));
+  const out = decodeAgentMessage(JSON.stringify({ v: 3, event: 'stdout', containerId: 'c', execId: 'e', data: 'aGk=' }));
   assert.ok(out.kind === 'event' && out.event.event === 'stdout');
-  const exit = decodeAgentMessage(JSON.stringify({ v: 2, event: 'exit', containerId: 'c', execId: 'e', exitCode: 0 }));
+  const exit = decodeAgentMessage(JSON.stringify({ v: 3, event: 'exit', containerId: 'c', execId: 'e', exitCode: 0 }));
   assert.ok(exit.kind === 'event' && exit.event.event === 'exit');
-  assert.throws(() => decodeAgentMessage(JSON.stringify({ v: 2, event: 'stdout', containerId: 'c', execId: 'e' })));
-  assert.throws(() => decodeAgentMessage('{"v":2,"id":4,"ok":false,"error":{"code":"TEAPOT","message":""}}'));
+  assert.throws(() => decodeAgentMessage(JSON.stringify({ v: 3, event: 'stdout', containerId: 'c', execId: 'e' })));
+  assert.throws(() => decodeAgentMessage('{"v":3,"id":4,"ok":false,"error":{"code":"TEAPOT","message":""}}'));
 });
 
 test('recoverRequestId reads the id of an object or of the head of an oversize line', () => {
   assert.equal(recoverRequestId({ id: 7, op: 'nope' }), 7);
   assert.equal(recoverRequestId({ id: 'x' }), null);
-  assert.equal(recoverRequestId('{"v":2,"id":12,"op":"writeStdin","args":{"data":"AAAA'), 12);
+  assert.equal(recoverRequestId('{"v":3,"id":12,"op":"writeStdin","args":{"data":"AAAA'), 12);
   assert.equal(recoverRequestId('{"id":5,'), 5);
   assert.equal(recoverRequestId('{"op":"x","args":{"id":5}'), null);
   assert.equal(recoverRequestId('garbage'), null);

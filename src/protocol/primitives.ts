@@ -2,7 +2,7 @@
 // options) lives in src/agent/, so a client learns about shape errors before sending.
 import { z } from 'zod';
 
-export const PROTOCOL_VERSION = 2 as const;
+export const PROTOCOL_VERSION = 3 as const;
 
 /** An absolute path. The agent further insists on normalised paths under /run/passvol/. */
 export const AbsolutePath = z

@@ -31,12 +31,12 @@ test('an agent that restarts fails the calls it will never answer, and says so',
   const socket = join(dir, 'agent.sock');
   // An agent that announces itself, answers ping, never answers wait, and then is restarted by init.
   const server = createServer((c) => {
-    c.write(`${JSON.stringify({ v: 2, event: 'ready', pid: 100 })}\n`);
+    c.write(`${JSON.stringify({ v: 3, event: 'ready', pid: 100 })}\n`);
     c.on('data', (d) => {
       for (const line of d.toString().split('\n').filter(Boolean)) {
         const req = JSON.parse(line) as { id: number; op: string };
-        if (req.op === 'ping') c.write(`${JSON.stringify({ v: 2, id: req.id, ok: true, result: { version: '1', protocol: 2, uptimeMs: 5, bootId: 'b' } })}\n`);
-        if (req.op === 'wait') setTimeout(() => c.write(`${JSON.stringify({ v: 2, event: 'ready', pid: 200 })}\n`), 50);
+        if (req.op === 'ping') c.write(`${JSON.stringify({ v: 3, id: req.id, ok: true, result: { version: '1', protocol: 3, uptimeMs: 5, bootId: 'b' } })}\n`);
+        if (req.op === 'wait') setTimeout(() => c.write(`${JSON.stringify({ v: 3, event: 'ready', pid: 200 })}\n`), 50);
       }
     });
   });

@@ -14,6 +14,16 @@ const MountSchema = z
   })
   .passthrough();
 
+/** The limits the runtime acts on: the VM's size (sandbox-size.ts) and each container's cgroup in the guest. */
+const LinuxResourcesSchema = z
+  .object({
+    memory: z.object({ limit: z.number().int().optional() }).passthrough().optional(),
+    cpu: z.object({ quota: z.number().int().optional(), period: z.number().int().nonnegative().optional(), shares: z.number().int().nonnegative().optional() }).passthrough().optional(),
+    pids: z.object({ limit: z.number().int().optional() }).passthrough().optional(),
+  })
+  .passthrough();
+export type LinuxResources = z.infer<typeof LinuxResourcesSchema>;
+
 export const OciSpecSchema = z
   .object({
     ociVersion: z.string(),
@@ -24,15 +34,16 @@ export const OciSpecSchema = z
         cwd: z.string().refine((c) => c.startsWith('/'), 'process.cwd must be absolute').default('/'),
         user: z.object({ uid: z.number().int().nonnegative(), gid: z.number().int().nonnegative(), additionalGids: z.array(z.number().int().nonnegative()).optional() }).passthrough().default({ uid: 0, gid: 0 }),
         terminal: z.boolean().default(false),
+        oomScoreAdj: z.number().int().min(-1000).max(1000).optional(),
       })
       .passthrough(),
     root: z.object({ path: z.string().min(1), readonly: z.boolean().default(false) }).passthrough(),
     hostname: z.string().optional(),
     mounts: z.array(MountSchema).default([]),
     annotations: z.record(z.string()).default({}),
-    /** Only the namespaces are read: a network namespace with a path is the pod's (CRI made it, CNI filled it). */
+    /** The namespaces (a network namespace with a path is the pod's: CRI made it, CNI filled it) and the limits. */
     linux: z
-      .object({ namespaces: z.array(z.object({ type: z.string(), path: z.string().optional() }).passthrough()).default([]) })
+      .object({ namespaces: z.array(z.object({ type: z.string(), path: z.string().optional() }).passthrough()).default([]), resources: LinuxResourcesSchema.optional() })
       .passthrough()
       .optional(),
   })

@@ -28,8 +28,8 @@ if (mode === 'agent') net.createServer((s) => {
     for (let i; (i = buf.indexOf('\\n')) >= 0; buf = buf.slice(i + 1)) {
       const req = JSON.parse(buf.slice(0, i));
       if (req.op === 'shutdown') fs.writeFileSync(dir + 'guest-shut-down', '');
-      const result = req.op === 'ping' ? { version: 'fake', protocol: 2, uptimeMs: 1, bootId: 'b' } : {};
-      s.write(JSON.stringify({ v: 2, id: req.id, ok: true, result }) + '\\n');
+      const result = req.op === 'ping' ? { version: 'fake', protocol: 3, uptimeMs: 1, bootId: 'b' } : {};
+      s.write(JSON.stringify({ v: 3, id: req.id, ok: true, result }) + '\\n');
     }
   });
 }).listen(dir + 'agent.sock');

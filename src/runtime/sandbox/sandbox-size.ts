@@ -32,13 +32,6 @@ const Count = wholeNumber(0);
 // cgroups take -1 for "no quota"; kubelet writes 0.
 const Quota = wholeNumber(-1);
 
-const ResourcesSchema = z
-  .object({
-    memory: z.object({ limit: z.number().int().optional() }).passthrough().optional(),
-    cpu: z.object({ quota: z.number().int().optional(), period: z.number().int().nonnegative().optional() }).passthrough().optional(),
-  })
-  .passthrough();
-
 function annotation(spec: OciSpec, key: string, schema: typeof Count): number | undefined {
   const raw = spec.annotations[key];
   if (raw === undefined || raw === '') return undefined;
@@ -58,13 +51,10 @@ export function podLimitsOf(spec: OciSpec): PodLimits {
     const cpus = cpusOf(annotation(spec, SANDBOX_CPU_QUOTA, Quota), annotation(spec, SANDBOX_CPU_PERIOD, Count));
     return { memoryBytes, cpus, from: memoryBytes > 0 || cpus > 0 ? 'pod annotations' : 'none' };
   }
-  const raw = (spec.linux as { resources?: unknown } | undefined)?.resources;
-  if (raw === undefined) return { memoryBytes: 0, cpus: 0, from: 'none' };
-  const parsed = ResourcesSchema.safeParse(raw);
-  if (!parsed.success) throw invalidArgument(`linux.resources: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  const limit = parsed.data.memory?.limit ?? 0;
+  const resources = spec.linux?.resources;
+  const limit = resources?.memory?.limit ?? 0;
   const memoryBytes = limit > 0 ? limit : 0;
-  const cpus = cpusOf(parsed.data.cpu?.quota, parsed.data.cpu?.period);
+  const cpus = cpusOf(resources?.cpu?.quota, resources?.cpu?.period);
   return { memoryBytes, cpus, from: memoryBytes > 0 || cpus > 0 ? 'linux.resources' : 'none' };
 }
 

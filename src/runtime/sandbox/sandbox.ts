@@ -33,6 +33,7 @@ import { processStartTicks, type SandboxDirs, type SandboxState } from './sandbo
 import type { GuestImagePaths, LaunchVm, SandboxVm, SandboxVmSpec } from './sandbox-vm.js';
 import type { VmTemplate, VmTemplates } from './vm-templates.js';
 import { podLimitsOf, sandboxSize, type SandboxSize } from './sandbox-size.js';
+import { containerLimitsOf } from './container-limits.js';
 import { cgroupDir, cgroupHierarchies, joinCgroup, leaveCgroup, podCgroupPathOf, type JoinedCgroup } from './pod-cgroup.js';
 
 export interface SandboxDeps {
@@ -350,6 +351,8 @@ export class Sandbox {
 
   /** Attaches what a container's mounts need (reusing the sandbox's volumes) and has the agent create it. */
   private async createContainer(c: SandboxContainer, bundle: Bundle, plans: readonly PlannedMount[], shareMounts: ReadonlyMap<string, string>, log: Logger): Promise<void> {
+    // Checked before anything is attached: limits the kernel would refuse fail the create, changing nothing.
+    const resources = containerLimitsOf(bundle.spec);
     const ctx = this.volumeContext(shareMounts, log);
     const { mounts, used } = await attachVolumes(
       plans,
@@ -371,7 +374,8 @@ export class Sandbox {
       rootfs: shareMounts.get(shareKey(bundle.rootfs, false)) as string,
       rootfsReadonly: bundle.spec.root.readonly,
       mounts,
-      process: { args: p.args, env: p.env, cwd: p.cwd, uid: p.user.uid, gid: p.user.gid, additionalGids: p.user.additionalGids ?? [] },
+      process: { args: p.args, env: p.env, cwd: p.cwd, uid: p.user.uid, gid: p.user.gid, additionalGids: p.user.additionalGids ?? [], ...(p.oomScoreAdj !== undefined ? { oomScoreAdj: p.oomScoreAdj } : {}) },
+      resources,
     });
   }
 

@@ -1,0 +1,74 @@
+// A container's cgroup in the guest (cgroup v2, which init mounts at /sys/fs/cgroup): the limits of its
+// bundle's linux.resources, as runc would set them on a node, so that a container that outgrows its memory
+// limit is the one the kernel kills, not another container or the agent. Every container gets one, limits or
+// not, under containers/ (which holds no process itself, as cgroup v2 asks of a folder with controllers on).
+import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ContainerResources } from '../protocol/index.js';
+
+const CONTROLLERS = ['cpu', 'memory', 'pids'];
+const DEFAULT_CPU_PERIOD = 100_000;
+const REMOVE_WAIT_MS = 2000;
+
+/** cgroup v1 shares (2..262144) as a v2 weight (1..10000), by the formula runc uses (integer division). */
+export function cpuWeightOf(shares: number): number {
+  return Math.floor(1 + ((shares - 2) * 9999) / 262_142);
+}
+
+/** The files and values a container's limits become. */
+export function cgroupSettings(r: ContainerResources): [file: string, value: string][] {
+  const out: [string, string][] = [];
+  if (r.memoryLimitBytes !== undefined) out.push(['memory.max', String(r.memoryLimitBytes)], ['memory.swap.max', '0']);
+  if (r.cpuQuotaMicros !== undefined) out.push(['cpu.max', `${r.cpuQuotaMicros} ${r.cpuPeriodMicros ?? DEFAULT_CPU_PERIOD}`]);
+  if (r.cpuShares !== undefined) out.push(['cpu.weight', String(cpuWeightOf(r.cpuShares))]);
+  if (r.pidsLimit !== undefined) out.push(['pids.max', String(r.pidsLimit)]);
+  return out;
+}
+
+/** Turns the controllers on for a folder's children, those the kernel offers. */
+async function enableControllers(dir: string): Promise<void> {
+  const offered = (await readFile(join(dir, 'cgroup.controllers'), 'utf8')).split(/\s+/);
+  const wanted = CONTROLLERS.filter((c) => offered.includes(c));
+  if (wanted.length > 0) await writeFile(join(dir, 'cgroup.subtree_control'), wanted.map((c) => `+${c}`).join(' '));
+}
+
+/** Makes the container's cgroup with its limits; returns its cgroup.procs, which the launcher joins. */
+export async function createContainerCgroup(root: string, containerId: string, r: ContainerResources): Promise<string> {
+  const parent = join(root, 'containers');
+  await mkdir(parent, { recursive: true });
+  await enableControllers(root);
+  await enableControllers(parent);
+  const dir = join(parent, containerId);
+  // A folder left by an agent that restarted holds nothing now (its processes went with it).
+  await rmdir(dir).catch(() => undefined);
+  await mkdir(dir);
+  try {
+    for (const [file, value] of cgroupSettings(r)) {
+      // No swap in the guest: memory.swap.max is absent without CONFIG_SWAP and then not needed.
+      if (file === 'memory.swap.max' && !(await readFile(join(dir, file)).then(() => true, () => false))) continue;
+      await writeFile(join(dir, file), value);
+    }
+  } catch (e) {
+    await rmdir(dir).catch(() => undefined);
+    throw e;
+  }
+  return join(dir, 'cgroup.procs');
+}
+
+/** Removes it once its processes are gone (a process just killed leaves it a moment later). */
+export async function removeContainerCgroup(procsFile: string): Promise<void> {
+  const dir = procsFile.slice(0, procsFile.lastIndexOf('/'));
+  const deadline = Date.now() + REMOVE_WAIT_MS;
+  for (;;) {
+    const err = await rmdir(dir).then(() => undefined, (e: NodeJS.ErrnoException) => e);
+    if (!err || err.code === 'ENOENT') return;
+    if (err.code !== 'EBUSY' || Date.now() > deadline) throw err;
+    await sleep(20);
+  }
+}
+
+/** Whether `root` is a cgroup v2 filesystem this agent can make cgroups in (the guest's; not a test host's). */
+export async function hasCgroup2(root: string): Promise<boolean> {
+  return readFile(join(root, 'cgroup.subtree_control'), 'utf8').then(() => true, () => false);
+}
