@@ -5,7 +5,7 @@
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ContainerResources } from '../protocol/index.js';
+import type { ContainerResources, ContainerStatsResult } from '../protocol/index.js';
 
 const CONTROLLERS = ['cpu', 'memory', 'pids'];
 const DEFAULT_CPU_PERIOD = 100_000;
@@ -71,4 +71,54 @@ export async function removeContainerCgroup(procsFile: string): Promise<void> {
 /** Whether `root` is a cgroup v2 filesystem this agent can make cgroups in (the guest's; not a test host's). */
 export async function hasCgroup2(root: string): Promise<boolean> {
   return readFile(join(root, 'cgroup.subtree_control'), 'utf8').then(() => true, () => false);
+}
+
+/** "key value" lines (cpu.stat, memory.stat, memory.events) as numbers. */
+export function parseFlatKeyed(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const [key, value] = line.trim().split(/\s+/);
+    if (key && value !== undefined && /^\d+$/.test(value)) out.set(key, Number(value));
+  }
+  return out;
+}
+
+/** A single-value file: a number, or "max" (no limit: 0, as containerd's metrics say it). */
+const single = (text: string): number => (text.trim() === 'max' ? 0 : Number(text.trim()) || 0);
+
+/** The figures of a container's cgroup, read from its files. */
+export async function readContainerStats(procsFile: string): Promise<ContainerStatsResult> {
+  const dir = procsFile.slice(0, procsFile.lastIndexOf('/'));
+  const read = (file: string) => readFile(join(dir, file), 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? '' : Promise.reject(e)));
+  const [cpuText, memText, eventsText, current, max, pidsCurrent, pidsMax] = await Promise.all(['cpu.stat', 'memory.stat', 'memory.events', 'memory.current', 'memory.max', 'pids.current', 'pids.max'].map(read));
+  const cpu = parseFlatKeyed(cpuText ?? '');
+  const mem = parseFlatKeyed(memText ?? '');
+  const events = parseFlatKeyed(eventsText ?? '');
+  const c = (key: string) => cpu.get(key) ?? 0;
+  const m = (key: string) => mem.get(key) ?? 0;
+  const e = (key: string) => events.get(key) ?? 0;
+  return {
+    cpu: { usageUsec: c('usage_usec'), userUsec: c('user_usec'), systemUsec: c('system_usec'), nrPeriods: c('nr_periods'), nrThrottled: c('nr_throttled'), throttledUsec: c('throttled_usec') },
+    memory: {
+      usage: single(current ?? ''),
+      limit: single(max ?? ''),
+      anon: m('anon'),
+      file: m('file'),
+      kernelStack: m('kernel_stack'),
+      slab: m('slab'),
+      sock: m('sock'),
+      shmem: m('shmem'),
+      fileMapped: m('file_mapped'),
+      fileDirty: m('file_dirty'),
+      inactiveAnon: m('inactive_anon'),
+      activeAnon: m('active_anon'),
+      inactiveFile: m('inactive_file'),
+      activeFile: m('active_file'),
+      unevictable: m('unevictable'),
+      pgfault: m('pgfault'),
+      pgmajfault: m('pgmajfault'),
+    },
+    memoryEvents: { low: e('low'), high: e('high'), max: e('max'), oom: e('oom'), oomKill: e('oom_kill') },
+    pids: { current: single(pidsCurrent ?? ''), limit: single(pidsMax ?? '') },
+  };
 }

@@ -7,8 +7,8 @@
 import { mkdir, readdir, readlink, stat, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { AgentError, type ContainerMountEntry, type ContainerResources, type KernelMount, type ProcessSpec } from '../protocol/index.js';
-import { createContainerCgroup, removeContainerCgroup } from './container-cgroup.js';
+import { AgentError, type ContainerMountEntry, type ContainerResources, type ContainerStatsResult, type KernelMount, type ProcessSpec } from '../protocol/index.js';
+import { createContainerCgroup, readContainerStats, removeContainerCgroup } from './container-cgroup.js';
 import { checkKernelMountOptions } from './mount-policy.js';
 import { prepareContainerDev } from './container-dev.js';
 import { execCommand, initCommand, type Placement } from './container-launcher.js';
@@ -250,6 +250,13 @@ export class ContainerRegistry {
 
   closeStdin(containerId: string, execId: string): void {
     this.process(containerId, execId).closeStdin();
+  }
+
+  /** Its cgroup's figures; none where the agent makes no cgroups. */
+  async stats(containerId: string): Promise<ContainerStatsResult> {
+    const c = this.get(containerId);
+    if (!c.cgroupProcs) throw new AgentError('FAILED_PRECONDITION', `container "${containerId}" has no cgroup (this agent makes none)`);
+    return readContainerStats(c.cgroupProcs);
   }
 
   async delete(containerId: string, force: boolean): Promise<void> {

@@ -106,6 +106,37 @@ export const WaitResult = z.object({
 export const WriteStdinArgs = z.object({ ...ProcessRef, data: Base64 }).strict();
 export const WriteStdinResult = z.object({ bytes: z.number().int().nonnegative() });
 export const CloseStdinArgs = z.object(ProcessRef).strict();
+export const ContainerStatsArgs = z.object({ containerId: ObjectId }).strict();
+const Count = z.number().int().nonnegative();
+/** A container's cgroup figures (cgroup v2's names): what kubelet's resource metrics read through CRI. */
+export const ContainerStatsResult = z.object({
+  cpu: z.object({ usageUsec: Count, userUsec: Count, systemUsec: Count, nrPeriods: Count, nrThrottled: Count, throttledUsec: Count }),
+  memory: z.object({
+    /** memory.current, and memory.max (0: no limit). */
+    usage: Count,
+    limit: Count,
+    anon: Count,
+    file: Count,
+    kernelStack: Count,
+    slab: Count,
+    sock: Count,
+    shmem: Count,
+    fileMapped: Count,
+    fileDirty: Count,
+    inactiveAnon: Count,
+    activeAnon: Count,
+    inactiveFile: Count,
+    activeFile: Count,
+    unevictable: Count,
+    pgfault: Count,
+    pgmajfault: Count,
+  }),
+  memoryEvents: z.object({ low: Count, high: Count, max: Count, oom: Count, oomKill: Count }),
+  /** pids.current, and pids.max (0: no limit). */
+  pids: z.object({ current: Count, limit: Count }),
+});
+export type ContainerStatsResult = z.infer<typeof ContainerStatsResult>;
+
 export const DeleteContainerArgs = z
   .object({
     containerId: ObjectId,

@@ -4,6 +4,8 @@
 import type { z } from 'zod';
 import {
   CloseStdinArgs,
+  ContainerStatsArgs,
+  ContainerStatsResult,
   CreateContainerArgs,
   DeleteContainerArgs,
   EmptyResult,
@@ -52,6 +54,7 @@ export const REQUEST_TABLE = {
   writeStdin: { args: WriteStdinArgs, result: WriteStdinResult },
   closeStdin: { args: CloseStdinArgs, result: EmptyResult },
   deleteContainer: { args: DeleteContainerArgs, result: EmptyResult },
+  containerStats: { args: ContainerStatsArgs, result: ContainerStatsResult },
   statfs: { args: StatfsArgs, result: StatfsResult },
   growFilesystem: { args: GrowFilesystemArgs, result: GrowFilesystemResult },
   freezeFilesystem: { args: FreezeFilesystemArgs, result: EmptyResult },

@@ -135,6 +135,22 @@ test('a pod through CRI: the VM takes the address CNI gave the pod, serves on it
   assert.match(inside, new RegExp(`default via ${GATEWAY.replaceAll('.', '\\.')} dev eth0`), inside);
   assert.match(inside, / on \/data type ext4 /, 'the disk is passed through');
   assert.match(inside, /on-disk\ngateway-answers/, 'the container wrote to the disk and reaches its gateway');
+  // kubelet's resource metrics (kubectl top) read the container's cgroup in the guest through CRI's stats.
+  const stats = JSON.parse(await ok(ctd, ['stats', '-o', 'json', container])) as { stats: { cpu: { usageCoreNanoSeconds: { value: string | number } }; memory: { workingSetBytes: { value: string | number } } }[] };
+  assert.equal(stats.stats.length, 1, JSON.stringify(stats));
+  assert.ok(Number(stats.stats[0]?.cpu.usageCoreNanoSeconds.value) > 0, `CPU time: ${JSON.stringify(stats)}`);
+  assert.ok(Number(stats.stats[0]?.memory.workingSetBytes.value) > 0, `memory: ${JSON.stringify(stats)}`);
+  // A container that outgrows its memory limit is OOM-killed in its own cgroup, and kubelet is told so.
+  const hogConfig = join(root, 'hog.json');
+  writeFileSync(hogConfig, JSON.stringify({ metadata: { name: 'hog' }, image: { image: 'passvol.test/busybox:1' }, command: ['/bin/busybox', 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=96M', 'count=1'], log_path: 'hog.log', linux: { resources: { memory_limit_in_bytes: 32 * 1024 * 1024 } } }));
+  const hog = await ok(ctd, ['create', pod, hogConfig, podConfig]);
+  await ok(ctd, ['start', hog]);
+  const hogStatus = await waitFor(async () => {
+    const st = (JSON.parse(await ok(ctd, ['inspect', hog])) as { status: { state: string; exitCode: number; reason: string } }).status;
+    return st.state === 'CONTAINER_EXITED' ? st : undefined;
+  }, 60_000, 'the memory hog to be killed');
+  assert.deepEqual([hogStatus.value.exitCode, hogStatus.value.reason], [137, 'OOMKilled']);
+  await ok(ctd, ['rm', hog]);
   // The VM is sized for the pod: the base 512 MiB and 1 vCPU, plus the pod's 256 MiB and 1 CPU.
   const size = (await ok(ctd, ['exec', '--sync', container, '/bin/sh', '-c', 'grep MemTotal /proc/meminfo; nproc'])).split('\n');
   const memTotalMiB = Number(size[0]?.split(/\s+/)[1]) / 1024;

@@ -1,6 +1,7 @@
 // The op registry: one handler per op of the protocol's request table (the compiler checks it is complete).
 import type { OpName } from '../../protocol/index.js';
 import { closeStdin } from './close-stdin.js';
+import { containerStats } from './container-stats.js';
 import { createContainer } from './create-container.js';
 import { deleteContainer } from './delete-container.js';
 import { guestInfo } from './guest-info.js';
@@ -31,6 +32,7 @@ export const HANDLERS: { readonly [O in OpName]: Handler<O> } = {
   writeStdin,
   closeStdin,
   deleteContainer,
+  containerStats,
   statfs,
   growFilesystem,
   freezeFilesystem,

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { ContainerInfo, SandboxDeps } from '../sandbox/sandbox.js';
+import type { ContainerStatsResult } from '../../protocol/index.js';
 import { codec, protoType } from './messages.js';
 import { CRI_CONTAINER_TYPE, CRI_SANDBOX_ID, TASK_SERVICE, TaskService, type PodSandbox } from './task-service.js';
 import { Code, type TtrpcError } from './ttrpc.js';
@@ -62,6 +63,16 @@ class FakeSandbox implements PodSandbox {
   listContainers(): ContainerInfo[] {
     return [...this.added].map((id) => ({ id, bundle: '/b', status: 'running', createdAt: '' }));
   }
+  async stats(container?: string): Promise<ContainerStatsResult> {
+    if (container === 'no-cgroup') throw new Error('container "no-cgroup" has no cgroup');
+    const zero = (keys: string[]) => Object.fromEntries(keys.map((k) => [k, 0]));
+    return {
+      cpu: { usageUsec: 1500, userUsec: 1000, systemUsec: 500, nrPeriods: 0, nrThrottled: 0, throttledUsec: 0 },
+      memory: { ...zero(['anon', 'file', 'kernelStack', 'slab', 'sock', 'shmem', 'fileMapped', 'fileDirty', 'inactiveAnon', 'activeAnon', 'activeFile', 'unevictable', 'pgfault', 'pgmajfault']), usage: 9 << 20, limit: 64 << 20, inactiveFile: 1 << 20 } as ContainerStatsResult['memory'],
+      memoryEvents: { low: 0, high: 0, max: 2, oom: 1, oomKill: 1 },
+      pids: { current: 3, limit: 0 },
+    };
+  }
   async destroy(): Promise<void> {
     this.calls.push('destroy');
   }
@@ -77,6 +88,8 @@ const C = {
   wait: codec<{ exit_status: number }>(protoType('WaitResponse')),
   del: codec<{ exit_status: number; pid: number }>(protoType('DeleteResponse')),
   shutdown: codec<{ id: string }>(protoType('ShutdownRequest')),
+  stats: codec<{ stats: { type_url: string; value: Buffer } }>(protoType('StatsResponse')),
+  metrics: codec<{ cpu: Record<string, number>; memory: Record<string, number>; memory_events: Record<string, number>; pids: Record<string, number> }>(protoType('CgroupMetrics')),
 };
 
 function setup(t: { after(fn: () => void): void }) {
@@ -232,10 +245,39 @@ test('an exec: its spec reaches the sandbox, Kill signals it by its own id, and 
   assert.equal((await s.state('t1')).status, 2, 'the task runs on');
 });
 
-test('Stats answers NotFound (CRI skips the task), Pause and Update are UNIMPLEMENTED, a malformed request is INVALID_ARGUMENT', async (t) => {
+test("Stats answers the container's cgroup figures as containerd's cgroup v2 Metrics", async (t) => {
   const s = setup(t);
-  await s.fails(s.call('Stats', Buffer.alloc(0)), Code.NOT_FOUND);
+  await s.create('t1');
+  const res = C.stats.decode(await s.call('Stats', C.ref.encode({ id: 't1' })));
+  assert.equal(res.stats.type_url, 'io.containerd.cgroups.v2.Metrics');
+  const m = C.metrics.decode(res.stats.value);
+  assert.deepEqual(m.cpu, { usage_usec: 1500, user_usec: 1000, system_usec: 500, nr_periods: 0, nr_throttled: 0, throttled_usec: 0 });
+  assert.equal(m.memory.usage, 9 << 20);
+  assert.equal(m.memory.usage_limit, 64 << 20);
+  assert.equal(m.memory.inactive_file, 1 << 20);
+  assert.equal(m.memory_events.oom_kill, 1);
+  assert.deepEqual(m.pids, { current: 3, limit: 0 });
+  // A task the agent has no figures for, and one that does not exist: CRI skips NotFound.
+  await s.create('no-cgroup', { 'io.kubernetes.cri.container-type': 'container', 'io.kubernetes.cri.sandbox-id': 't1' });
+  await s.fails(s.call('Stats', C.ref.encode({ id: 'no-cgroup' })), Code.NOT_FOUND, /has no cgroup/);
+  await s.fails(s.call('Stats', C.ref.encode({ id: 'gone' })), Code.NOT_FOUND);
+});
+
+test('Pause and Update are UNIMPLEMENTED, a malformed request is INVALID_ARGUMENT', async (t) => {
+  const s = setup(t);
   await s.fails(s.call('Pause', Buffer.alloc(0)), Code.UNIMPLEMENTED);
   await s.fails(s.call('Update', Buffer.alloc(0)), Code.UNIMPLEMENTED);
   await s.fails(s.call('Create', Buffer.from([0xff, 0xff, 0xff])), Code.INVALID_ARGUMENT, /malformed/);
+});
+
+test('an init killed by SIGKILL after an OOM kill in its cgroup: /tasks/oom comes before /tasks/exit (CRI says OOMKilled); a plain SIGTERM exit has none', async (t) => {
+  const s = setup(t);
+  for (const [id, signal, last] of [['t1', 9, '/tasks/oom'], ['t2', 15, '/tasks/start']] as const) {
+    await s.create(id);
+    await s.call('Start', C.ref.encode({ id }));
+    const waited = s.wait(id);
+    await s.kill(id, signal);
+    assert.equal(await waited, 128 + signal);
+    assert.deepEqual(s.events.slice(-2), [last, '/tasks/exit']);
+  }
 });

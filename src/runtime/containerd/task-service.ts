@@ -73,6 +73,11 @@ interface RuntimeOptions {
   config_path: string;
 }
 
+/** An exit status of a process killed by SIGKILL (128 + 9), as the OOM killer does. */
+const SIGKILLED = 137;
+/** The type containerd's CRI decodes a task's cgroup v2 figures as. */
+const CGROUP_V2_METRICS = 'io.containerd.cgroups.v2.Metrics';
+
 const C = {
   CreateTaskRequest: codec<CreateTaskRequest>(protoType('CreateTaskRequest')),
   CreateTaskResponse: codec<{ pid: number }>(protoType('CreateTaskResponse')),
@@ -83,6 +88,8 @@ const C = {
   KillRequest: codec<KillRequest>(protoType('KillRequest')),
   CloseIORequest: codec<CloseIORequest>(protoType('CloseIORequest')),
   PidsResponse: codec<{ processes: { pid: number }[] }>(protoType('PidsResponse')),
+  StatsResponse: codec<{ stats: Any }>(protoType('StatsResponse')),
+  CgroupMetrics: codec<Record<string, unknown>>(protoType('CgroupMetrics')),
   StartResponse: codec<{ pid: number }>(protoType('StartResponse')),
   WaitResponse: codec<{ exit_status: number; exited_at: Timestamp | null }>(protoType('WaitResponse')),
   ConnectResponse: codec<{ shim_pid: number; task_pid: number; version: string }>(protoType('ConnectResponse')),
@@ -141,7 +148,7 @@ interface Task {
 }
 
 /** What the task service uses of a sandbox. */
-export type PodSandbox = Pick<Sandbox, 'id' | 'vmPid' | 'start' | 'wait' | 'kill' | 'signalExec' | 'stdin' | 'exec' | 'execStdin' | 'addContainer' | 'removeContainer' | 'listContainers' | 'destroy'>;
+export type PodSandbox = Pick<Sandbox, 'id' | 'vmPid' | 'start' | 'wait' | 'kill' | 'signalExec' | 'stdin' | 'exec' | 'execStdin' | 'addContainer' | 'removeContainer' | 'listContainers' | 'stats' | 'destroy'>;
 
 export interface TaskServiceDeps {
   namespace: string;
@@ -213,10 +220,7 @@ export class TaskService {
       [m('Pids')]: h(ref, async (r) => ({ processes: [{ pid: this.pidOf(this.task(r.id)) }] }), (r) => C.PidsResponse.encode(r)),
       [m('Connect')]: h(ref, async (r) => ({ shim_pid: process.pid, task_pid: this.tasks.has(r.id) ? this.pidOf(this.task(r.id)) : 0, version: this.deps.version }), (r) => C.ConnectResponse.encode(r)),
       [m('Shutdown')]: h((b) => C.ShutdownRequest.decode(b), async () => this.shutdown(), empty),
-      // NotFound makes containerd (and CRI's stats) skip the task quietly; any other answer fails the listing.
-      [m('Stats')]: async () => {
-        throw new TtrpcError(Code.NOT_FOUND, 'passvol sandboxes report no cgroup metrics');
-      },
+      [m('Stats')]: h(ref, (r) => this.stats(r), (r) => C.StatsResponse.encode(r)),
       [m('ResizePty')]: unsupported('a terminal'),
       [m('Pause')]: unsupported('pause'),
       [m('Resume')]: unsupported('resume'),
@@ -368,12 +372,25 @@ export class TaskService {
   /** Waits out the task's init; a sandbox that is lost ends it with 255. */
   private async watchInit(t: Task, sb: PodSandbox): Promise<void> {
     try {
-      this.exitProc(t, t.init, await sb.wait(TaskService.container(t)));
+      const status = await sb.wait(TaskService.container(t));
+      if (status === SIGKILLED) await this.reportOom(t, sb);
+      this.exitProc(t, t.init, status);
     } catch (e) {
       if (t.init.status === 'stopped') return;
       this.deps.log.warn({ task: t.id, err: (e as Error).message }, 'lost the task: it counts as exited');
       this.exitProc(t, t.init, 255);
     }
+  }
+
+  /**
+   * A container whose init was killed by SIGKILL after the kernel OOM-killed in its cgroup: containerd hears
+   * /tasks/oom before the exit, as from runc's shim, and CRI reports the container OOMKilled.
+   */
+  private async reportOom(t: Task, sb: PodSandbox): Promise<void> {
+    const s = await sb.stats(TaskService.container(t)).catch(() => undefined);
+    if (!s || s.memoryEvents.oomKill === 0) return;
+    this.deps.log.info({ task: t.id, oomKills: s.memoryEvents.oomKill }, 'the container went over its memory limit');
+    this.deps.publish('/tasks/oom', 'TaskOOM', { container_id: t.id });
   }
 
   private exitProc(t: Task, p: Proc, status: number): void {
@@ -406,6 +423,31 @@ export class TaskService {
     const p = this.proc(r);
     await p.exited;
     return { exit_status: p.exitStatus, exited_at: toTimestamp(p.exitedAt!) };
+  }
+
+  /**
+   * The task's container's cgroup figures in the guest, as containerd's metrics for cgroup v2. NotFound (a task
+   * without a sandbox any more, or a container the agent has no cgroup for) makes CRI's listing skip it.
+   */
+  private async stats(r: TaskRef): Promise<{ stats: Any }> {
+    const t = this.task(r.id);
+    const sb = this.sandboxes.get(t.sandboxId);
+    if (!sb) throw new TtrpcError(Code.NOT_FOUND, `the sandbox of task ${t.id} is gone`);
+    const s = await sb.stats(TaskService.container(t)).catch((e: Error) => {
+      throw new TtrpcError(Code.NOT_FOUND, `no figures for task ${t.id}: ${e.message}`);
+    });
+    const value = C.CgroupMetrics.encode({
+      pids: s.pids,
+      cpu: { usage_usec: s.cpu.usageUsec, user_usec: s.cpu.userUsec, system_usec: s.cpu.systemUsec, nr_periods: s.cpu.nrPeriods, nr_throttled: s.cpu.nrThrottled, throttled_usec: s.cpu.throttledUsec },
+      memory: {
+        anon: s.memory.anon, file: s.memory.file, kernel_stack: s.memory.kernelStack, slab: s.memory.slab, sock: s.memory.sock, shmem: s.memory.shmem,
+        file_mapped: s.memory.fileMapped, file_dirty: s.memory.fileDirty, inactive_anon: s.memory.inactiveAnon, active_anon: s.memory.activeAnon,
+        inactive_file: s.memory.inactiveFile, active_file: s.memory.activeFile, unevictable: s.memory.unevictable, pgfault: s.memory.pgfault,
+        pgmajfault: s.memory.pgmajfault, usage: s.memory.usage, usage_limit: s.memory.limit,
+      },
+      memory_events: { low: s.memoryEvents.low, high: s.memoryEvents.high, max: s.memoryEvents.max, oom: s.memoryEvents.oom, oom_kill: s.memoryEvents.oomKill },
+    });
+    return { stats: { type_url: CGROUP_V2_METRICS, value } };
   }
 
   private async kill(r: KillRequest): Promise<Record<string, never>> {
