@@ -43,17 +43,24 @@ export async function createContainerCgroup(root: string, containerId: string, r
   // A folder left by an agent that restarted holds nothing now (its processes went with it).
   await rmdir(dir).catch(() => undefined);
   await mkdir(dir);
+  const procs = join(dir, 'cgroup.procs');
   try {
-    for (const [file, value] of cgroupSettings(r)) {
-      // No swap in the guest: memory.swap.max is absent without CONFIG_SWAP and then not needed.
-      if (file === 'memory.swap.max' && !(await readFile(join(dir, file)).then(() => true, () => false))) continue;
-      await writeFile(join(dir, file), value);
-    }
+    await setContainerLimits(procs, r);
   } catch (e) {
     await rmdir(dir).catch(() => undefined);
     throw e;
   }
-  return join(dir, 'cgroup.procs');
+  return procs;
+}
+
+/** Writes limits to a container's cgroup (at creation, and when they change): those given, in order. */
+export async function setContainerLimits(procsFile: string, r: ContainerResources): Promise<void> {
+  const dir = procsFile.slice(0, procsFile.lastIndexOf('/'));
+  for (const [file, value] of cgroupSettings(r)) {
+    // No swap in the guest: memory.swap.max is absent without CONFIG_SWAP and then not needed.
+    if (file === 'memory.swap.max' && !(await readFile(join(dir, file)).then(() => true, () => false))) continue;
+    await writeFile(join(dir, file), value);
+  }
 }
 
 /** Removes it once its processes are gone (a process just killed leaves it a moment later). */

@@ -8,7 +8,7 @@ import { mkdir, readdir, readlink, stat, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { AgentError, type ContainerMountEntry, type ContainerResources, type ContainerStatsResult, type KernelMount, type ProcessSpec } from '../protocol/index.js';
-import { createContainerCgroup, readContainerStats, removeContainerCgroup } from './container-cgroup.js';
+import { createContainerCgroup, readContainerStats, removeContainerCgroup, setContainerLimits } from './container-cgroup.js';
 import { checkKernelMountOptions } from './mount-policy.js';
 import { prepareContainerDev } from './container-dev.js';
 import { execCommand, initCommand, type Placement } from './container-launcher.js';
@@ -250,6 +250,19 @@ export class ContainerRegistry {
 
   closeStdin(containerId: string, execId: string): void {
     this.process(containerId, execId).closeStdin();
+  }
+
+  /**
+   * New limits on its cgroup. A memory limit below what the container uses makes the kernel reclaim and,
+   * failing that, OOM-kill in the container (cgroup v2), as on a node under runc.
+   */
+  async update(containerId: string, r: ContainerResources): Promise<void> {
+    const c = this.get(containerId);
+    if (!c.cgroupProcs) throw new AgentError('FAILED_PRECONDITION', `container "${containerId}" has no cgroup (this agent makes none)`);
+    await setContainerLimits(c.cgroupProcs, r).catch((e: Error) => {
+      throw new AgentError('INTERNAL', `cannot set the limits of container "${containerId}": ${e.message}`);
+    });
+    this.deps.log.info({ containerId, resources: r }, 'container limits updated');
   }
 
   /** Its cgroup's figures; none where the agent makes no cgroups. */

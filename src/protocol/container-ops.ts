@@ -106,6 +106,9 @@ export const WaitResult = z.object({
 export const WriteStdinArgs = z.object({ ...ProcessRef, data: Base64 }).strict();
 export const WriteStdinResult = z.object({ bytes: z.number().int().nonnegative() });
 export const CloseStdinArgs = z.object(ProcessRef).strict();
+/** New limits for a running container: the fields given are set, the others left as they are. */
+export const UpdateContainerArgs = z.object({ containerId: ObjectId, resources: ContainerResources }).strict();
+
 export const ContainerStatsArgs = z.object({ containerId: ObjectId }).strict();
 const Count = z.number().int().nonnegative();
 /** A container's cgroup figures (cgroup v2's names): what kubelet's resource metrics read through CRI. */

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import {
   CloseStdinArgs,
   ContainerStatsArgs,
+  UpdateContainerArgs,
   ContainerStatsResult,
   CreateContainerArgs,
   DeleteContainerArgs,
@@ -55,6 +56,7 @@ export const REQUEST_TABLE = {
   closeStdin: { args: CloseStdinArgs, result: EmptyResult },
   deleteContainer: { args: DeleteContainerArgs, result: EmptyResult },
   containerStats: { args: ContainerStatsArgs, result: ContainerStatsResult },
+  updateContainer: { args: UpdateContainerArgs, result: EmptyResult },
   statfs: { args: StatfsArgs, result: StatfsResult },
   growFilesystem: { args: GrowFilesystemArgs, result: GrowFilesystemResult },
   freezeFilesystem: { args: FreezeFilesystemArgs, result: EmptyResult },

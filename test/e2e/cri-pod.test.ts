@@ -140,6 +140,9 @@ test('a pod through CRI: the VM takes the address CNI gave the pod, serves on it
   assert.equal(stats.stats.length, 1, JSON.stringify(stats));
   assert.ok(Number(stats.stats[0]?.cpu.usageCoreNanoSeconds.value) > 0, `CPU time: ${JSON.stringify(stats)}`);
   assert.ok(Number(stats.stats[0]?.memory.workingSetBytes.value) > 0, `memory: ${JSON.stringify(stats)}`);
+  // New limits reach the container's cgroup in the guest (CRI's UpdateContainerResources, an in-place resize).
+  await ok(ctd, ['update', '--memory', String(100 * 1024 * 1024), '--cpu-quota', '30000', '--cpu-period', '100000', container]);
+  assert.equal(await ok(ctd, ['exec', '--sync', container, '/bin/cat', `/sys/fs/cgroup/containers/${container}/memory.max`, `/sys/fs/cgroup/containers/${container}/cpu.max`]), `${100 * 1024 * 1024}\n30000 100000`);
   // A container that outgrows its memory limit is OOM-killed in its own cgroup, and kubelet is told so.
   const hogConfig = join(root, 'hog.json');
   writeFileSync(hogConfig, JSON.stringify({ metadata: { name: 'hog' }, image: { image: 'passvol.test/busybox:1' }, command: ['/bin/busybox', 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=96M', 'count=1'], log_path: 'hog.log', linux: { resources: { memory_limit_in_bytes: 32 * 1024 * 1024 } } }));

@@ -2,6 +2,7 @@
 import type { OpName } from '../../protocol/index.js';
 import { closeStdin } from './close-stdin.js';
 import { containerStats } from './container-stats.js';
+import { updateContainer } from './update-container.js';
 import { createContainer } from './create-container.js';
 import { deleteContainer } from './delete-container.js';
 import { guestInfo } from './guest-info.js';
@@ -33,6 +34,7 @@ export const HANDLERS: { readonly [O in OpName]: Handler<O> } = {
   closeStdin,
   deleteContainer,
   containerStats,
+  updateContainer,
   statfs,
   growFilesystem,
   freezeFilesystem,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { ContainerInfo, SandboxDeps } from '../sandbox/sandbox.js';
-import type { ContainerStatsResult } from '../../protocol/index.js';
+import type { ContainerResources, ContainerStatsResult } from '../../protocol/index.js';
 import { codec, protoType } from './messages.js';
 import { CRI_CONTAINER_TYPE, CRI_SANDBOX_ID, TASK_SERVICE, TaskService, type PodSandbox } from './task-service.js';
 import { Code, type TtrpcError } from './ttrpc.js';
@@ -63,6 +63,9 @@ class FakeSandbox implements PodSandbox {
   listContainers(): ContainerInfo[] {
     return [...this.added].map((id) => ({ id, bundle: '/b', status: 'running', createdAt: '' }));
   }
+  async updateContainer(resources: ContainerResources, container?: string): Promise<void> {
+    this.calls.push(`update ${container ?? 'main'} ${JSON.stringify(resources)}`);
+  }
   async stats(container?: string): Promise<ContainerStatsResult> {
     if (container === 'no-cgroup') throw new Error('container "no-cgroup" has no cgroup');
     const zero = (keys: string[]) => Object.fromEntries(keys.map((k) => [k, 0]));
@@ -89,6 +92,7 @@ const C = {
   del: codec<{ exit_status: number; pid: number }>(protoType('DeleteResponse')),
   shutdown: codec<{ id: string }>(protoType('ShutdownRequest')),
   stats: codec<{ stats: { type_url: string; value: Buffer } }>(protoType('StatsResponse')),
+  update: codec<{ id: string; resources: { type_url: string; value: Buffer } }>(protoType('UpdateTaskRequest')),
   metrics: codec<{ cpu: Record<string, number>; memory: Record<string, number>; memory_events: Record<string, number>; pids: Record<string, number> }>(protoType('CgroupMetrics')),
 };
 
@@ -263,10 +267,24 @@ test("Stats answers the container's cgroup figures as containerd's cgroup v2 Met
   await s.fails(s.call('Stats', C.ref.encode({ id: 'gone' })), Code.NOT_FOUND);
 });
 
-test('Pause and Update are UNIMPLEMENTED, a malformed request is INVALID_ARGUMENT', async (t) => {
+test("Update sets the container's new limits from CRI's LinuxResources; anything else is INVALID_ARGUMENT and changes nothing", async (t) => {
+  const s = setup(t);
+  await s.create('t1');
+  const update = (resources: unknown, type_url = 'types.containerd.io/opencontainers/runtime-spec/1/LinuxResources') =>
+    s.call('Update', C.update.encode({ id: 't1', resources: { type_url, value: Buffer.from(typeof resources === 'string' ? resources : JSON.stringify(resources)) } }));
+  await update({ memory: { limit: 64 << 20, swap: 64 << 20 }, cpu: { quota: 50000, period: 100000, shares: 256, cpus: '' } });
+  assert.deepEqual(s.sandboxes[0]?.calls.at(-1), `update main ${JSON.stringify({ memoryLimitBytes: 64 << 20, cpuQuotaMicros: 50000, cpuPeriodMicros: 100000, cpuShares: 256 })}`);
+  const calls = s.sandboxes[0]?.calls.length;
+  await s.fails(update('{'), Code.INVALID_ARGUMENT, /not JSON/);
+  await s.fails(update({ memory: { limit: '1G' } }), Code.INVALID_ARGUMENT, /memory\.limit/);
+  await s.fails(update({ cpu: { quota: 1000, period: 10 } }), Code.INVALID_ARGUMENT, /cpu\.period 10 is outside/);
+  await s.fails(update({}, 'types.containerd.io/something/Else'), Code.INVALID_ARGUMENT, /LinuxResources/);
+  assert.equal(s.sandboxes[0]?.calls.length, calls, 'nothing reached the sandbox');
+});
+
+test('Pause is UNIMPLEMENTED, a malformed request is INVALID_ARGUMENT', async (t) => {
   const s = setup(t);
   await s.fails(s.call('Pause', Buffer.alloc(0)), Code.UNIMPLEMENTED);
-  await s.fails(s.call('Update', Buffer.alloc(0)), Code.UNIMPLEMENTED);
   await s.fails(s.call('Create', Buffer.from([0xff, 0xff, 0xff])), Code.INVALID_ARGUMENT, /malformed/);
 });
 

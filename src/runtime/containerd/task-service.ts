@@ -11,7 +11,9 @@ import { z } from 'zod';
 import { ERROR_TABLE, toPassvolError } from '../../common/errors.js';
 import type { Exec } from '../../common/exec.js';
 import type { Logger } from '../../common/logger.js';
-import { readBundle, type Bundle } from '../oci/bundle.js';
+import { LinuxResourcesSchema, readBundle, type Bundle } from '../oci/bundle.js';
+import { limitsOf } from '../sandbox/container-limits.js';
+import type { ContainerResources } from '../../protocol/index.js';
 import { Sandbox, type SandboxDeps } from '../sandbox/sandbox.js';
 import { codec, protoType, toTimestamp, type Any, type Timestamp } from './messages.js';
 import { ProcessIo, type IoPaths } from './process-io.js';
@@ -89,6 +91,7 @@ const C = {
   CloseIORequest: codec<CloseIORequest>(protoType('CloseIORequest')),
   PidsResponse: codec<{ processes: { pid: number }[] }>(protoType('PidsResponse')),
   StatsResponse: codec<{ stats: Any }>(protoType('StatsResponse')),
+  UpdateTaskRequest: codec<{ id: string; resources: Any | null; annotations: Record<string, string> }>(protoType('UpdateTaskRequest')),
   CgroupMetrics: codec<Record<string, unknown>>(protoType('CgroupMetrics')),
   StartResponse: codec<{ pid: number }>(protoType('StartResponse')),
   WaitResponse: codec<{ exit_status: number; exited_at: Timestamp | null }>(protoType('WaitResponse')),
@@ -148,7 +151,7 @@ interface Task {
 }
 
 /** What the task service uses of a sandbox. */
-export type PodSandbox = Pick<Sandbox, 'id' | 'vmPid' | 'start' | 'wait' | 'kill' | 'signalExec' | 'stdin' | 'exec' | 'execStdin' | 'addContainer' | 'removeContainer' | 'listContainers' | 'stats' | 'destroy'>;
+export type PodSandbox = Pick<Sandbox, 'id' | 'vmPid' | 'start' | 'wait' | 'kill' | 'signalExec' | 'stdin' | 'exec' | 'execStdin' | 'addContainer' | 'removeContainer' | 'listContainers' | 'stats' | 'updateContainer' | 'destroy'>;
 
 export interface TaskServiceDeps {
   namespace: string;
@@ -225,7 +228,7 @@ export class TaskService {
       [m('Pause')]: unsupported('pause'),
       [m('Resume')]: unsupported('resume'),
       [m('Checkpoint')]: unsupported('checkpoint'),
-      [m('Update')]: unsupported('updating resources'),
+      [m('Update')]: h((b) => C.UpdateTaskRequest.decode(b), (r) => this.update(r), empty),
     };
   }
 
@@ -448,6 +451,29 @@ export class TaskService {
       memory_events: { low: s.memoryEvents.low, high: s.memoryEvents.high, max: s.memoryEvents.max, oom: s.memoryEvents.oom, oom_kill: s.memoryEvents.oomKill },
     });
     return { stats: { type_url: CGROUP_V2_METRICS, value } };
+  }
+
+  /** New limits for the task's container (CRI's UpdateContainerResources): the OCI LinuxResources as JSON. */
+  private async update(r: { id: string; resources: Any | null }): Promise<Record<string, never>> {
+    const t = this.task(r.id);
+    if (!r.resources?.type_url.endsWith('/LinuxResources')) throw new TtrpcError(Code.INVALID_ARGUMENT, `Update needs the OCI LinuxResources, not "${r.resources?.type_url ?? 'nothing'}"`);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(r.resources.value.toString('utf8'));
+    } catch {
+      throw new TtrpcError(Code.INVALID_ARGUMENT, 'the LinuxResources are not JSON');
+    }
+    const parsed = LinuxResourcesSchema.safeParse(raw);
+    if (!parsed.success) throw new TtrpcError(Code.INVALID_ARGUMENT, `LinuxResources: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    let resources: ContainerResources;
+    try {
+      resources = limitsOf(parsed.data);
+    } catch (e) {
+      throw new TtrpcError(Code.INVALID_ARGUMENT, (e as Error).message);
+    }
+    await this.sandboxOf(t).updateContainer(resources, TaskService.container(t));
+    this.deps.log.info({ task: t.id, resources }, "the container's limits changed");
+    return {};
   }
 
   private async kill(r: KillRequest): Promise<Record<string, never>> {

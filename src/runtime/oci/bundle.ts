@@ -15,7 +15,7 @@ const MountSchema = z
   .passthrough();
 
 /** The limits the runtime acts on: the VM's size (sandbox-size.ts) and each container's cgroup in the guest. */
-const LinuxResourcesSchema = z
+export const LinuxResourcesSchema = z
   .object({
     memory: z.object({ limit: z.number().int().optional() }).passthrough().optional(),
     cpu: z.object({ quota: z.number().int().optional(), period: z.number().int().nonnegative().optional(), shares: z.number().int().nonnegative().optional() }).passthrough().optional(),

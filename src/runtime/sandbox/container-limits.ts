@@ -3,14 +3,18 @@
 // refused here, naming the field.
 import { invalidArgument } from '../../common/errors.js';
 import type { ContainerResources } from '../../protocol/index.js';
-import type { OciSpec } from '../oci/bundle.js';
+import type { LinuxResources, OciSpec } from '../oci/bundle.js';
 
 const MIN_PERIOD = 1000;
 const MAX_PERIOD = 1_000_000;
 const MAX_SHARES = 262_144;
 
 export function containerLimitsOf(spec: OciSpec): ContainerResources {
-  const r = spec.linux?.resources;
+  return limitsOf(spec.linux?.resources);
+}
+
+/** The same for LinuxResources on their own (what CRI's UpdateContainerResources sends). */
+export function limitsOf(r: LinuxResources | undefined): ContainerResources {
   const out: ContainerResources = {};
   const memory = r?.memory?.limit;
   if (memory !== undefined && memory > 0) out.memoryLimitBytes = memory;

@@ -15,7 +15,7 @@ import { removeUnmounted } from '../../common/scratch-cleanup.js';
 import type { Exec } from '../../common/exec.js';
 import type { Logger } from '../../common/logger.js';
 import { DEFAULT_RS_SHIM_ROOT, monitorSocketPath, type RecordStore } from '../../directvolume/index.js';
-import { guestNetwork, MAX_GUEST_NETWORKS, type AgentEvent, type GuestNetwork, type OpResult } from '../../protocol/index.js';
+import { guestNetwork, MAX_GUEST_NETWORKS, type AgentEvent, type ContainerResources, type GuestNetwork, type OpResult } from '../../protocol/index.js';
 import { AgentClient } from '../agent-client.js';
 import { TemplateRestoreError, type BlockBackendSettings } from '../hypervisor.js';
 import { startMonitorServer, stopMonitorServer, type DirectVolumeOps } from '../monitor/monitor-server.js';
@@ -607,6 +607,13 @@ export class Sandbox {
   async kill(signal: string | number, container?: string, all = false): Promise<void> {
     const c = this.container(container);
     await this.agent!.call('signal', { containerId: c.id, execId: c.id, signal: signal as never, ...(all ? { all } : {}) });
+  }
+
+  /** New limits for a container's cgroup in the guest (the VM keeps its size). */
+  async updateContainer(resources: ContainerResources, container?: string): Promise<void> {
+    const c = this.container(container);
+    if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
+    await this.agent.call('updateContainer', { containerId: c.id, resources });
   }
 
   /** The figures of a container's cgroup in the guest (the sandbox's own unless `container` names another). */
