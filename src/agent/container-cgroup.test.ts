@@ -15,6 +15,7 @@ test('limits become cgroup v2 files: memory without swap, cpu.max as quota and p
   ]);
   assert.deepEqual(cgroupSettings({ cpuQuotaMicros: 25000 }), [['cpu.max', '25000 100000']]);
   assert.deepEqual(cgroupSettings({}), []);
+  assert.deepEqual(cgroupSettings({ oomGroup: true }), [['memory.oom.group', '1']]);
 });
 
 test("shares map onto weights as runc maps them: the ends of v1's range are the ends of v2's", () => {

@@ -23,6 +23,7 @@ export function cgroupSettings(r: ContainerResources): [file: string, value: str
   if (r.cpuQuotaMicros !== undefined) out.push(['cpu.max', `${r.cpuQuotaMicros} ${r.cpuPeriodMicros ?? DEFAULT_CPU_PERIOD}`]);
   if (r.cpuShares !== undefined) out.push(['cpu.weight', String(cpuWeightOf(r.cpuShares))]);
   if (r.pidsLimit !== undefined) out.push(['pids.max', String(r.pidsLimit)]);
+  if (r.oomGroup !== undefined) out.push(['memory.oom.group', r.oomGroup ? '1' : '0']);
   return out;
 }
 

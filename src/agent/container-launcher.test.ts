@@ -20,10 +20,10 @@ test('init: new mount + PID namespaces, the script (which joins the cgroup and t
 });
 
 test("exec: joins the cgroup, then the init by pid; arguments pass as argv, never through a shell's parsing; the working directory is the pinned fd 3", () => {
-  const cmd = execCommand({ busybox: '/bin/busybox' }, 4242, ['A=1', 'B=x=y'], id, 17, at);
-  assert.deepEqual(cmd.env, { A: '1', B: 'x=y' });
+  const cmd = execCommand({ busybox: '/bin/busybox' }, 4242, ['A=1', 'B=x=y', 'my.var=1'], id, 17, at);
+  assert.deepEqual(cmd.env, LAUNCHER_ENV, 'the container environment never reaches the shell in front');
   assert.equal(cmd.file, '/bin/busybox');
-  assert.deepEqual(cmd.args, [...enter, '/bin/busybox', 'nsenter', '-t', '4242', '-m', '-p', '-r', '-w/proc/self/fd/3', '-G', '2000', '-S', '1000', '--', '/bin/sh', '-c', 'echo "$HOME"']);
+  assert.deepEqual(cmd.args, [...enter, '/bin/busybox', 'env', '-i', '--', 'A=1', 'B=x=y', 'my.var=1', '/bin/busybox', 'nsenter', '-t', '4242', '-m', '-p', '-r', '-w/proc/self/fd/3', '-G', '2000', '-S', '1000', '--', '/bin/sh', '-c', 'echo "$HOME"']);
   assert.deepEqual(cmd.fds, [17]);
 });
 
@@ -36,6 +36,6 @@ test('supplementary groups: setpriv sets gid and groups first, nsenter only the 
   assert.deepEqual(init.args.slice(4, 10), ['unshare', '-m', '-p', '-f', '--propagation', 'private']);
   assert.deepEqual(init.args.slice(init.args.indexOf('nsenter')), ['nsenter', '-r/r', '-w/r/work', '-S', '1000', '-F', '--', '/bin/sh', '-c', 'echo "$HOME"']);
   const exec = execCommand(l, 7, [], withGroups, 9, { oomScoreAdj: 0 });
-  assert.deepEqual(exec.args, ['sh', '-c', ENTER_SCRIPT, 'passvol-enter', '', '0', '/usr/bin/setpriv', '--regid=2000', '--groups=2000,3000', '--', '/bin/busybox', 'nsenter', '-t', '7', '-m', '-p', '-r', '-w/proc/self/fd/3', '-S', '1000', '--', '/bin/sh', '-c', 'echo "$HOME"']);
+  assert.deepEqual(exec.args, ['sh', '-c', ENTER_SCRIPT, 'passvol-enter', '', '0', '/bin/busybox', 'env', '-i', '--', '/usr/bin/setpriv', '--regid=2000', '--groups=2000,3000', '--', '/bin/busybox', 'nsenter', '-t', '7', '-m', '-p', '-r', '-w/proc/self/fd/3', '-S', '1000', '--', '/bin/sh', '-c', 'echo "$HOME"']);
   assert.throws(() => execCommand({ busybox: '/bin/busybox' }, 7, [], withGroups, 9, at), /setpriv is not in the guest image/);
 });

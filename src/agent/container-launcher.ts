@@ -7,7 +7,7 @@
 //             then  busybox env -i -- ENV...  busybox nsenter -r<rootfs> -w<cwd> -G gid -S uid -F -- ARGS
 //             which chroots, clears supplementary groups, drops to uid/gid and execs ARGS as PID 1
 //             (with additionalGids, `setpriv --regid --groups` sets them in front of it all instead).
-//   exec:  busybox nsenter -t <init pid> -m -p -r -w<cwd> -G gid -S uid -- ARGS
+//   exec:  busybox env -i -- ENV...  busybox nsenter -t <init pid> -m -p -r -w<cwd> -G gid -S uid -- ARGS
 //          -> joins the init's mount and PID namespaces and root (nsenter forks to enter the PID namespace).
 //
 // In both cases the real process is the only child of the process the agent spawned, which waits for it
@@ -34,9 +34,13 @@ $M
 PASSVOL_MOUNTS
 exec "$@"`;
 
-/** In front of an exec's nsenter: $1 the cgroup's cgroup.procs (or ""), $2 the OOM score; then the command. */
-export const ENTER_SCRIPT = `CG=$1; OOM=$2; shift 2
-{ [ -z "$CG" ] || echo 0 > "$CG"; } && echo "$OOM" > /proc/self/oom_score_adj || exit 125
+/**
+ * In front of an exec's nsenter: $1 the cgroup's cgroup.procs (or ""), $2 the OOM score; then the command.
+ * It runs with the launcher's environment and sets no variable: the container's environment is applied
+ * after it by `env -i`, as the shell would drop or rewrite some of it (names that are not identifiers).
+ */
+export const ENTER_SCRIPT = `{ [ -z "$1" ] || echo 0 > "$1"; } && echo "$2" > /proc/self/oom_score_adj || exit 125
+shift 2
 exec "$@"`;
 
 /** Where a container's processes go: its cgroup (none where the agent makes none) and their OOM score. */
@@ -69,19 +73,38 @@ export interface Command {
   readonly env: Record<string, string>;
   /** Descriptors the process gets as fd 3, 4, ... (an exec's working directory, pinned). */
   readonly fds?: readonly number[];
+  /** How far below the spawned process the container process is: 1, the launcher's child; 2 behind script. */
+  readonly depth?: number;
+  /** Behind script, with a pty (terminalCommand). */
+  readonly terminal?: boolean;
+}
+
+/** One word for sh: in single quotes, a quote inside closed, escaped and reopened. */
+export function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The same command with a terminal: util-linux `script` opens a pty, makes it the command's stdin, stdout
+ * and stderr, and relays it to its own pipes (what it reads on stdin goes in, and end of input as the
+ * terminal's end-of-file; the pty echoes, as a terminal does). script runs the command through $SHELL -c, so
+ * SHELL is ours and the command's environment is handed over by `env -i` inside, never to script.
+ */
+export function terminalCommand(l: Launchers & { script: string }, cmd: Command): Command {
+  const env = Object.entries(cmd.env).map(([k, v]) => `${k}=${v}`);
+  const inner = [l.busybox, 'env', '-i', '--', ...env, cmd.file, ...cmd.args];
+  return {
+    file: l.script,
+    args: ['--quiet', '--return', '--command', `exec ${inner.map(shellQuote).join(' ')}`, '/dev/null'],
+    env: { ...LAUNCHER_ENV, SHELL: '/bin/sh' },
+    ...(cmd.fds ? { fds: cmd.fds } : {}),
+    depth: (cmd.depth ?? 1) + 1,
+    terminal: true,
+  };
 }
 
 /** How the launched process names the first descriptor of `Command.fds`. */
 export const FIRST_PASSED_FD = 3;
-
-function envRecord(entries: readonly string[]): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const entry of entries) {
-    const eq = entry.indexOf('=');
-    env[entry.slice(0, eq)] = entry.slice(eq + 1);
-  }
-  return env;
-}
 
 function withGroups(id: LaunchIdentity): boolean {
   return (id.additionalGids ?? []).length > 0;
@@ -122,8 +145,8 @@ export function execCommand(l: Launchers, initPid: number, env: readonly string[
   const inner = launch(l, at, ['nsenter', '-t', String(initPid), '-m', '-p', '-r', ...nsenterIdentity(at), '--', ...id.args]);
   return {
     file: l.busybox,
-    args: ['sh', '-c', ENTER_SCRIPT, 'passvol-enter', placement.cgroupProcs ?? '', String(placement.oomScoreAdj), inner.file, ...inner.args],
-    env: envRecord(env),
+    args: ['sh', '-c', ENTER_SCRIPT, 'passvol-enter', placement.cgroupProcs ?? '', String(placement.oomScoreAdj), l.busybox, 'env', '-i', '--', ...env, inner.file, ...inner.args],
+    env: { ...LAUNCHER_ENV },
     fds: [cwdFd],
   };
 }
@@ -145,12 +168,20 @@ async function childrenOf(pid: number): Promise<number[]> {
   }
 }
 
-/** The launcher's child (the container process), waiting up to `waitMs` for the fork to happen. */
-export async function findChildPid(launcherPid: number, isRunning: () => boolean, waitMs = 2000): Promise<number | undefined> {
+/**
+ * The container process: the launcher's child (or `depth` generations down), waiting up to `waitMs` for the
+ * forks to happen. Also says which process the container process is the child of.
+ */
+export async function findChildPid(launcherPid: number, isRunning: () => boolean, waitMs = 2000, depth = 1): Promise<{ pid: number; parent: number } | undefined> {
   const deadline = performance.now() + waitMs;
+  let parent = launcherPid;
   while (isRunning() && performance.now() < deadline) {
-    const [child] = await childrenOf(launcherPid);
-    if (child !== undefined) return child;
+    const [child] = await childrenOf(parent);
+    if (child !== undefined) {
+      if (--depth === 0) return { pid: child, parent };
+      parent = child;
+      continue;
+    }
     await sleep(2);
   }
   return undefined;

@@ -40,10 +40,13 @@ export class ContainerProcess {
   pid: number;
   readonly exited: Promise<ExitStatus>;
 
+  /** With a terminal: the process whose stdin is the pty (the launcher, which outlives the container process). */
+  private ttyHolder: number | undefined;
+
   constructor(
     readonly containerId: string,
     readonly execId: string,
-    command: Command,
+    private readonly command: Command,
     private readonly events: EventSink,
     private readonly log: Logger,
   ) {
@@ -75,12 +78,18 @@ export class ContainerProcess {
   /** Resolves once the real process's pid is known (or the launcher is gone). */
   async started(): Promise<number> {
     if (this.pid === 0) throw new AgentError('FAILED_PRECONDITION', `cannot start process ${this.execId}: the launcher could not be run (is busybox installed?)`);
-    const real = await findChildPid(this.pid, () => this.running);
+    const real = await findChildPid(this.pid, () => this.running, undefined, this.command.depth);
     if (real !== undefined) {
-      this.pid = real;
-      this.realPid = real;
+      this.pid = real.pid;
+      this.realPid = real.pid;
+      if (this.command.terminal) this.ttyHolder = real.parent;
     }
     return this.pid;
+  }
+
+  /** The pty of a process with a terminal, as a path any process of the agent's can open (/proc/<pid>/fd/0). */
+  get terminal(): string | undefined {
+    return this.ttyHolder !== undefined && this.running ? `/proc/${this.ttyHolder}/fd/0` : undefined;
   }
 
   /** Waits until the process's root directory is `root` (the launcher has chrooted); false if it never is. */

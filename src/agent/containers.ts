@@ -11,7 +11,7 @@ import { AgentError, type ContainerMountEntry, type ContainerResources, type Con
 import { createContainerCgroup, readContainerStats, removeContainerCgroup, setContainerLimits } from './container-cgroup.js';
 import { checkKernelMountOptions } from './mount-policy.js';
 import { prepareContainerDev } from './container-dev.js';
-import { execCommand, initCommand, type Placement } from './container-launcher.js';
+import { execCommand, initCommand, terminalCommand, type Command, type Placement } from './container-launcher.js';
 import { ContainerProcess, signalNumber, type ExitStatus } from './container-process.js';
 import type { EventSink } from './event-sink.js';
 import { checkContainerPath, checkGuestPath, type PathMapper } from './guest-paths.js';
@@ -51,6 +51,8 @@ export interface ContainerDeps {
   readonly busybox: string;
   /** util-linux setpriv, for processes with supplementary groups. */
   readonly setpriv?: string;
+  /** util-linux script, for processes with a terminal. */
+  readonly script?: string;
   /** The cgroup v2 root containers get their cgroups under (the guest's /sys/fs/cgroup); none in host tests. */
   readonly cgroupRoot?: string;
   readonly events: EventSink;
@@ -163,6 +165,21 @@ export class ContainerRegistry {
     }
   }
 
+  /** The command behind script when the process has a terminal. */
+  private withTerminal(cmd: Command, p: ProcessSpec): Command {
+    if (!p.terminal) return cmd;
+    const { script } = this.deps;
+    if (!script) throw new AgentError('FAILED_PRECONDITION', 'the process asks for a terminal, but script (util-linux) is not in the guest image');
+    return terminalCommand({ ...this.deps, script }, cmd);
+  }
+
+  /** Sets the size of a process's terminal (the kernel tells its foreground process group, SIGWINCH). */
+  async resizeTerminal(containerId: string, execId: string, rows: number, cols: number): Promise<void> {
+    const tty = this.process(containerId, execId).terminal;
+    if (!tty) throw new AgentError('FAILED_PRECONDITION', `process ${execId} of container ${containerId} has no terminal (or has exited)`);
+    await this.deps.run(this.deps.busybox, ['stty', '-F', tty, 'rows', String(rows), 'cols', String(cols)], { failureCode: 'FAILED_PRECONDITION' });
+  }
+
   /** A process's cgroup (its container's) and OOM score: its own, else its container's, else the kernel's default. */
   private placement(c: Container, p: ProcessSpec): Placement {
     return { ...(c.cgroupProcs ? { cgroupProcs: c.cgroupProcs } : {}), oomScoreAdj: p.oomScoreAdj ?? c.init.oomScoreAdj ?? 0 };
@@ -176,7 +193,7 @@ export class ContainerRegistry {
     if (spec === undefined) {
       if (c.initExecId !== undefined) throw new AgentError('ALREADY_EXISTS', `container "${containerId}" was already started (as "${c.initExecId}")`);
       const cwdHost = await workingDir(c.rootfsHost, c.init.cwd, true);
-      const cmd = initCommand(this.deps, c.rootfsHost, c.procHost, c.init.env, { ...c.init, cwdHost }, this.placement(c, c.init));
+      const cmd = this.withTerminal(initCommand(this.deps, c.rootfsHost, c.procHost, c.init.env, { ...c.init, cwdHost }, this.placement(c, c.init)), c.init);
       c.initExecId = execId;
       proc = new ContainerProcess(containerId, execId, cmd, this.deps.events, log);
     } else {
@@ -189,7 +206,7 @@ export class ContainerRegistry {
       // root once nsenter has chrooted there. From the agent's tree, ".." would climb past it.
       const cwd = await openDirInRoot(`/proc/${init.realPid}/root`, spec.cwd);
       try {
-        proc = new ContainerProcess(containerId, execId, execCommand(this.deps, init.realPid, spec.env, spec, cwd.fd, this.placement(c, spec)), this.deps.events, log);
+        proc = new ContainerProcess(containerId, execId, this.withTerminal(execCommand(this.deps, init.realPid, spec.env, spec, cwd.fd, this.placement(c, spec)), spec), this.deps.events, log);
       } finally {
         await cwd.close();
       }
@@ -197,6 +214,9 @@ export class ContainerRegistry {
     c.processes.set(execId, proc);
     try {
       const pid = await proc.started();
+      const p = spec ?? c.init;
+      // script leaves the pty at 0x0, which full-screen programs cannot use; the runtime sends the real size.
+      if (p.terminal) await this.resizeTerminal(containerId, execId, p.terminalSize?.rows ?? 24, p.terminalSize?.cols ?? 80).catch((e: Error) => log.warn({ err: e.message }, 'cannot size the terminal'));
       // An exec joins the init's namespaces and root, so the init counts as started only once it is inside
       // the rootfs; otherwise an exec could join the launcher while it still has the agent's root.
       if (spec === undefined) c.initInside = await proc.rootIs(c.rootfsHost, START_WAIT_MS);

@@ -78,6 +78,7 @@ export async function runAgent(argv: readonly string[], start: AgentStart): Prom
   const busybox = findOnPath(config.busybox);
   if (!busybox) log.warn({ busybox: config.busybox }, 'busybox not found: containers cannot be started');
   const setpriv = findOnPath('setpriv');
+  const script = findOnPath('script');
 
   const hub = new ConnectionHub();
   const paths = new PathMapper(config.root);
@@ -104,7 +105,7 @@ export async function runAgent(argv: readonly string[], start: AgentStart): Prom
     paths,
     devices: new SysfsBlockDevices(config.sysBlock, config.devDir),
     run: runCommand,
-    containers: new ContainerRegistry({ paths, run: runCommand, busybox: busybox ?? config.busybox, ...(setpriv ? { setpriv } : {}), ...(cgroupRoot ? { cgroupRoot } : {}), events: hub, log: log.child({ part: 'containers' }) }),
+    containers: new ContainerRegistry({ paths, run: runCommand, busybox: busybox ?? config.busybox, ...(setpriv ? { setpriv } : {}), ...(script ? { script } : {}), ...(cgroupRoot ? { cgroupRoot } : {}), events: hub, log: log.child({ part: 'containers' }) }),
     events: hub,
     locks: new KeyedLock(),
     mounted: new Set(),

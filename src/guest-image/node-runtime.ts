@@ -24,14 +24,15 @@ export function checkGuestPath(path: string): string {
 }
 
 /**
- * Host tools the agent runs in the guest, beyond busybox: online growth of ext4 and xfs, and setpriv to
- * start processes with supplementary groups. They come from the host's e2fsprogs, xfsprogs and util-linux,
+ * Host tools the agent runs in the guest, beyond busybox: online growth of ext4 and xfs, setpriv to
+ * start processes with supplementary groups, and script to give a process a terminal. They come from the host's e2fsprogs, xfsprogs and util-linux,
  * with their libraries, like node.
  */
 export const GUEST_TOOLS = [
   { host: '/usr/sbin/resize2fs', guest: '/usr/sbin/resize2fs' },
   { host: '/usr/sbin/xfs_growfs', guest: '/usr/sbin/xfs_growfs' },
   { host: '/usr/bin/setpriv', guest: '/usr/bin/setpriv' },
+  { host: '/usr/bin/script', guest: '/usr/bin/script' },
 ] as const;
 
 async function withLibraries(exec: Exec, files: RuntimeFile[], binary: string, guestPath: string): Promise<void> {

@@ -14,6 +14,10 @@ export const ProcessSpec = z
     additionalGids: z.array(PosixId).max(64).default([]),
     /** OCI process.oomScoreAdj (kubelet's by QoS class); an exec without one takes its container's. */
     oomScoreAdj: z.number().int().min(-1000).max(1000).optional(),
+    /** A terminal (kubectl exec -it, tty: true): stdin, stdout and stderr are one pty; output comes as stdout. */
+    terminal: z.boolean().default(false),
+    /** The terminal's first size (OCI process.consoleSize); resizeTerminal changes it. */
+    terminalSize: z.object({ rows: z.number().int().min(1).max(10_000), cols: z.number().int().min(1).max(10_000) }).strict().optional(),
   })
   .strict();
 export type ProcessSpec = z.infer<typeof ProcessSpec>;
@@ -54,11 +58,13 @@ export const ContainerResources = z
   .object({
     memoryLimitBytes: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
     /** CPU time per period, in microseconds (CFS quota); with cpuPeriodMicros. */
-    cpuQuotaMicros: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+    cpuQuotaMicros: z.number().int().min(1000).max(Number.MAX_SAFE_INTEGER).optional(),
     cpuPeriodMicros: z.number().int().min(1000).max(1_000_000).optional(),
     /** cgroup v1 shares (2..262144), as kubelet gives them; weighed against the pod's other containers. */
     cpuShares: z.number().int().min(2).max(262_144).optional(),
     pidsLimit: z.number().int().positive().max(4_194_304).optional(),
+    /** An OOM kill takes every process of the container (memory.oom.group), as kubelet asks on cgroup v2. */
+    oomGroup: z.boolean().optional(),
   })
   .strict();
 export type ContainerResources = z.infer<typeof ContainerResources>;
@@ -108,6 +114,10 @@ export const WriteStdinResult = z.object({ bytes: z.number().int().nonnegative()
 export const CloseStdinArgs = z.object(ProcessRef).strict();
 /** New limits for a running container: the fields given are set, the others left as they are. */
 export const UpdateContainerArgs = z.object({ containerId: ObjectId, resources: ContainerResources }).strict();
+
+export const ResizeTerminalArgs = z
+  .object({ containerId: ObjectId, execId: ObjectId, rows: z.number().int().min(1).max(10_000), cols: z.number().int().min(1).max(10_000) })
+  .strict();
 
 export const ContainerStatsArgs = z.object({ containerId: ObjectId }).strict();
 const Count = z.number().int().nonnegative();

@@ -13,7 +13,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { RecordStore } from '../../src/directvolume/index.js';
 import { cgroupDir, cgroupHierarchies } from '../../src/runtime/sandbox/pod-cgroup.js';
-import { containerdSkip, criSkip, crictl, ociImageArchive, startContainerd, type Containerd } from '../helpers/containerd.js';
+import { containerdSkip, criSkip, crictl, crictlInTerminal, ociImageArchive, startContainerd, type Containerd } from '../helpers/containerd.js';
 import { ext4LoopDisk, undoMountsAndLoops } from '../helpers/host-cleanup.js';
 import { writeBundle } from '../helpers/oci-bundle.js';
 import { sandboxSkip } from '../helpers/sandbox-fixture.js';
@@ -140,6 +140,10 @@ test('a pod through CRI: the VM takes the address CNI gave the pod, serves on it
   assert.equal(stats.stats.length, 1, JSON.stringify(stats));
   assert.ok(Number(stats.stats[0]?.cpu.usageCoreNanoSeconds.value) > 0, `CPU time: ${JSON.stringify(stats)}`);
   assert.ok(Number(stats.stats[0]?.memory.workingSetBytes.value) > 0, `memory: ${JSON.stringify(stats)}`);
+  // kubectl exec -it: a terminal in the guest, what is typed reaches the shell, its exit code comes back.
+  const tty = await crictlInTerminal(ctd, ['exec', '-it', container, '/bin/sh'], '[ -t 0 ] && [ -t 1 ] && echo "in a tty of $(/bin/busybox stty size)"\nexit 7\n');
+  assert.match(tty.stdout, /^in a tty of \d+ \d+\r?$/m, tty.stdout);
+  assert.match(tty.stdout, /command terminated with exit code 7/, 'crictl reports the exit code (and exits 1)');
   // New limits reach the container's cgroup in the guest (CRI's UpdateContainerResources, an in-place resize).
   await ok(ctd, ['update', '--memory', String(100 * 1024 * 1024), '--cpu-quota', '30000', '--cpu-period', '100000', container]);
   assert.equal(await ok(ctd, ['exec', '--sync', container, '/bin/cat', `/sys/fs/cgroup/containers/${container}/memory.max`, `/sys/fs/cgroup/containers/${container}/cpu.max`]), `${100 * 1024 * 1024}\n30000 100000`);

@@ -137,6 +137,17 @@ export function crictl(ctd: Containerd, args: string[]): Promise<ToolResult> {
   return runTool(CRICTL, ['--runtime-endpoint', endpoint, '--image-endpoint', endpoint, '--timeout', '120s', ...args]);
 }
 
+/**
+ * crictl with a terminal of its own, as a person at a console runs `crictl exec -it`: util-linux script gives
+ * it a pty, and `input` is typed into it (then end of input, ^D).
+ */
+export function crictlInTerminal(ctd: Containerd, args: string[], input: string): Promise<ToolResult> {
+  const endpoint = `unix://${ctd.address}`;
+  const quote = (w: string) => `'${w.replaceAll("'", `'\\''`)}'`;
+  const command = [CRICTL, '--runtime-endpoint', endpoint, '--image-endpoint', endpoint, '--timeout', '120s', ...args].map(quote).join(' ');
+  return runTool('script', ['--quiet', '--return', '--command', command, '/dev/null'], input);
+}
+
 interface ToolResult {
   code: number;
   stdout: string;

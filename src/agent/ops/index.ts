@@ -3,6 +3,7 @@ import type { OpName } from '../../protocol/index.js';
 import { closeStdin } from './close-stdin.js';
 import { containerStats } from './container-stats.js';
 import { updateContainer } from './update-container.js';
+import { resizeTerminal } from './resize-terminal.js';
 import { createContainer } from './create-container.js';
 import { deleteContainer } from './delete-container.js';
 import { guestInfo } from './guest-info.js';
@@ -35,6 +36,7 @@ export const HANDLERS: { readonly [O in OpName]: Handler<O> } = {
   deleteContainer,
   containerStats,
   updateContainer,
+  resizeTerminal,
   statfs,
   growFilesystem,
   freezeFilesystem,

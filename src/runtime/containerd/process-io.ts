@@ -69,7 +69,6 @@ export class ProcessIo {
 
   /** Opens the outputs `paths` names; throws (and leaves nothing open) when one cannot be opened. */
   static open(paths: IoPaths, onDrop: () => void = () => undefined): ProcessIo {
-    if (paths.terminal) throw invalidArgument('passvol sandboxes have no terminals yet: run the process without one (no -t)');
     const opened: Writable[] = [];
     try {
       pathOf(paths.stdin, 'stdin');

@@ -43,8 +43,8 @@ class FakeSandbox implements PodSandbox {
   async stdin(data: Buffer | 'end', container?: string): Promise<void> {
     this.calls.push(`stdin ${container ?? 'main'} ${data === 'end' ? '<end>' : data.toString()}`);
   }
-  exec(args: string[], o: { cwd?: string; env?: readonly string[]; user?: { uid: number; gid: number } }, _out?: unknown, onStarted?: (id: string) => void): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-    this.calls.push(`exec ${args.join(' ')} cwd=${o.cwd} env=${o.env?.join(',')} user=${o.user?.uid}:${o.user?.gid}`);
+  exec(args: string[], o: { cwd?: string; env?: readonly string[]; user?: { uid: number; gid: number }; terminal?: unknown } = {}, _out?: unknown, onStarted?: (id: string) => void): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    this.calls.push(`exec ${args.join(' ')} cwd=${o.cwd} env=${o.env?.join(',')} user=${o.user?.uid}:${o.user?.gid}${o.terminal ? ` terminal=${JSON.stringify(o.terminal)}` : ''}`);
     return new Promise((resolve) => {
       this.execExit = (exitCode) => resolve({ exitCode, stdout: '', stderr: '' });
       onStarted?.('x1');
@@ -66,13 +66,19 @@ class FakeSandbox implements PodSandbox {
   async updateContainer(resources: ContainerResources, container?: string): Promise<void> {
     this.calls.push(`update ${container ?? 'main'} ${JSON.stringify(resources)}`);
   }
+  /** Containers the kernel OOM-killed in. */
+  readonly oomKilled = new Set<string>();
+  async resizeTerminal(rows: number, cols: number, container?: string, execId?: string): Promise<void> {
+    this.calls.push(`resize ${container ?? 'main'} ${execId ?? '-'} ${rows}x${cols}`);
+  }
   async stats(container?: string): Promise<ContainerStatsResult> {
     if (container === 'no-cgroup') throw new Error('container "no-cgroup" has no cgroup');
+    const oomKill = this.oomKilled.has(container ?? 'main') ? 1 : 0;
     const zero = (keys: string[]) => Object.fromEntries(keys.map((k) => [k, 0]));
     return {
       cpu: { usageUsec: 1500, userUsec: 1000, systemUsec: 500, nrPeriods: 0, nrThrottled: 0, throttledUsec: 0 },
       memory: { ...zero(['anon', 'file', 'kernelStack', 'slab', 'sock', 'shmem', 'fileMapped', 'fileDirty', 'inactiveAnon', 'activeAnon', 'activeFile', 'unevictable', 'pgfault', 'pgmajfault']), usage: 9 << 20, limit: 64 << 20, inactiveFile: 1 << 20 } as ContainerStatsResult['memory'],
-      memoryEvents: { low: 0, high: 0, max: 2, oom: 1, oomKill: 1 },
+      memoryEvents: { low: 0, high: 0, max: 2, oom: oomKill, oomKill },
       pids: { current: 3, limit: 0 },
     };
   }
@@ -93,6 +99,7 @@ const C = {
   shutdown: codec<{ id: string }>(protoType('ShutdownRequest')),
   stats: codec<{ stats: { type_url: string; value: Buffer } }>(protoType('StatsResponse')),
   update: codec<{ id: string; resources: { type_url: string; value: Buffer } }>(protoType('UpdateTaskRequest')),
+  resize: codec<{ id: string; exec_id?: string; width: number; height: number }>(protoType('ResizePtyRequest')),
   metrics: codec<{ cpu: Record<string, number>; memory: Record<string, number>; memory_events: Record<string, number>; pids: Record<string, number> }>(protoType('CgroupMetrics')),
 };
 
@@ -235,7 +242,6 @@ test('an exec: its spec reaches the sandbox, Kill signals it by its own id, and 
   const spec = (o: unknown) => ({ type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Process', value: Buffer.from(JSON.stringify(o)) });
   await s.fails(s.call('Exec', C.exec.encode({ id: 't1', exec_id: 'e0', spec: { type_url: 'x', value: Buffer.from('{') } })), Code.INVALID_ARGUMENT, /not JSON/);
   await s.fails(s.call('Exec', C.exec.encode({ id: 't1', exec_id: 'e0', spec: spec({ args: [] }) })), Code.INVALID_ARGUMENT, /names no program/);
-  await s.fails(s.call('Exec', C.exec.encode({ id: 't1', exec_id: 'e0', terminal: true, spec: spec({ args: ['/bin/sh'] }) })), Code.INVALID_ARGUMENT, /no terminals/);
   await s.call('Exec', C.exec.encode({ id: 't1', exec_id: 'e1', spec: spec({ args: ['/bin/sh', '-c', 'sleep 9'], env: ['A=b'], cwd: '/tmp', user: { uid: 5, gid: 6 } }) }));
   await s.fails(s.call('Exec', C.exec.encode({ id: 't1', exec_id: 'e1', spec: spec({ args: ['/bin/true'] }) })), Code.ALREADY_EXISTS);
   await s.call('Start', C.ref.encode({ id: 't1', exec_id: 'e1' }));
@@ -252,6 +258,7 @@ test('an exec: its spec reaches the sandbox, Kill signals it by its own id, and 
 test("Stats answers the container's cgroup figures as containerd's cgroup v2 Metrics", async (t) => {
   const s = setup(t);
   await s.create('t1');
+  s.sandboxes[0]?.oomKilled.add('main');
   const res = C.stats.decode(await s.call('Stats', C.ref.encode({ id: 't1' })));
   assert.equal(res.stats.type_url, 'io.containerd.cgroups.v2.Metrics');
   const m = C.metrics.decode(res.stats.value);
@@ -260,6 +267,7 @@ test("Stats answers the container's cgroup figures as containerd's cgroup v2 Met
   assert.equal(m.memory.usage_limit, 64 << 20);
   assert.equal(m.memory.inactive_file, 1 << 20);
   assert.equal(m.memory_events.oom_kill, 1);
+  assert.equal(m.memory_events.oom, 1);
   assert.deepEqual(m.pids, { current: 3, limit: 0 });
   // A task the agent has no figures for, and one that does not exist: CRI skips NotFound.
   await s.create('no-cgroup', { 'io.kubernetes.cri.container-type': 'container', 'io.kubernetes.cri.sandbox-id': 't1' });
@@ -288,14 +296,35 @@ test('Pause is UNIMPLEMENTED, a malformed request is INVALID_ARGUMENT', async (t
   await s.fails(s.call('Create', Buffer.from([0xff, 0xff, 0xff])), Code.INVALID_ARGUMENT, /malformed/);
 });
 
-test('an init killed by SIGKILL after an OOM kill in its cgroup: /tasks/oom comes before /tasks/exit (CRI says OOMKilled); a plain SIGTERM exit has none', async (t) => {
+test('an exit after an OOM kill in the container sends /tasks/oom first (CRI says OOMKilled); one without, none', async (t) => {
   const s = setup(t);
-  for (const [id, signal, last] of [['t1', 9, '/tasks/oom'], ['t2', 15, '/tasks/start']] as const) {
+  for (const [id, signal, oom] of [['t1', 9, true], ['t2', 9, false], ['t3', 15, true]] as const) {
     await s.create(id);
+    if (oom) s.sandboxes.at(-1)?.oomKilled.add('main');
     await s.call('Start', C.ref.encode({ id }));
     const waited = s.wait(id);
     await s.kill(id, signal);
     assert.equal(await waited, 128 + signal);
-    assert.deepEqual(s.events.slice(-2), [last, '/tasks/exit']);
+    assert.deepEqual(s.events.slice(-2), [oom ? '/tasks/oom' : '/tasks/start', '/tasks/exit'], id);
   }
+});
+
+test("Stats' bytes are containerd's: field numbers of cgroup v2 Metrics (pids 1, memory 4 with usage 32, memory_events 8 with oom_kill 5)", () => {
+  const bytes = C.metrics.encode({ pids: { current: 3 }, memory: { usage: 5 }, memory_events: { oom_kill: 1 } } as never);
+  assert.equal(bytes.toString('hex'), '0a020803' + '2203800205' + '42022801');
+});
+
+test('a terminal: an exec with one asks the sandbox for it with its first size, and ResizePty reaches it by its id in the sandbox (0x0 is no size)', async (t) => {
+  const s = setup(t);
+  await s.create('t1');
+  await s.call('Start', C.ref.encode({ id: 't1' }));
+  const spec = { type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Process', value: Buffer.from(JSON.stringify({ args: ['/bin/sh'], terminal: true, consoleSize: { height: 30, width: 100 } })) };
+  await s.call('Exec', C.exec.encode({ id: 't1', exec_id: 'e1', terminal: true, spec }));
+  await s.call('Start', C.ref.encode({ id: 't1', exec_id: 'e1' }));
+  const sb = s.sandboxes[0]!;
+  assert.ok(sb.calls.includes('exec /bin/sh cwd=/ env= user=0:0 terminal={"rows":30,"cols":100}'), sb.calls.join('\n'));
+  await s.call('ResizePty', C.resize.encode({ id: 't1', exec_id: 'e1', width: 132, height: 50 }));
+  await s.call('ResizePty', C.resize.encode({ id: 't1', exec_id: 'e1', width: 0, height: 0 }));
+  await s.call('ResizePty', C.resize.encode({ id: 't1', width: 80, height: 24 }));
+  assert.deepEqual(sb.calls.filter((c) => c.startsWith('resize')), ['resize main x1 50x132', 'resize main - 24x80']);
 });

@@ -75,8 +75,8 @@ interface RuntimeOptions {
   config_path: string;
 }
 
-/** An exit status of a process killed by SIGKILL (128 + 9), as the OOM killer does. */
-const SIGKILLED = 137;
+/** How long an exit waits to learn whether the container was OOM-killed. */
+const OOM_CHECK_MS = 2000;
 /** The type containerd's CRI decodes a task's cgroup v2 figures as. */
 const CGROUP_V2_METRICS = 'io.containerd.cgroups.v2.Metrics';
 
@@ -91,6 +91,7 @@ const C = {
   CloseIORequest: codec<CloseIORequest>(protoType('CloseIORequest')),
   PidsResponse: codec<{ processes: { pid: number }[] }>(protoType('PidsResponse')),
   StatsResponse: codec<{ stats: Any }>(protoType('StatsResponse')),
+  ResizePtyRequest: codec<{ id: string; exec_id: string; width: number; height: number }>(protoType('ResizePtyRequest')),
   UpdateTaskRequest: codec<{ id: string; resources: Any | null; annotations: Record<string, string> }>(protoType('UpdateTaskRequest')),
   CgroupMetrics: codec<Record<string, unknown>>(protoType('CgroupMetrics')),
   StartResponse: codec<{ pid: number }>(protoType('StartResponse')),
@@ -108,7 +109,15 @@ const ExecSpec = z.object({
   cwd: z.string().startsWith('/').default('/'),
   user: z.object({ uid: z.number().int().nonnegative(), gid: z.number().int().nonnegative() }).passthrough().default({ uid: 0, gid: 0 }),
   terminal: z.boolean().default(false),
+  consoleSize: z.object({ height: z.number().int().nonnegative(), width: z.number().int().nonnegative() }).passthrough().optional(),
 });
+
+/** An exec's terminal as Sandbox.exec takes it: its first size when the spec gives one. */
+function terminalOf(spec: z.infer<typeof ExecSpec>): { terminal?: { rows: number; cols: number } | true } {
+  if (!spec.terminal) return {};
+  const size = spec.consoleSize;
+  return { terminal: size && size.height > 0 && size.width > 0 ? { rows: size.height, cols: size.width } : true };
+}
 
 /** One process: a task's init or an exec. Its exit is a promise every Wait shares. */
 class Proc {
@@ -151,7 +160,7 @@ interface Task {
 }
 
 /** What the task service uses of a sandbox. */
-export type PodSandbox = Pick<Sandbox, 'id' | 'vmPid' | 'start' | 'wait' | 'kill' | 'signalExec' | 'stdin' | 'exec' | 'execStdin' | 'addContainer' | 'removeContainer' | 'listContainers' | 'stats' | 'updateContainer' | 'destroy'>;
+export type PodSandbox = Pick<Sandbox, 'id' | 'vmPid' | 'start' | 'wait' | 'kill' | 'signalExec' | 'stdin' | 'exec' | 'execStdin' | 'addContainer' | 'removeContainer' | 'listContainers' | 'stats' | 'updateContainer' | 'resizeTerminal' | 'destroy'>;
 
 export interface TaskServiceDeps {
   namespace: string;
@@ -224,7 +233,7 @@ export class TaskService {
       [m('Connect')]: h(ref, async (r) => ({ shim_pid: process.pid, task_pid: this.tasks.has(r.id) ? this.pidOf(this.task(r.id)) : 0, version: this.deps.version }), (r) => C.ConnectResponse.encode(r)),
       [m('Shutdown')]: h((b) => C.ShutdownRequest.decode(b), async () => this.shutdown(), empty),
       [m('Stats')]: h(ref, (r) => this.stats(r), (r) => C.StatsResponse.encode(r)),
-      [m('ResizePty')]: unsupported('a terminal'),
+      [m('ResizePty')]: h((b) => C.ResizePtyRequest.decode(b), (r) => this.resizePty(r), empty),
       [m('Pause')]: unsupported('pause'),
       [m('Resume')]: unsupported('resume'),
       [m('Checkpoint')]: unsupported('checkpoint'),
@@ -353,7 +362,7 @@ export class TaskService {
     const spec = p.spec!;
     await new Promise<void>((started, failed) => {
       void sb
-        .exec(spec.args, { cwd: spec.cwd, env: spec.env, user: { uid: spec.user.uid, gid: spec.user.gid }, container, keepStdin: p.io.hasStdin }, (stream, data) => p.io.write(stream, data), (id) => {
+        .exec(spec.args, { cwd: spec.cwd, env: spec.env, user: { uid: spec.user.uid, gid: spec.user.gid }, container, keepStdin: p.io.hasStdin, ...terminalOf(spec) }, (stream, data) => p.io.write(stream, data), (id) => {
           p.sandboxExecId = id;
           p.status = 'running';
           p.io.pipeStdin({ data: (d) => sb.execStdin(id, d, container), end: () => sb.execStdin(id, 'end', container) });
@@ -376,7 +385,7 @@ export class TaskService {
   private async watchInit(t: Task, sb: PodSandbox): Promise<void> {
     try {
       const status = await sb.wait(TaskService.container(t));
-      if (status === SIGKILLED) await this.reportOom(t, sb);
+      await this.reportOom(t, sb);
       this.exitProc(t, t.init, status);
     } catch (e) {
       if (t.init.status === 'stopped') return;
@@ -386,11 +395,11 @@ export class TaskService {
   }
 
   /**
-   * A container whose init was killed by SIGKILL after the kernel OOM-killed in its cgroup: containerd hears
-   * /tasks/oom before the exit, as from runc's shim, and CRI reports the container OOMKilled.
+   * A container in whose cgroup the kernel OOM-killed: containerd hears /tasks/oom before the exit, as runc's
+   * shim sends it when it happens, and CRI reports the container OOMKilled. Asked briefly: the exit waits on it.
    */
   private async reportOom(t: Task, sb: PodSandbox): Promise<void> {
-    const s = await sb.stats(TaskService.container(t)).catch(() => undefined);
+    const s = await sb.stats(TaskService.container(t), OOM_CHECK_MS).catch(() => undefined);
     if (!s || s.memoryEvents.oomKill === 0) return;
     this.deps.log.info({ task: t.id, oomKills: s.memoryEvents.oomKill }, 'the container went over its memory limit');
     this.deps.publish('/tasks/oom', 'TaskOOM', { container_id: t.id });
@@ -451,6 +460,16 @@ export class TaskService {
       memory_events: { low: s.memoryEvents.low, high: s.memoryEvents.high, max: s.memoryEvents.max, oom: s.memoryEvents.oom, oom_kill: s.memoryEvents.oomKill },
     });
     return { stats: { type_url: CGROUP_V2_METRICS, value } };
+  }
+
+  /** The client's window size for a process's terminal (an exec's, or the task's own); 0x0 is not a size yet. */
+  private async resizePty(r: { id: string; exec_id: string; width: number; height: number }): Promise<Record<string, never>> {
+    const t = this.task(r.id);
+    const p = this.proc(r);
+    if (r.width === 0 || r.height === 0 || p.status !== 'running') return {};
+    if (r.exec_id && p.sandboxExecId === undefined) return {};
+    await this.sandboxOf(t).resizeTerminal(r.height, r.width, TaskService.container(t), r.exec_id ? p.sandboxExecId : undefined);
+    return {};
   }
 
   /** New limits for the task's container (CRI's UpdateContainerResources): the OCI LinuxResources as JSON. */
@@ -522,7 +541,7 @@ export class TaskService {
     const spec = ExecSpec.safeParse(raw);
     if (!spec.success) throw new TtrpcError(Code.INVALID_ARGUMENT, `exec process spec: ${spec.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     const io = ProcessIo.open({ stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal || spec.data.terminal });
-    t.execs.set(r.exec_id, new Proc(r.exec_id, io, spec.data));
+    t.execs.set(r.exec_id, new Proc(r.exec_id, io, { ...spec.data, terminal: r.terminal || spec.data.terminal }));
     this.deps.publish('/tasks/exec-added', 'TaskExecAdded', { container_id: t.id, exec_id: r.exec_id });
     return {};
   }

@@ -20,6 +20,8 @@ export const LinuxResourcesSchema = z
     memory: z.object({ limit: z.number().int().optional() }).passthrough().optional(),
     cpu: z.object({ quota: z.number().int().optional(), period: z.number().int().nonnegative().optional(), shares: z.number().int().nonnegative().optional() }).passthrough().optional(),
     pids: z.object({ limit: z.number().int().optional() }).passthrough().optional(),
+    /** cgroup v2 files by name (kubelet sets memory.oom.group here). */
+    unified: z.record(z.string()).optional(),
   })
   .passthrough();
 export type LinuxResources = z.infer<typeof LinuxResourcesSchema>;
@@ -34,6 +36,7 @@ export const OciSpecSchema = z
         cwd: z.string().refine((c) => c.startsWith('/'), 'process.cwd must be absolute').default('/'),
         user: z.object({ uid: z.number().int().nonnegative(), gid: z.number().int().nonnegative(), additionalGids: z.array(z.number().int().nonnegative()).optional() }).passthrough().default({ uid: 0, gid: 0 }),
         terminal: z.boolean().default(false),
+        consoleSize: z.object({ height: z.number().int().min(1).max(10_000), width: z.number().int().min(1).max(10_000) }).passthrough().optional(),
         oomScoreAdj: z.number().int().min(-1000).max(1000).optional(),
       })
       .passthrough(),

@@ -17,6 +17,8 @@ test("a container's linux.resources become its guest cgroup's limits; unset and 
   assert.deepEqual(containerLimitsOf(spec({ memory: { limit: 0 }, cpu: { quota: -1, period: 100000, shares: 0 }, pids: { limit: -1 } })), {});
   assert.deepEqual(containerLimitsOf(spec({ cpu: { quota: 20000 } })), { cpuQuotaMicros: 20000, cpuPeriodMicros: 100000 }, 'the default period');
   assert.deepEqual(containerLimitsOf(spec({ cpu: { shares: 1 } })), { cpuShares: 2 }, "shares are held to the kernel's range");
+  assert.deepEqual(containerLimitsOf(spec({ cpu: { quota: 100, period: 100000 } })), { cpuQuotaMicros: 1000, cpuPeriodMicros: 100000 }, "a quota under the kernel's 1 ms is raised to it, as kubelet does");
+  assert.deepEqual(containerLimitsOf(spec({ unified: { 'memory.oom.group': '1', 'memory.high': '1000' } })), { oomGroup: true }, "kubelet's memory.oom.group; other unified files are not taken");
 });
 
 test('a CPU period the kernel would refuse is refused, naming the field', () => {

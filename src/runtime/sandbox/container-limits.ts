@@ -1,11 +1,14 @@
 // A container's own limits (its bundle's linux.resources), which the agent sets on the container's cgroup in
-// the guest: memory, CPU quota and shares, pids. No limit is no field; values the kernel would refuse are
-// refused here, naming the field.
+// the guest: memory, CPU quota and shares, pids, and whether an OOM kill takes the whole container (cgroup
+// v2's memory.oom.group, which kubelet sets in linux.resources.unified). No limit is no field. A CPU period
+// the kernel would refuse is refused here, naming the field; a quota under the kernel's 1 ms is raised to
+// it, as kubelet does.
 import { invalidArgument } from '../../common/errors.js';
 import type { ContainerResources } from '../../protocol/index.js';
 import type { LinuxResources, OciSpec } from '../oci/bundle.js';
 
 const MIN_PERIOD = 1000;
+const MIN_QUOTA = 1000;
 const MAX_PERIOD = 1_000_000;
 const MAX_SHARES = 262_144;
 
@@ -22,7 +25,7 @@ export function limitsOf(r: LinuxResources | undefined): ContainerResources {
   if (quota !== undefined && quota > 0) {
     const period = r?.cpu?.period || 100_000;
     if (period < MIN_PERIOD || period > MAX_PERIOD) throw invalidArgument(`linux.resources.cpu.period ${period} is outside ${MIN_PERIOD}..${MAX_PERIOD} microseconds`);
-    out.cpuQuotaMicros = quota;
+    out.cpuQuotaMicros = Math.max(quota, MIN_QUOTA);
     out.cpuPeriodMicros = period;
   }
   // 0 is "not set"; kubelet gives 2 for BestEffort and at least 2 otherwise.
@@ -30,5 +33,6 @@ export function limitsOf(r: LinuxResources | undefined): ContainerResources {
   if (shares !== undefined && shares > 0) out.cpuShares = Math.min(Math.max(shares, 2), MAX_SHARES);
   const pids = r?.pids?.limit;
   if (pids !== undefined && pids > 0) out.pidsLimit = pids;
+  if (r?.unified?.['memory.oom.group'] === '1') out.oomGroup = true;
   return out;
 }

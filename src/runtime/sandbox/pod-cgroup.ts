@@ -4,6 +4,7 @@
 // the pod, and the RuntimeClass's overhead is what they cost beyond the containers. At teardown the process
 // goes back where it was and removes the cgroup; gc removes what a crashed one left (state.json lists it).
 // cgroupfs paths only: systemd's "slice:prefix:name" form needs a transient unit made over D-Bus.
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, posix, relative } from 'node:path';
 import { failedPrecondition } from '../../common/errors.js';
@@ -32,8 +33,10 @@ export function podCgroupPathOf(spec: OciSpec): PodCgroupPath | undefined {
   if (raw === undefined || raw === '') return undefined;
   if (typeof raw !== 'string') return { kind: 'unsupported', path: String(raw), why: 'linux.cgroupsPath is not a string' };
   if (raw.split(':').length === 3) return { kind: 'unsupported', path: raw, why: "systemd's cgroup driver (slice:prefix:name) is not supported: configure the cgroupfs driver for the passvol runtime" };
-  const normal = posix.normalize(raw);
-  if (normal.split('/').includes('..') || raw.includes('\0')) return { kind: 'unsupported', path: raw, why: 'linux.cgroupsPath must not climb out with ..' };
+  if (raw.split('/').includes('..') || raw.includes('\0')) return { kind: 'unsupported', path: raw, why: 'linux.cgroupsPath must not climb with ..' };
+  const normal = posix.normalize(raw).replace(/\/+$/, '');
+  // The root cgroup, or the runtime's own: not a cgroup of the sandbox's that could be made and removed.
+  if (normal === '' || normal === '.') return { kind: 'unsupported', path: raw, why: "linux.cgroupsPath names no cgroup of the sandbox's own" };
   return { kind: 'cgroupfs', path: normal };
 }
 
@@ -95,15 +98,20 @@ export interface JoinedCgroup {
 
 /** Moves this process (and so every child it starts after) into the path in every hierarchy; all or none. */
 export async function joinCgroup(path: string, hierarchies: readonly CgroupHierarchy[], log: Logger): Promise<JoinedCgroup> {
+  // A cgroup that is there already is someone else's (runc makes a container's, as this does a sandbox's):
+  // joined, it would be removed at teardown.
+  const existing = hierarchies.map((h) => cgroupDir(h, path)).filter((d) => existsSync(d));
+  if (existing.length > 0) throw failedPrecondition(`the pod's cgroup ${path} exists already (${existing[0]}): another sandbox or runtime uses it`);
   const joined: JoinedCgroup = { dirs: [], previous: [] };
   try {
     for (const h of hierarchies) {
       const dir = cgroupDir(h, path);
+      // Listed as soon as it is made, so that a failure after undoes it.
+      joined.dirs.push(dir);
+      joined.previous.push(h.current);
       if (h.version === 1 && h.controllers.includes('cpuset')) await mkdirCpuset(h, dir);
       else await mkdir(dir, { recursive: true });
       await writeFile(join(dir, 'cgroup.procs'), String(process.pid));
-      joined.dirs.push(dir);
-      joined.previous.push(h.current);
     }
   } catch (e) {
     await leaveCgroup(joined, log);
@@ -128,7 +136,13 @@ export async function leaveCgroup(joined: JoinedCgroup, log: Logger): Promise<st
 export async function removeCgroupDirs(dirs: readonly string[], log: Logger, waitMs = BUSY_WAIT_MS): Promise<string[]> {
   const kept: string[] = [];
   const deadline = Date.now() + waitMs;
+  // Only folders below a cgroup mount: a state file's list is never trusted to name another place.
+  const mounts = (await readMountTable()).filter((m) => m.fstype === 'cgroup' || m.fstype === 'cgroup2').map((m) => `${m.mountPoint}/`);
   for (const dir of dirs) {
+    if (!mounts.some((m) => dir.startsWith(m) && dir.length > m.length) || dir.split('/').includes('..')) {
+      log.warn({ cgroup: dir }, 'not a cgroup below a cgroup mount: left alone');
+      continue;
+    }
     for (;;) {
       const err = await rmdir(dir).then(() => undefined, (e: NodeJS.ErrnoException) => e);
       if (!err || err.code === 'ENOENT') break;

@@ -184,26 +184,38 @@ export class Sandbox {
    * start or whose agent never answers is stopped and the sandbox boots; the template is discarded only
    * when it was the template that failed (the restore, or a dead guest), not for a missing slot or space.
    */
-  private async startGuest(spec: SandboxVmSpec, log: Logger): Promise<{ vm: SandboxVm; agent: AgentClient }> {
-    const { templates } = this.deps;
-    if (templates && spec.shareKind === 'virtiofs') {
-      let template: VmTemplate | undefined;
+  private async startGuest(spec: SandboxVmSpec, template: VmTemplate | undefined, log: Logger): Promise<{ vm: SandboxVm; agent: AgentClient }> {
+    if (template && this.deps.templates) {
       try {
-        template = await templates.get({ image: spec.image, memoryMiB: spec.memoryMiB, cpus: spec.cpus });
+        return await this.launchAndConnect({ ...spec, template }, log, CLONE_READY_MS);
       } catch (e) {
-        log.warn({ err: (e as Error).message }, 'no VM template; booting');
-      }
-      if (template) {
-        try {
-          return await this.launchAndConnect({ ...spec, template }, log, CLONE_READY_MS);
-        } catch (e) {
-          const templateFailed = e instanceof TemplateRestoreError || (isPassvolError(e) && e.code === 'PV_ERR_TIMEOUT');
-          log.warn({ err: (e as Error).message, template: template.dir, discarded: templateFailed }, 'cannot start from the VM template; booting');
-          if (templateFailed) await templates.discard(template);
-        }
+        const templateFailed = e instanceof TemplateRestoreError || (isPassvolError(e) && e.code === 'PV_ERR_TIMEOUT');
+        log.warn({ err: (e as Error).message, template: template.dir, discarded: templateFailed }, 'cannot start from the VM template; booting');
+        if (templateFailed) await this.deps.templates.discard(template);
       }
     }
     return this.launchAndConnect(spec, log, this.deps.agentTimeoutMs ?? 60_000);
+  }
+
+  /**
+   * The VM template to start from, made first if need be: when templates are on, the sandbox shares over
+   * virtio-fs (9p devices cannot be hot-plugged into a clone) and the VM has the base size. Pods sized for
+   * their limits boot: a template per shape would be a boot and a RAM file each, kept for ever. Fetched
+   * before the pod's cgroup is joined, so that making it is not counted to the first pod that needs it.
+   */
+  private async templateFor(spec: Pick<SandboxVmSpec, 'image' | 'memoryMiB' | 'cpus' | 'shareKind'>, base: SandboxSize, log: Logger): Promise<VmTemplate | undefined> {
+    const { templates } = this.deps;
+    if (!templates || spec.shareKind !== 'virtiofs') return undefined;
+    if (spec.memoryMiB !== base.memoryMiB || spec.cpus !== base.cpus) {
+      log.info({ memoryMiB: spec.memoryMiB, cpus: spec.cpus }, "booting: VM templates are made at the base size, and this pod's VM is sized for its limits");
+      return undefined;
+    }
+    try {
+      return await templates.get({ image: spec.image, memoryMiB: spec.memoryMiB, cpus: spec.cpus });
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'no VM template; booting');
+      return undefined;
+    }
   }
 
   private async launchAndConnect(spec: SandboxVmSpec, log: Logger, readyMs: number): Promise<{ vm: SandboxVm; agent: AgentClient }> {
@@ -234,7 +246,8 @@ export class Sandbox {
     const log = deps.log.child({ sandbox: this.id });
     await this.save();
     const limits = podLimitsOf(bundle.spec);
-    const size = sandboxSize({ memoryMiB: deps.memoryMiB ?? DEFAULT_MEMORY_MIB, cpus: deps.cpus ?? 1 }, limits, { cpus: availableParallelism(), memoryMiB: Math.floor(totalmem() / 1024 / 1024) });
+    const base = { memoryMiB: deps.memoryMiB ?? DEFAULT_MEMORY_MIB, cpus: deps.cpus ?? 1 };
+    const size = sandboxSize(base, limits, { cpus: availableParallelism(), memoryMiB: Math.floor(totalmem() / 1024 / 1024) });
     this.size = { memoryMiB: size.memoryMiB, cpus: size.cpus };
     this.state.vmSize = this.size;
     if (limits.from !== 'none') log.info({ ...this.size, limits }, "the VM is sized for the pod's limits");
@@ -248,8 +261,6 @@ export class Sandbox {
     if (netns && !podNetwork) log.info({ netns }, "the pod's network namespace has no interface to pass: the guest has no pod network");
     const shadowed = podNetwork && forwards.length > 0 ? podNetworkOverlap(podNetwork, guestNetwork(0)) : undefined;
     if (shadowed) throw failedPrecondition(`the pod's network (${shadowed}) overlaps ${guestNetwork(0).prefix}.0/24, which the guest's network to its NFS servers uses`);
-    await this.joinPodCgroup(log);
-    const started = Date.now();
     const vmSpec: SandboxVmSpec = {
       id: this.id,
       stateDir: deps.dirs.dir(this.id),
@@ -261,7 +272,10 @@ export class Sandbox {
       nfsForwards: forwards,
       volumeModules: plans.some((p) => p.kind === 'direct-block' && p.record.mountInfo.fstype === 'xfs') ? ['xfs'] : [],
     };
-    const guest = await this.startGuest(vmSpec, log);
+    const template = await this.templateFor(vmSpec, base, log);
+    await this.joinPodCgroup(log);
+    const started = Date.now();
+    const guest = await this.startGuest(vmSpec, template, log);
     this.vm = guest.vm;
     this.agent = guest.agent;
     void this.vm.exited.then(() => this.onVmExit());
@@ -307,13 +321,21 @@ export class Sandbox {
       return;
     }
     if (joinedBy !== undefined) throw failedPrecondition(`this runtime process already holds sandbox ${joinedBy} in its pod's cgroup: sandbox ${this.id} (cgroup ${wanted.path}) needs a runtime of its own`);
-    const hierarchies = await cgroupHierarchies();
-    // Listed before they are made: after a crash, gc removes them.
-    this.state.cgroupDirs = hierarchies.map((h) => cgroupDir(h, wanted.path));
-    await this.save();
-    this.cgroup = await joinCgroup(wanted.path, hierarchies, log);
+    // Claimed before the first await: two sandboxes booting at once cannot both join.
     joinedBy = this.id;
-    log.info({ cgroup: wanted.path, hierarchies: hierarchies.length }, "joined the pod's cgroup");
+    try {
+      const hierarchies = await cgroupHierarchies();
+      // Listed before they are made: after a crash, gc removes them.
+      this.state.cgroupDirs = hierarchies.map((h) => cgroupDir(h, wanted.path));
+      await this.save();
+      this.cgroup = await joinCgroup(wanted.path, hierarchies, log);
+    } catch (e) {
+      joinedBy = undefined;
+      // None made (joinCgroup undoes its own), and none to remove: a cgroup there already is another's.
+      delete this.state.cgroupDirs;
+      throw e;
+    }
+    log.info({ cgroup: wanted.path, hierarchies: this.cgroup.dirs.length }, "joined the pod's cgroup");
   }
 
   /** Plugs a NIC per pod interface, redirects the interface to its tap, and has the guest take its addresses and routes. */
@@ -374,7 +396,17 @@ export class Sandbox {
       rootfs: shareMounts.get(shareKey(bundle.rootfs, false)) as string,
       rootfsReadonly: bundle.spec.root.readonly,
       mounts,
-      process: { args: p.args, env: p.env, cwd: p.cwd, uid: p.user.uid, gid: p.user.gid, additionalGids: p.user.additionalGids ?? [], ...(p.oomScoreAdj !== undefined ? { oomScoreAdj: p.oomScoreAdj } : {}) },
+      process: {
+        args: p.args,
+        env: p.env,
+        cwd: p.cwd,
+        uid: p.user.uid,
+        gid: p.user.gid,
+        additionalGids: p.user.additionalGids ?? [],
+        ...(p.oomScoreAdj !== undefined ? { oomScoreAdj: p.oomScoreAdj } : {}),
+        terminal: p.terminal,
+        ...(p.consoleSize ? { terminalSize: { rows: p.consoleSize.height, cols: p.consoleSize.width } } : {}),
+      },
       resources,
     });
   }
@@ -609,6 +641,13 @@ export class Sandbox {
     await this.agent!.call('signal', { containerId: c.id, execId: c.id, signal: signal as never, ...(all ? { all } : {}) });
   }
 
+  /** Sets the window size of a process's terminal: a container's own (no `execId`) or one of its execs. */
+  async resizeTerminal(rows: number, cols: number, container?: string, execId?: string): Promise<void> {
+    const c = this.container(container);
+    if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
+    await this.agent.call('resizeTerminal', { containerId: c.id, execId: execId ?? c.id, rows, cols });
+  }
+
   /** New limits for a container's cgroup in the guest (the VM keeps its size). */
   async updateContainer(resources: ContainerResources, container?: string): Promise<void> {
     const c = this.container(container);
@@ -617,10 +656,10 @@ export class Sandbox {
   }
 
   /** The figures of a container's cgroup in the guest (the sandbox's own unless `container` names another). */
-  async stats(container?: string): Promise<OpResult<'containerStats'>> {
+  async stats(container?: string, timeoutMs?: number): Promise<OpResult<'containerStats'>> {
     const c = this.container(container);
     if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
-    return this.agent.call('containerStats', { containerId: c.id });
+    return this.agent.call('containerStats', { containerId: c.id }, timeoutMs);
   }
 
   /** Feeds a container process's stdin (the sandbox's own unless `container` names another); `end` closes it (the process sees EOF). */
@@ -638,7 +677,7 @@ export class Sandbox {
   async exec(
     args: string[],
     /** `keepStdin`: leave the process's stdin open for execStdin(); otherwise it is closed at once. */
-    o: { cwd?: string; env?: readonly string[]; user?: { uid: number; gid: number }; container?: string; keepStdin?: boolean } = {},
+    o: { cwd?: string; env?: readonly string[]; user?: { uid: number; gid: number }; container?: string; keepStdin?: boolean; terminal?: { rows: number; cols: number } | true } = {},
     onOutput?: (stream: 'stdout' | 'stderr', data: Buffer) => void,
     /** Told the exec id once the process runs (for execStdin() and abandonExec()). */
     onStarted?: (execId: string) => void,
@@ -666,7 +705,8 @@ export class Sandbox {
       const overridden = new Set((o.env ?? []).map(name));
       const env = [...p.env.filter((e) => !overridden.has(name(e))), ...(o.env ?? [])];
       const user = o.user ? { uid: o.user.uid, gid: o.user.gid, additionalGids: [] } : { uid: p.user.uid, gid: p.user.gid, additionalGids: p.user.additionalGids ?? [] };
-      await this.agent.call('startProcess', { containerId: c.id, execId, process: { args, env, cwd: o.cwd ?? '/', ...user } });
+      const terminal = o.terminal ? { terminal: true, ...(o.terminal === true ? {} : { terminalSize: o.terminal }) } : {};
+      await this.agent.call('startProcess', { containerId: c.id, execId, process: { args, env, cwd: o.cwd ?? '/', ...user, ...terminal } });
       // No stdin unless asked for: a command that reads it sees its end, as under `docker exec` without -i.
       if (!o.keepStdin) await this.agent.call('closeStdin', { containerId: c.id, execId }).catch(() => undefined);
       onStarted?.(execId);
@@ -751,9 +791,18 @@ export class Sandbox {
     }
     // Every process of the VM has ended: this one leaves the pod's cgroup, which goes (kubelet removes the pod's).
     if (this.cgroup) {
-      await leaveCgroup(this.cgroup, log);
+      const kept = await leaveCgroup(this.cgroup, log);
       this.cgroup = undefined;
       joinedBy = undefined;
+      if (kept.length > 0) {
+        // Still in use (a process that escaped?): the state stays with them alone, for gc to remove later.
+        this.state = { ...this.state, status: 'stopped', boundVolumes: [], cgroupDirs: kept };
+        delete this.state.podNetwork;
+        await this.save().catch(() => undefined);
+        log.warn({ cgroups: kept }, "the pod's cgroup is still in use: `passvol gc` removes it once it is empty");
+        await rm(dirname(this.monitorSocket), { recursive: true, force: true });
+        return;
+      }
     }
     await this.deps.dirs.remove(this.id);
     // The monitor socket's folder (<shim root>/<id>/) is the sandbox's own.

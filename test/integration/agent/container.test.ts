@@ -246,3 +246,49 @@ test("an exec's working directory is in the container's own mount tree: '..' fro
   }
   await agent.client.request('deleteContainer', { containerId: 'c8', force: true });
 });
+
+test('a terminal (kubectl exec -it, tty: true): one pty for stdin, stdout and stderr, input echoed, end of input as end-of-file, and the size the runtime sets', { skip }, async () => {
+  const rootfs = '/run/passvol/containers/c9/rootfs';
+  await makeBusyboxRootfs(agent, rootfs);
+  const init = '[ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-tty; while read line; do echo "read $line"; done; echo eof; echo to-stderr >&2; exit 5';
+  await agent.client.request('createContainer', { containerId: 'c9', rootfs, process: { args: ['/bin/sh', '-c', init], uid: 0, gid: 0, terminal: true } });
+  await agent.client.request('startProcess', { containerId: 'c9', execId: 'init' });
+  await agent.client.waitFor(() => (agent.client.output('c9', 'init').includes('all-tty') ? true : undefined));
+  await agent.client.request('writeStdin', { containerId: 'c9', execId: 'init', data: Buffer.from('hello\n').toString('base64') });
+  await agent.client.waitFor(() => (agent.client.output('c9', 'init').includes('read hello') ? true : undefined));
+  assert.match(agent.client.output('c9', 'init'), /^hello\r$/m, 'the terminal echoes what was typed');
+
+  // An exec with a terminal of a given size, then resized as a client's window is.
+  await agent.client.request('startProcess', {
+    containerId: 'c9',
+    execId: 'sized',
+    process: { args: ['/bin/sh', '-c', 'sleep 0.5; echo "size $(stty size)"; sleep 2; echo "size $(stty size)"'], uid: 0, gid: 0, terminal: true, terminalSize: { rows: 40, cols: 120 } },
+  });
+  await agent.client.waitFor(() => (agent.client.output('c9', 'sized').includes('size 40 120') ? true : undefined));
+  await agent.client.request('resizeTerminal', { containerId: 'c9', execId: 'sized', rows: 50, cols: 132 });
+  assert.deepEqual(await agent.client.request('wait', { containerId: 'c9', execId: 'sized' }), { exitCode: 0 });
+  assert.match(agent.client.output('c9', 'sized'), /size 50 132/);
+  const plain = await agent.client.request('startProcess', { containerId: 'c9', execId: 'plain', process: { args: ['/bin/sleep', '5'], uid: 0, gid: 0 } });
+  assert.ok(plain.pid > 0);
+  const noTty = await agent.client.failure('resizeTerminal', { containerId: 'c9', execId: 'plain', rows: 10, cols: 10 });
+  assert.equal(noTty.code, 'FAILED_PRECONDITION');
+
+  // End of input reaches the shell as end-of-file; stderr came through the terminal too.
+  await agent.client.request('closeStdin', { containerId: 'c9', execId: 'init' });
+  assert.deepEqual(await agent.client.request('wait', { containerId: 'c9', execId: 'init' }), { exitCode: 5 });
+  assert.match(agent.client.output('c9', 'init'), /eof\r\nto-stderr\r\n/);
+  assert.equal(agent.client.output('c9', 'init', 'stderr'), '');
+  await agent.client.request('deleteContainer', { containerId: 'c9', force: true });
+});
+
+test("an exec gets exactly the environment it is given: names that are not shell identifiers, and names the launcher's shell uses, pass untouched", { skip }, async () => {
+  const rootfs = '/run/passvol/containers/c10/rootfs';
+  await makeBusyboxRootfs(agent, rootfs);
+  await agent.client.request('createContainer', { containerId: 'c10', rootfs, process: { args: ['/bin/sleep', '60'], uid: 0, gid: 0 } });
+  await agent.client.request('startProcess', { containerId: 'c10', execId: 'init' });
+  const env = ['my.var=1', 'A-B=2', 'CG=mine', 'OOM=x', 'SHELL=/bin/nothing', 'EMPTY='];
+  await agent.client.request('startProcess', { containerId: 'c10', execId: 'env', process: { args: ['/bin/busybox', 'env'], env, uid: 0, gid: 0 } });
+  assert.deepEqual(await agent.client.request('wait', { containerId: 'c10', execId: 'env' }), { exitCode: 0 });
+  assert.deepEqual(agent.client.output('c10', 'env').trim().split('\n').sort(), [...env].sort());
+  await agent.client.request('deleteContainer', { containerId: 'c10', force: true });
+});

@@ -65,6 +65,12 @@ test('a join that fails in one hierarchy is undone in the others, with an error 
   await assert.rejects(joinCgroup(path, [real, broken], log), (e: Error) => e.message.includes(`cannot join the pod's cgroup ${path}`));
   assert.equal(cgroupOf('self'), before, 'moved back');
   assert.equal(existsSync(cgroupDir(real, path)), false, 'the folder made in the real hierarchy is removed');
+  // A cgroup that is there already is another's: not joined, and so never removed at teardown.
+  mkdirSync(cgroupDir(real, path));
+  after(() => rmdirSync(cgroupDir(real, path)));
+  await assert.rejects(joinCgroup(path, [real], log), /exists already/);
+  assert.equal(cgroupOf('self'), before);
+  assert.equal(existsSync(cgroupDir(real, path)), true);
 });
 
 test("gc removes the pod's cgroups a crashed runtime left, and keeps one a process is still in", { skip }, async () => {
