@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { readBundle } from '../../src/runtime/oci/bundle.js';
 import { Sandbox } from '../../src/runtime/sandbox/sandbox.js';
@@ -44,6 +45,20 @@ test("a container's memory, pids and CPU limits and its OOM score hold in the gu
     // The agent outlived the OOM kill; an exec lands in the container's cgroup with its OOM score too.
     const exec = await sb.exec(['/bin/sh', '-c', 'cat /proc/self/cgroup; cat /proc/self/oom_score_adj']);
     assert.equal(exec.stdout, '0::/containers/main\n500\n', exec.stderr);
+    // The monitor socket's /metrics (what kata-monitor scrapes) has the container's cgroup and the VM's figures.
+    const metrics = await new Promise<string>((resolve, reject) => {
+      const req = request({ socketPath: sb.monitorSocket, path: '/metrics' }, (res) => {
+        let b = '';
+        res.on('data', (c: Buffer) => (b += c));
+        res.on('end', () => resolve(b));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.match(metrics, new RegExp(`^passvol_container_memory_limit_bytes\\{container="main"\\} ${48 * MiB}$`, 'm'), metrics);
+    assert.match(metrics, /^passvol_container_oom_kills_total\{container="main"\} [1-9]/m, 'the dd the kernel killed');
+    assert.match(metrics, /^passvol_guest_memory_bytes\{item="total"\} [1-9]\d+$/m);
+    assert.match(metrics, /^passvol_hypervisor_resident_memory_bytes [1-9]\d+$/m);
     assert.equal(await sb.wait(), 0, out);
   } finally {
     await sb.destroy();

@@ -80,3 +80,25 @@ test('stats and resize speak Kata JSON; bad input gets 400 with the reason', asy
     await stopMonitorServer(server, sock);
   }
 });
+
+test("GET /metrics answers the sandbox's metrics in Prometheus' text format, where Kata's shim serves its own", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'passvol-monitor-'));
+  after(() => rm(dir, { recursive: true, force: true }));
+  const sock = join(dir, 'sb-2', 'shim-monitor.sock');
+  const server = await startMonitorServer(sock, ops, pino({ level: 'silent' }), async () => 'passvol_sandbox_boot_seconds 5\n');
+  try {
+    const [status, type, body] = await new Promise<[number, string, string]>((resolve, reject) => {
+      const req = request({ socketPath: sock, method: 'GET', path: '/metrics' }, (res) => {
+        let b = '';
+        res.on('data', (c: Buffer) => (b += c));
+        res.on('end', () => resolve([res.statusCode ?? 0, String(res.headers['content-type']), b]));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.deepEqual([status, body], [200, 'passvol_sandbox_boot_seconds 5\n']);
+    assert.match(type, /^text\/plain; version=0\.0\.4/);
+  } finally {
+    await stopMonitorServer(server, sock);
+  }
+});

@@ -1,13 +1,18 @@
 // The sandbox's monitor socket, compatible with Kata's shim management API: `passvol direct-volume
 // stats|resize`, Kata's own CLI and the CSI driver reach the guest through it. Resize is real here: block
 // resize in the hypervisor, then an online grow in the guest, answered once the container sees the size.
-// passvol adds freeze and thaw, so the CSI driver can snapshot a passed-through disk consistently.
+// passvol adds freeze and thaw, so the CSI driver can snapshot a passed-through disk consistently, and
+// serves the sandbox's metrics at /metrics, as Kata's shim does (sandbox-metrics.ts).
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { toPassvolError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { readRequestBody } from '../request-body.js';
+import { METRICS_CONTENT_TYPE } from './sandbox-metrics.js';
+
+/** Where Kata's shim serves its Prometheus metrics on the same socket, and kata-monitor scrapes them. */
+export const METRICS_URL_PATH = '/metrics';
 import type { z } from 'zod';
 import {
   ERROR_CODE_HEADER,
@@ -44,7 +49,7 @@ function send(res: ServerResponse, status: number, body: string, errorCode?: str
   res.end(body);
 }
 
-export async function startMonitorServer(socketPath: string, ops: DirectVolumeOps, log: Logger): Promise<Server> {
+export async function startMonitorServer(socketPath: string, ops: DirectVolumeOps, log: Logger, metrics?: () => Promise<string>): Promise<Server> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://sandbox');
     /** The body checked against its schema; undefined once a 400 has been sent. */
@@ -65,6 +70,11 @@ export async function startMonitorServer(socketPath: string, ops: DirectVolumeOp
     };
     void (async () => {
       try {
+        if (url.pathname === METRICS_URL_PATH && req.method === 'GET' && metrics) {
+          const text = await metrics();
+          res.setHeader('content-type', METRICS_CONTENT_TYPE);
+          return res.end(text);
+        }
         if (url.pathname === STATS_URL_PATH && req.method === 'GET') {
           const device = url.searchParams.get('path');
           if (!device) return send(res, 400, 'Required parameter path not found');

@@ -19,6 +19,7 @@ import { guestNetwork, MAX_GUEST_NETWORKS, type AgentEvent, type ContainerResour
 import { AgentClient } from '../agent-client.js';
 import { TemplateRestoreError, type BlockBackendSettings } from '../hypervisor.js';
 import { startMonitorServer, stopMonitorServer, type DirectVolumeOps } from '../monitor/monitor-server.js';
+import { sandboxMetricsText, type SandboxMetricsSource } from '../monitor/sandbox-metrics.js';
 import { directVolumeOps } from './sandbox-volume-ops.js';
 import { bindIntoPodShare, MOUNTS_DIR, planShares, preparePodShare, releaseShares } from './sandbox-shares.js';
 import { shareKey } from '../volumes/shared-volume.js';
@@ -57,6 +58,8 @@ export interface SandboxDeps {
 }
 
 const SHARE_ROOT = '/run/passvol/shares';
+/** A scrape waits this long for the guest's figures, then goes without them. */
+const METRICS_AGENT_MS = 2000;
 /** The sandbox whose pod cgroup this process is in, if any. */
 let joinedBy: string | undefined;
 const DEFAULT_MEMORY_MIB = 512;
@@ -302,7 +305,7 @@ export class Sandbox {
     const main: SandboxContainer = { id: MAIN, bundle: bundle.dir, source: bundle, status: 'created', createdAt: new Date().toISOString(), volumes: new Set() };
     this.containers.set(MAIN, main);
     await this.createContainer(main, bundle, plans, shareMounts, log);
-    this.monitor = await startMonitorServer(this.monitorSocket, this.volumeOps(), log);
+    this.monitor = await startMonitorServer(this.monitorSocket, this.volumeOps(), log, () => sandboxMetricsText(this.metricsSource()));
     this.state.monitorSocket = this.monitorSocket;
     this.state.status = 'created';
     await this.save();
@@ -746,6 +749,22 @@ export class Sandbox {
   async guestInfo(): Promise<{ memTotalKiB: number; memAvailableKiB: number; agentRssKiB: number }> {
     if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
     return this.agent.call('guestInfo', {});
+  }
+
+  /** What its monitor's /metrics reads: the VM's process, the guest, each container's cgroup. */
+  private metricsSource(): SandboxMetricsSource {
+    const agent = () => {
+      if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
+      return this.agent;
+    };
+    return {
+      vmPid: () => this.vm?.pid,
+      guestInfo: () => agent().call('guestInfo', {}, METRICS_AGENT_MS),
+      containerStats: () =>
+        Promise.all([...this.containers.values()].map(async (c) => ({ id: c.id, stats: await agent().call('containerStats', { containerId: c.id }, METRICS_AGENT_MS).catch(() => undefined) }))),
+      timings: this.timings,
+      fromTemplate: this.fromTemplate,
+    };
   }
 
   volumeOps(): DirectVolumeOps {
