@@ -60,7 +60,10 @@ export async function setContainerLimits(procsFile: string, r: ContainerResource
   for (const [file, value] of cgroupSettings(r)) {
     // No swap in the guest: memory.swap.max is absent without CONFIG_SWAP and then not needed.
     if (file === 'memory.swap.max' && !(await readFile(join(dir, file)).then(() => true, () => false))) continue;
-    await writeFile(join(dir, file), value);
+    await writeFile(join(dir, file), value).catch((e: NodeJS.ErrnoException) => {
+      e.message = `${file} = ${value}: ${e.message}`;
+      throw e;
+    });
   }
 }
 

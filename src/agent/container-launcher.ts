@@ -10,8 +10,9 @@
 //   exec:  busybox env -i -- ENV...  busybox nsenter -t <init pid> -m -p -r -w<cwd> -G gid -S uid -- ARGS
 //          -> joins the init's mount and PID namespaces and root (nsenter forks to enter the PID namespace).
 //
-// In both cases the real process is the only child of the process the agent spawned, which waits for it
-// and exits with its status (or dies of its signal); `findChildPid` finds it so signals reach it directly.
+// In both cases the real process is the only child of the process the agent spawned (its grandchild behind
+// script, with a terminal), which waits for it and exits with its status (or dies of its signal);
+// `findChildPid` finds it so signals reach it directly.
 // Before anything of the container runs, the launching shell joins the container's cgroup and takes its
 // OOM score (the agent's is -1000, which its children would otherwise inherit): for an exec, a small
 // `sh -c ENTER_SCRIPT` in front of nsenter does it, then execs nsenter.
@@ -19,9 +20,13 @@ import { readFile, readdir } from 'node:fs/promises';
 import { AgentError } from '../protocol/index.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** POSIX sh, run by busybox in the container's fresh namespaces. $1 rootfs, $2 proc dir; then the command. */
-export const LAUNCH_SCRIPT = `R=$1; P=$2; BB=$3; CG=$4; OOM=$5; shift 5
+/**
+ * POSIX sh, run by busybox in the container's fresh namespaces. $1 rootfs, $2 proc dir, $3 busybox, $4 the
+ * cgroup's cgroup.procs (or ""), $5 the OOM score, $6 a terminal's size as stty's words (or ""); then the command.
+ */
+export const LAUNCH_SCRIPT = `R=$1; P=$2; BB=$3; CG=$4; OOM=$5; TTY=$6; shift 6
 { [ -z "$CG" ] || echo 0 > "$CG"; } && echo "$OOM" > /proc/self/oom_score_adj || exit 125
+[ -z "$TTY" ] || "$BB" stty $TTY || exit 125
 M=$("$BB" cat /proc/self/mountinfo) || exit 125
 "$BB" mount -t proc -o nosuid,nodev,noexec proc "$P" || exit 125
 while read -r _id _parent _dev _root mp _rest; do
@@ -43,11 +48,22 @@ export const ENTER_SCRIPT = `{ [ -z "$1" ] || echo 0 > "$1"; } && echo "$2" > /p
 shift 2
 exec "$@"`;
 
-/** Where a container's processes go: its cgroup (none where the agent makes none) and their OOM score. */
+/**
+ * Where a container's processes go: its cgroup (none where the agent makes none) and their OOM score; and,
+ * with a terminal (see terminalCommand), its size, which the pty takes before the process runs.
+ */
 export interface Placement {
   readonly cgroupProcs?: string;
   readonly oomScoreAdj: number;
+  readonly terminal?: { rows: number; cols: number };
 }
+
+/** In front of a terminal's process: $1 busybox sizes the pty ($2, stty's words), then the command. */
+export const TTY_SCRIPT = `"$1" stty $2 || exit 125
+shift 2
+exec "$@"`;
+
+const sttyWords = (t: { rows: number; cols: number }): string => `rows ${Math.trunc(t.rows)} cols ${Math.trunc(t.cols)}`;
 
 /** The environment the launcher itself runs with; the container's own is applied by `env -i`. */
 export const LAUNCHER_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } as const;
@@ -79,29 +95,33 @@ export interface Command {
   readonly terminal?: boolean;
 }
 
-/** One word for sh: in single quotes, a quote inside closed, escaped and reopened. */
-export function shellQuote(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
 /**
  * The same command with a terminal: util-linux `script` opens a pty, makes it the command's stdin, stdout
- * and stderr, and relays it to its own pipes (what it reads on stdin goes in, and end of input as the
- * terminal's end-of-file; the pty echoes, as a terminal does). script runs the command through $SHELL -c, so
- * SHELL is ours and the command's environment is handed over by `env -i` inside, never to script.
+ * and stderr, and relays it to its own pipes (what it reads on stdin goes in, and end of input as an
+ * end-of-file keystroke; the pty echoes, as a terminal does). script runs the command through $SHELL -c:
+ * SHELL is ours, and the command's words travel as variables of script's environment (one argument holds at
+ * most 128 KiB; a container's environment may be larger), which the `env -i` inside clears. The command is
+ * built for a terminal (Placement.terminal): the pty is sized, and the container process made the leader of
+ * a session whose terminal it is (`setsid -c`), as runc does, before it runs: Ctrl-C and Ctrl-Z reach it, not
+ * the launcher waiting on it. Nothing forks on the way to it but the launcher: it stays the grandchild.
  */
 export function terminalCommand(l: Launchers & { script: string }, cmd: Command): Command {
   const env = Object.entries(cmd.env).map(([k, v]) => `${k}=${v}`);
-  const inner = [l.busybox, 'env', '-i', '--', ...env, cmd.file, ...cmd.args];
+  const words = [l.busybox, 'env', '-i', '--', ...env, cmd.file, ...cmd.args];
+  const vars = Object.fromEntries(words.map((w, i) => [`${WORD}${i}`, w]));
+  const quoted = words.map((_, i) => `"$${WORD}${i}"`).join(' ');
   return {
     file: l.script,
-    args: ['--quiet', '--return', '--command', `exec ${inner.map(shellQuote).join(' ')}`, '/dev/null'],
-    env: { ...LAUNCHER_ENV, SHELL: '/bin/sh' },
+    args: ['--quiet', '--return', '--command', `exec ${quoted}`, '/dev/null'],
+    env: { ...LAUNCHER_ENV, SHELL: '/bin/sh', ...vars },
     ...(cmd.fds ? { fds: cmd.fds } : {}),
     depth: (cmd.depth ?? 1) + 1,
     terminal: true,
   };
 }
+
+/** The prefix of the variables a terminal's command words travel in. */
+const WORD = 'PASSVOL_W';
 
 /** How the launched process names the first descriptor of `Command.fds`. */
 export const FIRST_PASSED_FD = 3;
@@ -127,7 +147,8 @@ export function initCommand(l: Launchers, rootfsHost: string, procHost: string, 
   return {
     ...launch(l, id, [
       'unshare', '-m', '-p', '-f', '--propagation', 'private',
-      busybox, 'sh', '-c', LAUNCH_SCRIPT, 'passvol-launch', rootfsHost, procHost, busybox, at.cgroupProcs ?? '', String(at.oomScoreAdj),
+      busybox, 'sh', '-c', LAUNCH_SCRIPT, 'passvol-launch', rootfsHost, procHost, busybox, at.cgroupProcs ?? '', String(at.oomScoreAdj), at.terminal ? sttyWords(at.terminal) : '',
+      ...(at.terminal ? [busybox, 'setsid', '-c'] : []),
       busybox, 'env', '-i', '--', ...env,
       busybox, 'nsenter', `-r${rootfsHost}`, ...nsenterIdentity(id), '-F', '--', ...id.args,
     ]),
@@ -142,10 +163,22 @@ export function initCommand(l: Launchers, rootfsHost: string, procHost: string, 
  */
 export function execCommand(l: Launchers, initPid: number, env: readonly string[], id: Omit<LaunchIdentity, 'cwdHost'>, cwdFd: number, placement: Placement): Command {
   const at = { ...id, cwdHost: `/proc/self/fd/${FIRST_PASSED_FD}` };
-  const inner = launch(l, at, ['nsenter', '-t', String(initPid), '-m', '-p', '-r', ...nsenterIdentity(at), '--', ...id.args]);
+  const enter = ['sh', '-c', ENTER_SCRIPT, 'passvol-enter', placement.cgroupProcs ?? '', String(placement.oomScoreAdj)];
+  const { busybox } = l;
+  let rest: string[];
+  if (placement.terminal) {
+    // The PID namespace first (nsenter forks there); in the child, the pty is sized (its stty is one more
+    // generation down), the child leads a session on it, takes the container's environment, and a second
+    // nsenter (which does not fork) its mount namespace, root and identity.
+    const joined = launch(l, at, ['nsenter', '-t', String(initPid), '-m', '-r', ...nsenterIdentity(at), '--', ...id.args]);
+    rest = [busybox, 'nsenter', '-t', String(initPid), '-p', '--', busybox, 'sh', '-c', TTY_SCRIPT, 'passvol-tty', busybox, sttyWords(placement.terminal), busybox, 'setsid', '-c', busybox, 'env', '-i', '--', ...env, joined.file, ...joined.args];
+  } else {
+    const joined = launch(l, at, ['nsenter', '-t', String(initPid), '-m', '-p', '-r', ...nsenterIdentity(at), '--', ...id.args]);
+    rest = [busybox, 'env', '-i', '--', ...env, joined.file, ...joined.args];
+  }
   return {
-    file: l.busybox,
-    args: ['sh', '-c', ENTER_SCRIPT, 'passvol-enter', placement.cgroupProcs ?? '', String(placement.oomScoreAdj), l.busybox, 'env', '-i', '--', ...env, inner.file, ...inner.args],
+    file: busybox,
+    args: [...enter, ...rest],
     env: { ...LAUNCHER_ENV },
     fds: [cwdFd],
   };

@@ -83,6 +83,9 @@ export class ContainerProcess {
       this.pid = real.pid;
       this.realPid = real.pid;
       if (this.command.terminal) this.ttyHolder = real.parent;
+    } else if (this.command.terminal && this.running) {
+      // Behind script, its pid is not the process's: signals would miss it.
+      throw new AgentError('INTERNAL', `cannot find process ${this.execId} behind its terminal`);
     }
     return this.pid;
   }

@@ -19,6 +19,8 @@ import type { RunCommand } from './run-command.js';
 import { ensureInRoot, openDirInRoot, resolveInRoot } from './secure-join.js';
 
 const DELETE_WAIT_MS = 10_000;
+/** A terminal's size when the runtime gives none, a console's. */
+const DEFAULT_TERMINAL = { rows: 24, cols: 80 };
 const START_WAIT_MS = 5000;
 
 /** The working directory's host path, resolved inside the rootfs; the init's is created if missing (as runc does). */
@@ -165,7 +167,7 @@ export class ContainerRegistry {
     }
   }
 
-  /** The command behind script when the process has a terminal. */
+  /** The command behind script when the process has a terminal (placement() gave it its size). */
   private withTerminal(cmd: Command, p: ProcessSpec): Command {
     if (!p.terminal) return cmd;
     const { script } = this.deps;
@@ -182,7 +184,7 @@ export class ContainerRegistry {
 
   /** A process's cgroup (its container's) and OOM score: its own, else its container's, else the kernel's default. */
   private placement(c: Container, p: ProcessSpec): Placement {
-    return { ...(c.cgroupProcs ? { cgroupProcs: c.cgroupProcs } : {}), oomScoreAdj: p.oomScoreAdj ?? c.init.oomScoreAdj ?? 0 };
+    return { ...(c.cgroupProcs ? { cgroupProcs: c.cgroupProcs } : {}), oomScoreAdj: p.oomScoreAdj ?? c.init.oomScoreAdj ?? 0, ...(p.terminal ? { terminal: p.terminalSize ?? DEFAULT_TERMINAL } : {}) };
   }
 
   async start(containerId: string, execId: string, spec: ProcessSpec | undefined): Promise<number> {
@@ -214,9 +216,6 @@ export class ContainerRegistry {
     c.processes.set(execId, proc);
     try {
       const pid = await proc.started();
-      const p = spec ?? c.init;
-      // script leaves the pty at 0x0, which full-screen programs cannot use; the runtime sends the real size.
-      if (p.terminal) await this.resizeTerminal(containerId, execId, p.terminalSize?.rows ?? 24, p.terminalSize?.cols ?? 80).catch((e: Error) => log.warn({ err: e.message }, 'cannot size the terminal'));
       // An exec joins the init's namespaces and root, so the init counts as started only once it is inside
       // the rootfs; otherwise an exec could join the launcher while it still has the agent's root.
       if (spec === undefined) c.initInside = await proc.rootIs(c.rootfsHost, START_WAIT_MS);
@@ -279,8 +278,10 @@ export class ContainerRegistry {
   async update(containerId: string, r: ContainerResources): Promise<void> {
     const c = this.get(containerId);
     if (!c.cgroupProcs) throw new AgentError('FAILED_PRECONDITION', `container "${containerId}" has no cgroup (this agent makes none)`);
-    await setContainerLimits(c.cgroupProcs, r).catch((e: Error) => {
-      throw new AgentError('INTERNAL', `cannot set the limits of container "${containerId}": ${e.message}`);
+    // The kernel's own checks (a quota beyond its range) come back as EINVAL: bad input, said so. Limits
+    // written before the one refused stay, as with runc's update.
+    await setContainerLimits(c.cgroupProcs, r).catch((e: NodeJS.ErrnoException) => {
+      throw new AgentError(e.code === 'EINVAL' ? 'INVALID_ARGUMENT' : 'INTERNAL', `cannot set the limits of container "${containerId}": ${e.message}`);
     });
     this.deps.log.info({ containerId, resources: r }, 'container limits updated');
   }

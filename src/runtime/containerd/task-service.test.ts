@@ -320,9 +320,11 @@ test('a terminal: an exec with one asks the sandbox for it with its first size, 
   await s.call('Start', C.ref.encode({ id: 't1' }));
   const spec = { type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Process', value: Buffer.from(JSON.stringify({ args: ['/bin/sh'], terminal: true, consoleSize: { height: 30, width: 100 } })) };
   await s.call('Exec', C.exec.encode({ id: 't1', exec_id: 'e1', terminal: true, spec }));
+  // A size that comes before the start is kept and given at it (over the spec's).
+  await s.call('ResizePty', C.resize.encode({ id: 't1', exec_id: 'e1', width: 90, height: 33 }));
   await s.call('Start', C.ref.encode({ id: 't1', exec_id: 'e1' }));
   const sb = s.sandboxes[0]!;
-  assert.ok(sb.calls.includes('exec /bin/sh cwd=/ env= user=0:0 terminal={"rows":30,"cols":100}'), sb.calls.join('\n'));
+  assert.ok(sb.calls.includes('exec /bin/sh cwd=/ env= user=0:0 terminal={"rows":33,"cols":90}'), sb.calls.join('\n'));
   await s.call('ResizePty', C.resize.encode({ id: 't1', exec_id: 'e1', width: 132, height: 50 }));
   await s.call('ResizePty', C.resize.encode({ id: 't1', exec_id: 'e1', width: 0, height: 0 }));
   await s.call('ResizePty', C.resize.encode({ id: 't1', width: 80, height: 24 }));

@@ -112,11 +112,11 @@ const ExecSpec = z.object({
   consoleSize: z.object({ height: z.number().int().nonnegative(), width: z.number().int().nonnegative() }).passthrough().optional(),
 });
 
-/** An exec's terminal as Sandbox.exec takes it: its first size when the spec gives one. */
-function terminalOf(spec: z.infer<typeof ExecSpec>): { terminal?: { rows: number; cols: number } | true } {
+/** An exec's terminal as Sandbox.exec takes it: its first size, from a ResizePty before it ran or the spec. */
+function terminalOf(spec: z.infer<typeof ExecSpec>, resized: { rows: number; cols: number } | undefined): { terminal?: { rows: number; cols: number } | true } {
   if (!spec.terminal) return {};
   const size = spec.consoleSize;
-  return { terminal: size && size.height > 0 && size.width > 0 ? { rows: size.height, cols: size.width } : true };
+  return { terminal: resized ?? (size && size.height > 0 && size.width > 0 ? { rows: size.height, cols: size.width } : true) };
 }
 
 /** One process: a task's init or an exec. Its exit is a promise every Wait shares. */
@@ -124,6 +124,8 @@ class Proc {
   status: 'created' | 'running' | 'stopped' = 'created';
   /** An exec's id in the sandbox (not containerd's exec id), once it runs. */
   sandboxExecId: string | undefined;
+  /** A terminal's size that came (ResizePty) before the process ran. */
+  terminalSize: { rows: number; cols: number } | undefined;
   /** Set while a Start is in flight; settles when it has (whether it worked or not). */
   starting: Promise<unknown> | undefined;
   exitStatus = 0;
@@ -352,9 +354,10 @@ export class TaskService {
     if (!r.exec_id) {
       await sb.start((stream, data) => p.io.write(stream, data), container);
       p.status = 'running';
-      // Without stdin the process reads EOF at once, as from runc's /dev/null.
+      if (p.terminalSize) await sb.resizeTerminal(p.terminalSize.rows, p.terminalSize.cols, container).catch((e: Error) => this.deps.log.warn({ task: t.id, err: e.message }, 'cannot size the terminal'));
+      // Without stdin the process reads EOF at once, as from runc's /dev/null; a terminal is left open (no one types).
       if (p.io.hasStdin) p.io.pipeStdin({ data: (d) => sb.stdin(d, container), end: () => sb.stdin('end', container) });
-      else await sb.stdin('end', container).catch(() => undefined);
+      else if (!p.io.paths.terminal) await sb.stdin('end', container).catch(() => undefined);
       void this.watchInit(t, sb);
       this.deps.publish('/tasks/start', 'TaskStart', { container_id: t.id, pid });
       return { pid };
@@ -362,7 +365,7 @@ export class TaskService {
     const spec = p.spec!;
     await new Promise<void>((started, failed) => {
       void sb
-        .exec(spec.args, { cwd: spec.cwd, env: spec.env, user: { uid: spec.user.uid, gid: spec.user.gid }, container, keepStdin: p.io.hasStdin, ...terminalOf(spec) }, (stream, data) => p.io.write(stream, data), (id) => {
+        .exec(spec.args, { cwd: spec.cwd, env: spec.env, user: { uid: spec.user.uid, gid: spec.user.gid }, container, keepStdin: p.io.hasStdin, ...terminalOf(spec, p.terminalSize) }, (stream, data) => p.io.write(stream, data), (id) => {
           p.sandboxExecId = id;
           p.status = 'running';
           p.io.pipeStdin({ data: (d) => sb.execStdin(id, d, container), end: () => sb.execStdin(id, 'end', container) });
@@ -466,8 +469,12 @@ export class TaskService {
   private async resizePty(r: { id: string; exec_id: string; width: number; height: number }): Promise<Record<string, never>> {
     const t = this.task(r.id);
     const p = this.proc(r);
-    if (r.width === 0 || r.height === 0 || p.status !== 'running') return {};
-    if (r.exec_id && p.sandboxExecId === undefined) return {};
+    if (r.width === 0 || r.height === 0 || p.status === 'stopped') return {};
+    // Before the process runs, the size is kept and given at its start.
+    if (p.status !== 'running' || (r.exec_id && p.sandboxExecId === undefined)) {
+      p.terminalSize = { rows: r.height, cols: r.width };
+      return {};
+    }
     await this.sandboxOf(t).resizeTerminal(r.height, r.width, TaskService.container(t), r.exec_id ? p.sandboxExecId : undefined);
     return {};
   }

@@ -18,7 +18,6 @@ export interface SandboxMetricsSource {
 }
 
 const CLOCK_TICKS = 100;
-const PAGE = 4096;
 
 /** The shim's own process metrics: one registry for the life of the process (they are cumulative). */
 let processRegistry: Registry | undefined;
@@ -33,12 +32,12 @@ function processMetrics(): Registry {
 /** The hypervisor's resident memory, CPU time and open descriptors, from /proc; undefined once it is gone. */
 export async function hypervisorFigures(pid: number): Promise<{ rssBytes: number; cpuSeconds: number; fds: number } | undefined> {
   try {
-    const [statm, stat, fds] = await Promise.all([readFile(`/proc/${pid}/statm`, 'utf8'), readFile(`/proc/${pid}/stat`, 'utf8'), readdir(`/proc/${pid}/fd`)]);
-    const rssPages = Number(statm.split(' ')[1]);
+    const [status, stat, fds] = await Promise.all([readFile(`/proc/${pid}/status`, 'utf8'), readFile(`/proc/${pid}/stat`, 'utf8'), readdir(`/proc/${pid}/fd`)]);
+    const rssKiB = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0);
     // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
     const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(after[11]) + Number(after[12]);
-    return { rssBytes: rssPages * PAGE, cpuSeconds: ticks / CLOCK_TICKS, fds: fds.length };
+    return { rssBytes: rssKiB * 1024, cpuSeconds: ticks / CLOCK_TICKS, fds: fds.length };
   } catch {
     return undefined;
   }
@@ -82,7 +81,7 @@ export async function sandboxMetricsText(source: SandboxMetricsSource): Promise<
   const cpu = counter(r, 'passvol_container_cpu_seconds_total', "CPU time of the container's cgroup in the guest", labels);
   const usage = gauge(r, 'passvol_container_memory_usage_bytes', "Memory of the container's cgroup in the guest (page cache included)", labels);
   const workingSet = gauge(r, 'passvol_container_memory_working_set_bytes', 'Memory usage less inactive page cache, as kubelet counts it', labels);
-  const limit = gauge(r, 'passvol_container_memory_limit_bytes', "The container's memory limit (0: none)", labels);
+  const limit = gauge(r, 'passvol_container_memory_limit_bytes', "The container's memory limit (none: no series)", labels);
   const ooms = counter(r, 'passvol_container_oom_kills_total', 'Processes the kernel OOM-killed in the container', labels);
   const pids = gauge(r, 'passvol_container_pids', 'Processes and threads in the container', labels);
   for (const { id, stats } of containers) {
@@ -91,7 +90,7 @@ export async function sandboxMetricsText(source: SandboxMetricsSource): Promise<
     cpu.inc(c, stats.cpu.usageUsec / 1e6);
     usage.set(c, stats.memory.usage);
     workingSet.set(c, Math.max(0, stats.memory.usage - stats.memory.inactiveFile));
-    limit.set(c, stats.memory.limit);
+    if (stats.memory.limit > 0) limit.set(c, stats.memory.limit);
     ooms.inc(c, stats.memoryEvents.oomKill);
     pids.set(c, stats.pids.current);
   }

@@ -679,7 +679,7 @@ export class Sandbox {
    */
   async exec(
     args: string[],
-    /** `keepStdin`: leave the process's stdin open for execStdin(); otherwise it is closed at once. */
+    /** `keepStdin`: leave the process's stdin open for execStdin(); otherwise it is closed at once (not a terminal's). */
     o: { cwd?: string; env?: readonly string[]; user?: { uid: number; gid: number }; container?: string; keepStdin?: boolean; terminal?: { rows: number; cols: number } | true } = {},
     onOutput?: (stream: 'stdout' | 'stderr', data: Buffer) => void,
     /** Told the exec id once the process runs (for execStdin() and abandonExec()). */
@@ -711,7 +711,8 @@ export class Sandbox {
       const terminal = o.terminal ? { terminal: true, ...(o.terminal === true ? {} : { terminalSize: o.terminal }) } : {};
       await this.agent.call('startProcess', { containerId: c.id, execId, process: { args, env, cwd: o.cwd ?? '/', ...user, ...terminal } });
       // No stdin unless asked for: a command that reads it sees its end, as under `docker exec` without -i.
-      if (!o.keepStdin) await this.agent.call('closeStdin', { containerId: c.id, execId }).catch(() => undefined);
+      // A terminal without stdin is left open, as a console no one types at: closing it would type end-of-file.
+      if (!o.keepStdin && !o.terminal) await this.agent.call('closeStdin', { containerId: c.id, execId }).catch(() => undefined);
       onStarted?.(execId);
       const r = await this.waitProcess(c.id, execId);
       // Output events may trail the exit by a moment.

@@ -258,16 +258,33 @@ test('a terminal (kubectl exec -it, tty: true): one pty for stdin, stdout and st
   await agent.client.waitFor(() => (agent.client.output('c9', 'init').includes('read hello') ? true : undefined));
   assert.match(agent.client.output('c9', 'init'), /^hello\r$/m, 'the terminal echoes what was typed');
 
-  // An exec with a terminal of a given size, then resized as a client's window is.
+  // An exec with a terminal of a given size (set before it runs), then resized as a client's window is: the
+  // process hears SIGWINCH. It alone gets Ctrl-C (it leads the terminal's session): it traps it and goes on.
   await agent.client.request('startProcess', {
     containerId: 'c9',
     execId: 'sized',
-    process: { args: ['/bin/sh', '-c', 'sleep 0.5; echo "size $(stty size)"; sleep 2; echo "size $(stty size)"'], uid: 0, gid: 0, terminal: true, terminalSize: { rows: 40, cols: 120 } },
+    process: {
+      args: ['/bin/sh', '-c', 'trap \'echo "winch $(stty size)"\' WINCH; trap "echo caught-int" INT; echo "size $(stty size)"; while [ ! -e /tmp/stop ]; do sleep 0.05; done; echo stopped'],
+      uid: 0,
+      gid: 0,
+      terminal: true,
+      terminalSize: { rows: 40, cols: 120 },
+    },
   });
   await agent.client.waitFor(() => (agent.client.output('c9', 'sized').includes('size 40 120') ? true : undefined));
   await agent.client.request('resizeTerminal', { containerId: 'c9', execId: 'sized', rows: 50, cols: 132 });
-  assert.deepEqual(await agent.client.request('wait', { containerId: 'c9', execId: 'sized' }), { exitCode: 0 });
-  assert.match(agent.client.output('c9', 'sized'), /size 50 132/);
+  await agent.client.waitFor(() => (agent.client.output('c9', 'sized').includes('winch 50 132') ? true : undefined));
+  await agent.client.request('writeStdin', { containerId: 'c9', execId: 'sized', data: Buffer.from('\x03').toString('base64') });
+  await agent.client.waitFor(() => (agent.client.output('c9', 'sized').includes('caught-int') ? true : undefined));
+  await writeFile(join(agent.root, rootfs, 'tmp/stop'), '');
+  assert.deepEqual(await agent.client.request('wait', { containerId: 'c9', execId: 'sized' }), { exitCode: 0 }, 'Ctrl-C did not end the launcher');
+  assert.match(agent.client.output('c9', 'sized'), /stopped/);
+  // A terminal no one types at: it is never closed, so the shell waits as at a console.
+  await agent.client.request('startProcess', { containerId: 'c9', execId: 'idle', process: { args: ['/bin/sh', '-c', 'read line; echo "read $?"'], uid: 0, gid: 0, terminal: true } });
+  await new Promise((r) => setTimeout(r, 500));
+  assert.doesNotMatch(agent.client.output('c9', 'idle'), /read/, 'still waiting for input');
+  await agent.client.request('signal', { containerId: 'c9', execId: 'idle', signal: 'SIGKILL' });
+  assert.deepEqual(await agent.client.request('wait', { containerId: 'c9', execId: 'idle' }), { exitCode: 137 }, 'its signal death comes back through script');
   const plain = await agent.client.request('startProcess', { containerId: 'c9', execId: 'plain', process: { args: ['/bin/sleep', '5'], uid: 0, gid: 0 } });
   assert.ok(plain.pid > 0);
   const noTty = await agent.client.failure('resizeTerminal', { containerId: 'c9', execId: 'plain', rows: 10, cols: 10 });
