@@ -10,6 +10,7 @@ import type { ContainerResources, ContainerStatsResult } from '../protocol/index
 const CONTROLLERS = ['cpu', 'memory', 'pids'];
 const DEFAULT_CPU_PERIOD = 100_000;
 const REMOVE_WAIT_MS = 2000;
+const FREEZE_WAIT_MS = 5000;
 
 /** cgroup v1 shares (2..262144) as a v2 weight (1..10000), by the formula runc uses (integer division). */
 export function cpuWeightOf(shares: number): number {
@@ -132,4 +133,21 @@ export async function readContainerStats(procsFile: string): Promise<ContainerSt
     memoryEvents: { low: e('low'), high: e('high'), max: e('max'), oom: e('oom'), oomKill: e('oom_kill') },
     pids: { current: single(pidsCurrent ?? ''), limit: single(pidsMax ?? '') },
   };
+}
+
+/**
+ * Freezes (or thaws) a container's cgroup and waits until the kernel says it is so (cgroup.events'
+ * "frozen"): every process stopped where it was, as runc's pause does. A frozen cgroup is thawed before
+ * removal by the kernel itself; SIGKILL still reaches frozen processes.
+ */
+export async function freezeContainerCgroup(procsFile: string, frozen: boolean, waitMs = FREEZE_WAIT_MS): Promise<void> {
+  const dir = procsFile.slice(0, procsFile.lastIndexOf('/'));
+  await writeFile(join(dir, 'cgroup.freeze'), frozen ? '1' : '0');
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const events = parseFlatKeyed(await readFile(join(dir, 'cgroup.events'), 'utf8'));
+    if ((events.get('frozen') === 1) === frozen) return;
+    if (Date.now() > deadline) throw new Error(`the cgroup did not ${frozen ? 'freeze' : 'thaw'} within ${waitMs} ms`);
+    await sleep(10);
+  }
 }

@@ -8,7 +8,7 @@ import { mkdir, readdir, readlink, stat, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { AgentError, type ContainerMountEntry, type ContainerResources, type ContainerStatsResult, type KernelMount, type ProcessSpec } from '../protocol/index.js';
-import { createContainerCgroup, readContainerStats, removeContainerCgroup, setContainerLimits } from './container-cgroup.js';
+import { createContainerCgroup, freezeContainerCgroup, readContainerStats, removeContainerCgroup, setContainerLimits } from './container-cgroup.js';
 import { checkKernelMountOptions } from './mount-policy.js';
 import { prepareContainerDev } from './container-dev.js';
 import { execCommand, initCommand, terminalCommand, type Command, type Placement } from './container-launcher.js';
@@ -284,6 +284,16 @@ export class ContainerRegistry {
       throw new AgentError(e.code === 'EINVAL' ? 'INVALID_ARGUMENT' : 'INTERNAL', `cannot set the limits of container "${containerId}": ${e.message}`);
     });
     this.deps.log.info({ containerId, resources: r }, 'container limits updated');
+  }
+
+  /** Freezes every process of the container, or thaws them (containerd's Pause and Resume). */
+  async freeze(containerId: string, frozen: boolean): Promise<void> {
+    const c = this.get(containerId);
+    if (!c.cgroupProcs) throw new AgentError('FAILED_PRECONDITION', `container "${containerId}" has no cgroup to freeze (this agent makes none)`);
+    await freezeContainerCgroup(c.cgroupProcs, frozen).catch((e: Error) => {
+      throw new AgentError('INTERNAL', `container "${containerId}": ${e.message}`);
+    });
+    this.deps.log.info({ containerId, frozen }, frozen ? 'container frozen' : 'container thawed');
   }
 
   /** Its cgroup's figures; none where the agent makes no cgroups. */

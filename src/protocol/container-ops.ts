@@ -119,6 +119,9 @@ export const ResizeTerminalArgs = z
   .object({ containerId: ObjectId, execId: ObjectId, rows: z.number().int().min(1).max(10_000), cols: z.number().int().min(1).max(10_000) })
   .strict();
 
+/** Freezes every process of a container (its cgroup's freezer), or thaws it. */
+export const FreezeContainerArgs = z.object({ containerId: ObjectId, frozen: z.boolean() }).strict();
+
 export const ContainerStatsArgs = z.object({ containerId: ObjectId }).strict();
 const Count = z.number().int().nonnegative();
 /** A container's cgroup figures (cgroup v2's names): what kubelet's resource metrics read through CRI. */

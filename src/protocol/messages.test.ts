@@ -6,7 +6,7 @@ import { OP_NAMES, REQUEST_TABLE, isOpName, makeRequest, parseArgs, parseResult 
 
 test('the request table names every op of the protocol, each with an args and a result schema', () => {
   assert.deepEqual([...OP_NAMES].sort(), [
-    'closeStdin', 'containerStats', 'createContainer', 'deleteContainer', 'freezeFilesystem', 'growFilesystem', 'guestInfo', 'mount', 'ping', 'resizeTerminal',
+    'closeStdin', 'containerStats', 'createContainer', 'deleteContainer', 'freezeContainer', 'freezeFilesystem', 'growFilesystem', 'guestInfo', 'mount', 'ping', 'resizeTerminal',
     'setClock', 'setupNetwork', 'setupPodNetwork', 'shutdown', 'signal', 'startProcess', 'statfs', 'thawFilesystem', 'unmount', 'updateContainer', 'wait', 'writeStdin',
   ]);
   for (const op of OP_NAMES) {

@@ -129,6 +129,11 @@ test('ctr run: stdin in, output and the exit code out; a task outlives a contain
   ctd = setupDone.ctd;
   assert.match((await ctd.ctr(['task', 'ls'])).stdout, /^t2\s+\d+\s+RUNNING/m, ctd.log().split('\n').filter((l) => !/loading plugin/.test(l)).slice(-60).join('\n'));
   assert.equal((await ctd.ctr(['task', 'exec', '--exec-id', 'after-restart', 't2', '/bin/echo', 'still here'])).stdout, 'still here\n');
+  // Pause freezes the container's cgroup in the guest (the agent waits for the kernel to say it is frozen).
+  assert.equal((await ctd.ctr(['task', 'pause', 't2'])).code, 0);
+  assert.match((await ctd.ctr(['task', 'ls'])).stdout, /^t2\s+\d+\s+PAUSED/m);
+  assert.equal((await ctd.ctr(['task', 'resume', 't2'])).code, 0);
+  assert.match((await ctd.ctr(['task', 'ls'])).stdout, /^t2\s+\d+\s+RUNNING/m);
   const shim = spawnSync('pgrep', ['-f', `containerd-shim-passvol-v2.*${ctd.address}.* serve`], { encoding: 'utf8' }).stdout.trim();
   assert.ok(shim, 'the shim runs');
   process.kill(Number(shim.split('\n')[0]), 'SIGKILL');

@@ -4,6 +4,7 @@ import { closeStdin } from './close-stdin.js';
 import { containerStats } from './container-stats.js';
 import { updateContainer } from './update-container.js';
 import { resizeTerminal } from './resize-terminal.js';
+import { freezeContainer } from './freeze-container.js';
 import { createContainer } from './create-container.js';
 import { deleteContainer } from './delete-container.js';
 import { guestInfo } from './guest-info.js';
@@ -37,6 +38,7 @@ export const HANDLERS: { readonly [O in OpName]: Handler<O> } = {
   containerStats,
   updateContainer,
   resizeTerminal,
+  freezeContainer,
   statfs,
   growFilesystem,
   freezeFilesystem,

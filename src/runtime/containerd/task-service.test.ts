@@ -68,6 +68,9 @@ class FakeSandbox implements PodSandbox {
   }
   /** Containers the kernel OOM-killed in. */
   readonly oomKilled = new Set<string>();
+  async freezeContainer(frozen: boolean, container?: string): Promise<void> {
+    this.calls.push(`${frozen ? 'freeze' : 'thaw'} ${container ?? 'main'}`);
+  }
   async resizeTerminal(rows: number, cols: number, container?: string, execId?: string): Promise<void> {
     this.calls.push(`resize ${container ?? 'main'} ${execId ?? '-'} ${rows}x${cols}`);
   }
@@ -290,9 +293,30 @@ test("Update sets the container's new limits from CRI's LinuxResources; anything
   assert.equal(s.sandboxes[0]?.calls.length, calls, 'nothing reached the sandbox');
 });
 
-test('Pause is UNIMPLEMENTED, a malformed request is INVALID_ARGUMENT', async (t) => {
+test("Pause and Resume freeze and thaw the task's container, say so in State and in events, and are refused out of turn", async (t) => {
   const s = setup(t);
-  await s.fails(s.call('Pause', Buffer.alloc(0)), Code.UNIMPLEMENTED);
+  await s.create('t1');
+  await s.fails(s.call('Pause', C.ref.encode({ id: 't1' })), Code.FAILED_PRECONDITION, /not running/);
+  await s.call('Start', C.ref.encode({ id: 't1' }));
+  await s.call('Pause', C.ref.encode({ id: 't1' }));
+  assert.equal((await s.state('t1')).status, 4, 'PAUSED');
+  await s.fails(s.call('Pause', C.ref.encode({ id: 't1' })), Code.FAILED_PRECONDITION, /paused already/);
+  await s.call('Resume', C.ref.encode({ id: 't1' }));
+  assert.equal((await s.state('t1')).status, 2, 'RUNNING');
+  await s.fails(s.call('Resume', C.ref.encode({ id: 't1' })), Code.FAILED_PRECONDITION, /not paused/);
+  assert.deepEqual(s.sandboxes[0]?.calls.filter((c) => /^(freeze|thaw)/.test(c)), ['freeze main', 'thaw main']);
+  assert.deepEqual(s.events.filter((e) => /paused|resumed/.test(e)), ['/tasks/paused', '/tasks/resumed']);
+  // A paused task still dies of SIGKILL (the kernel kills frozen processes), and is then stopped, not paused.
+  await s.call('Pause', C.ref.encode({ id: 't1' }));
+  const waited = s.wait('t1');
+  await s.kill('t1', 9);
+  assert.equal(await waited, 137);
+  assert.equal((await s.state('t1')).status, 3);
+});
+
+test('Checkpoint is UNIMPLEMENTED, a malformed request is INVALID_ARGUMENT', async (t) => {
+  const s = setup(t);
+  await s.fails(s.call('Checkpoint', Buffer.alloc(0)), Code.UNIMPLEMENTED);
   await s.fails(s.call('Create', Buffer.from([0xff, 0xff, 0xff])), Code.INVALID_ARGUMENT, /malformed/);
 });
 

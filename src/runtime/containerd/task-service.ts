@@ -41,7 +41,7 @@ export function sandboxIdOf(taskId: string): string {
 }
 
 /** containerd.v1.types.Status */
-const Status = { UNKNOWN: 0, CREATED: 1, RUNNING: 2, STOPPED: 3 } as const;
+const Status = { UNKNOWN: 0, CREATED: 1, RUNNING: 2, STOPPED: 3, PAUSED: 4 } as const;
 /** What a process killed for lack of anything better reports (128 + SIGKILL), as runc and Kata do. */
 const KILLED = 137;
 
@@ -159,10 +159,15 @@ interface Task {
   init: Proc;
   execs: Map<string, Proc>;
   rootfsMounted: boolean;
+  /** Frozen by Pause (its container's cgroup in the guest), until Resume or its end. */
+  paused?: boolean;
 }
 
 /** What the task service uses of a sandbox. */
-export type PodSandbox = Pick<Sandbox, 'id' | 'vmPid' | 'start' | 'wait' | 'kill' | 'signalExec' | 'stdin' | 'exec' | 'execStdin' | 'addContainer' | 'removeContainer' | 'listContainers' | 'stats' | 'updateContainer' | 'resizeTerminal' | 'destroy'>;
+export type PodSandbox = Pick<
+  Sandbox,
+  'id' | 'vmPid' | 'start' | 'wait' | 'kill' | 'signalExec' | 'stdin' | 'exec' | 'execStdin' | 'addContainer' | 'removeContainer' | 'listContainers' | 'stats' | 'updateContainer' | 'resizeTerminal' | 'freezeContainer' | 'destroy'
+>;
 
 export interface TaskServiceDeps {
   namespace: string;
@@ -236,8 +241,8 @@ export class TaskService {
       [m('Shutdown')]: h((b) => C.ShutdownRequest.decode(b), async () => this.shutdown(), empty),
       [m('Stats')]: h(ref, (r) => this.stats(r), (r) => C.StatsResponse.encode(r)),
       [m('ResizePty')]: h((b) => C.ResizePtyRequest.decode(b), (r) => this.resizePty(r), empty),
-      [m('Pause')]: unsupported('pause'),
-      [m('Resume')]: unsupported('resume'),
+      [m('Pause')]: h(ref, (r) => this.freeze(r, true), empty),
+      [m('Resume')]: h(ref, (r) => this.freeze(r, false), empty),
       [m('Checkpoint')]: unsupported('checkpoint'),
       [m('Update')]: h((b) => C.UpdateTaskRequest.decode(b), (r) => this.update(r), empty),
     };
@@ -418,7 +423,7 @@ export class TaskService {
   private state(r: TaskRef): Record<string, unknown> {
     const t = this.task(r.id);
     const p = this.proc(r);
-    const status = { created: Status.CREATED, running: Status.RUNNING, stopped: Status.STOPPED }[p.status];
+    const status = t.paused && p.status === 'running' ? Status.PAUSED : { created: Status.CREATED, running: Status.RUNNING, stopped: Status.STOPPED }[p.status];
     return {
       id: r.id,
       exec_id: r.exec_id,
@@ -463,6 +468,17 @@ export class TaskService {
       memory_events: { low: s.memoryEvents.low, high: s.memoryEvents.high, max: s.memoryEvents.max, oom: s.memoryEvents.oom, oom_kill: s.memoryEvents.oomKill },
     });
     return { stats: { type_url: CGROUP_V2_METRICS, value } };
+  }
+
+  /** Pause and Resume: every process of the task's container stops where it is, or goes on, as runc's do. */
+  private async freeze(r: TaskRef, frozen: boolean): Promise<Record<string, never>> {
+    const t = this.task(r.id);
+    if (t.init.status !== 'running') throw new TtrpcError(Code.FAILED_PRECONDITION, `task ${t.id} is not running`);
+    if (Boolean(t.paused) === frozen) throw new TtrpcError(Code.FAILED_PRECONDITION, `task ${t.id} is ${frozen ? 'paused already' : 'not paused'}`);
+    await this.sandboxOf(t).freezeContainer(frozen, TaskService.container(t));
+    t.paused = frozen;
+    this.deps.publish(frozen ? '/tasks/paused' : '/tasks/resumed', frozen ? 'TaskPaused' : 'TaskResumed', { container_id: t.id });
+    return {};
   }
 
   /** The client's window size for a process's terminal (an exec's, or the task's own); 0x0 is not a size yet. */

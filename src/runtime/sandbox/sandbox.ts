@@ -644,6 +644,13 @@ export class Sandbox {
     await this.agent!.call('signal', { containerId: c.id, execId: c.id, signal: signal as never, ...(all ? { all } : {}) });
   }
 
+  /** Freezes every process of a container (the sandbox's own unless `container` names another), or thaws them. */
+  async freezeContainer(frozen: boolean, container?: string): Promise<void> {
+    const c = this.container(container);
+    if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
+    await this.agent.call('freezeContainer', { containerId: c.id, frozen });
+  }
+
   /** Sets the window size of a process's terminal: a container's own (no `execId`) or one of its execs. */
   async resizeTerminal(rows: number, cols: number, container?: string, execId?: string): Promise<void> {
     const c = this.container(container);
