@@ -56,7 +56,12 @@ export interface Placement {
   readonly cgroupProcs?: string;
   readonly oomScoreAdj: number;
   readonly terminal?: { rows: number; cols: number };
+  /** OCI noNewPrivileges (Kubernetes' allowPrivilegeEscalation: false): setuid bits and file caps grant nothing. */
+  readonly noNewPrivileges?: boolean;
 }
+
+/** `busybox setpriv --nnp` in front of the last launcher, when asked: inherited by every process after. */
+const nnp = (l: Launchers, at: Placement): string[] => (at.noNewPrivileges ? [l.busybox, 'setpriv', '--nnp'] : []);
 
 /** In front of a terminal's process: $1 busybox sizes the pty ($2, stty's words), then the command. */
 export const TTY_SCRIPT = `"$1" stty $2 || exit 125
@@ -150,6 +155,7 @@ export function initCommand(l: Launchers, rootfsHost: string, procHost: string, 
       busybox, 'sh', '-c', LAUNCH_SCRIPT, 'passvol-launch', rootfsHost, procHost, busybox, at.cgroupProcs ?? '', String(at.oomScoreAdj), at.terminal ? sttyWords(at.terminal) : '',
       ...(at.terminal ? [busybox, 'setsid', '-c'] : []),
       busybox, 'env', '-i', '--', ...env,
+      ...nnp(l, at),
       busybox, 'nsenter', `-r${rootfsHost}`, ...nsenterIdentity(id), '-F', '--', ...id.args,
     ]),
     env: { ...LAUNCHER_ENV },
@@ -171,10 +177,10 @@ export function execCommand(l: Launchers, initPid: number, env: readonly string[
     // generation down), the child leads a session on it, takes the container's environment, and a second
     // nsenter (which does not fork) its mount namespace, root and identity.
     const joined = launch(l, at, ['nsenter', '-t', String(initPid), '-m', '-r', ...nsenterIdentity(at), '--', ...id.args]);
-    rest = [busybox, 'nsenter', '-t', String(initPid), '-p', '--', busybox, 'sh', '-c', TTY_SCRIPT, 'passvol-tty', busybox, sttyWords(placement.terminal), busybox, 'setsid', '-c', busybox, 'env', '-i', '--', ...env, joined.file, ...joined.args];
+    rest = [busybox, 'nsenter', '-t', String(initPid), '-p', '--', busybox, 'sh', '-c', TTY_SCRIPT, 'passvol-tty', busybox, sttyWords(placement.terminal), busybox, 'setsid', '-c', busybox, 'env', '-i', '--', ...env, ...nnp(l, placement), joined.file, ...joined.args];
   } else {
     const joined = launch(l, at, ['nsenter', '-t', String(initPid), '-m', '-p', '-r', ...nsenterIdentity(at), '--', ...id.args]);
-    rest = [busybox, 'env', '-i', '--', ...env, joined.file, ...joined.args];
+    rest = [busybox, 'env', '-i', '--', ...env, ...nnp(l, placement), joined.file, ...joined.args];
   }
   return {
     file: busybox,

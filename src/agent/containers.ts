@@ -182,9 +182,14 @@ export class ContainerRegistry {
     await this.deps.run(this.deps.busybox, ['stty', '-F', tty, 'rows', String(rows), 'cols', String(cols)], { failureCode: 'FAILED_PRECONDITION' });
   }
 
-  /** A process's cgroup (its container's) and OOM score: its own, else its container's, else the kernel's default. */
+  /** A process's cgroup (its container's), OOM score and no_new_privs: its own, else its container's, else the defaults. */
   private placement(c: Container, p: ProcessSpec): Placement {
-    return { ...(c.cgroupProcs ? { cgroupProcs: c.cgroupProcs } : {}), oomScoreAdj: p.oomScoreAdj ?? c.init.oomScoreAdj ?? 0, ...(p.terminal ? { terminal: p.terminalSize ?? DEFAULT_TERMINAL } : {}) };
+    return {
+      ...(c.cgroupProcs ? { cgroupProcs: c.cgroupProcs } : {}),
+      oomScoreAdj: p.oomScoreAdj ?? c.init.oomScoreAdj ?? 0,
+      noNewPrivileges: p.noNewPrivileges ?? c.init.noNewPrivileges ?? false,
+      ...(p.terminal ? { terminal: p.terminalSize ?? DEFAULT_TERMINAL } : {}),
+    };
   }
 
   async start(containerId: string, execId: string, spec: ProcessSpec | undefined): Promise<number> {

@@ -16,6 +16,8 @@ export const ProcessSpec = z
     oomScoreAdj: z.number().int().min(-1000).max(1000).optional(),
     /** A terminal (kubectl exec -it, tty: true): stdin, stdout and stderr are one pty; output comes as stdout. */
     terminal: z.boolean().default(false),
+    /** OCI process.noNewPrivileges; an exec without it takes its container's. */
+    noNewPrivileges: z.boolean().optional(),
     /** The terminal's first size (OCI process.consoleSize); resizeTerminal changes it. */
     terminalSize: z.object({ rows: z.number().int().min(1).max(10_000), cols: z.number().int().min(1).max(10_000) }).strict().optional(),
   })

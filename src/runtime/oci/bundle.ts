@@ -38,6 +38,7 @@ export const OciSpecSchema = z
         terminal: z.boolean().default(false),
         consoleSize: z.object({ height: z.number().int().min(1).max(10_000), width: z.number().int().min(1).max(10_000) }).passthrough().optional(),
         oomScoreAdj: z.number().int().min(-1000).max(1000).optional(),
+        noNewPrivileges: z.boolean().optional(),
       })
       .passthrough(),
     root: z.object({ path: z.string().min(1), readonly: z.boolean().default(false) }).passthrough(),

@@ -407,6 +407,7 @@ export class Sandbox {
         gid: p.user.gid,
         additionalGids: p.user.additionalGids ?? [],
         ...(p.oomScoreAdj !== undefined ? { oomScoreAdj: p.oomScoreAdj } : {}),
+        ...(p.noNewPrivileges !== undefined ? { noNewPrivileges: p.noNewPrivileges } : {}),
         terminal: p.terminal,
         ...(p.consoleSize ? { terminalSize: { rows: p.consoleSize.height, cols: p.consoleSize.width } } : {}),
       },

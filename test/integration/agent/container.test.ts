@@ -298,14 +298,19 @@ test('a terminal (kubectl exec -it, tty: true): one pty for stdin, stdout and st
   await agent.client.request('deleteContainer', { containerId: 'c9', force: true });
 });
 
-test("an exec gets exactly the environment it is given: names that are not shell identifiers, and names the launcher's shell uses, pass untouched", { skip }, async () => {
+test("an exec gets exactly the environment it is given (names that are not shell identifiers, and names the launcher's shell uses, pass untouched), and its container's noNewPrivileges", { skip }, async () => {
   const rootfs = '/run/passvol/containers/c10/rootfs';
   await makeBusyboxRootfs(agent, rootfs);
-  await agent.client.request('createContainer', { containerId: 'c10', rootfs, process: { args: ['/bin/sleep', '60'], uid: 0, gid: 0 } });
+  await agent.client.request('createContainer', { containerId: 'c10', rootfs, process: { args: ['/bin/sleep', '60'], uid: 0, gid: 0, noNewPrivileges: true } });
   await agent.client.request('startProcess', { containerId: 'c10', execId: 'init' });
   const env = ['my.var=1', 'A-B=2', 'CG=mine', 'OOM=x', 'SHELL=/bin/nothing', 'EMPTY='];
   await agent.client.request('startProcess', { containerId: 'c10', execId: 'env', process: { args: ['/bin/busybox', 'env'], env, uid: 0, gid: 0 } });
   assert.deepEqual(await agent.client.request('wait', { containerId: 'c10', execId: 'env' }), { exitCode: 0 });
   assert.deepEqual(agent.client.output('c10', 'env').trim().split('\n').sort(), [...env].sort());
+  // The container's noNewPrivileges (allowPrivilegeEscalation: false) holds for its execs too.
+  await agent.client.request('startProcess', { containerId: 'c10', execId: 'nnp', process: { args: ['/bin/grep', 'NoNewPrivs', '/proc/self/status'], uid: 1000, gid: 1000 } });
+  assert.deepEqual(await agent.client.request('wait', { containerId: 'c10', execId: 'nnp' }), { exitCode: 0 });
+  assert.match(agent.client.output('c10', 'nnp'), /^NoNewPrivs:\s+1$/m);
+  assert.match(await readFile(`/proc/${agent.child.pid}/status`, 'utf8'), /^NoNewPrivs:\s+0$/m, 'the agent itself has it not: it came from the container');
   await agent.client.request('deleteContainer', { containerId: 'c10', force: true });
 });
