@@ -51,6 +51,9 @@ test('run with stdin; create, start, state, exec, kill, delete; then delete afte
   const fed = await runCli(['exec', 'life-1', '-i', '--runtime-root', rt, '--', '/bin/sh', '-c', 'cat; echo done'], {}, 'from stdin\n');
   assert.equal(fed.stdout, 'from stdin\ndone\n', fed.stderr);
   assert.equal((await runCli(['exec', 'life-1', '--runtime-root', rt, '--', '/bin/cat'], {}, 'ignored\n')).stdout, '');
+  // -t: a terminal in the guest (a console's size, as this command has none); typed input is echoed there.
+  const tty = await runCli(['exec', 'life-1', '-i', '-t', '--runtime-root', rt, '--', '/bin/sh', '-c', 'read line; /bin/busybox stty size; [ -t 1 ] && echo "got $line"'], {}, 'typed\n');
+  assert.equal(tty.stdout, 'typed\r\n24 80\r\ngot typed\r\n', tty.stderr);
   // exec relays output as it comes: the first line arrives while the command still runs.
   const streaming = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'exec', 'life-1', '--runtime-root', rt, '--', '/bin/sh', '-c', 'echo first; sleep 4; echo second; exit 5'], { cwd: REPO_ROOT });
   const firstSeen = await new Promise<boolean>((resolve) => streaming.stdout.once('data', (d: Buffer) => resolve(d.toString().startsWith('first') && streaming.exitCode === null)));

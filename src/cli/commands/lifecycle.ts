@@ -149,6 +149,11 @@ async function remove(id: string, o: { runtimeRoot: string; root?: string; force
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** This terminal's size, or a console's when this command has none. */
+function terminalSize(): { rows: number; cols: number } {
+  return process.stdout.isTTY && process.stdout.rows > 0 && process.stdout.columns > 0 ? { rows: process.stdout.rows, cols: process.stdout.columns } : { rows: 24, cols: 80 };
+}
+
 const ExecFlags = z.object({
   cwd: z.string().startsWith('/', 'give an absolute path inside the container'),
   env: z.array(z.string().regex(/^[^=\0]+=[^\0]*$/, 'give NAME=value')),
@@ -163,6 +168,7 @@ const ExecFlags = z.object({
   runtimeRoot: z.string().min(1),
   sandbox: z.string().optional(),
   interactive: z.boolean().optional(),
+  tty: z.boolean().optional(),
 });
 
 interface ListRow {
@@ -253,16 +259,31 @@ export function lifecycleCommands(): Command[] {
     .option('--env <NAME=value>', "an environment entry over the container's own (repeatable)", collect, [] as string[])
     .option('--user <uid[:gid]>', "who runs it (gid 0 when not given, as runc; default: the container process's user)")
     .option('-i, --interactive', "feed this command's stdin to it (otherwise its stdin is closed)")
+    .option('-t, --tty', 'give it a terminal in the guest, of this terminal\'s size (with -i, typed keys go to it as they are)')
     .option('--runtime-root <dir>', 'sandbox state folders', DEFAULT_RUNTIME_ROOT)
     .option('--sandbox <id>', 'the sandbox the container was added to')
     .action(async (id: string, args: string[], raw: Record<string, unknown>) => {
       const o = parseFlags(ExecFlags, raw);
-      const request = { args, cwd: o.cwd, env: o.env, ...(o.user ? { user: o.user } : {}) };
+      const tty = o.tty ? terminalSize() : undefined;
+      const request = { args, cwd: o.cwd, env: o.env, ...(o.user ? { user: o.user } : {}), ...(tty ? { tty } : {}) };
       // Its output as it comes, to this command's stdout and stderr.
       const relay = (stream: 'stdout' | 'stderr', data: Buffer) => void process[stream].write(data);
       const stdin = o.interactive ? process.stdin : undefined;
       const t = targetOf(o.runtimeRoot, id, o.sandbox);
-      process.exitCode = await t.shim.execStream({ ...request, ...(t.container ? { container: t.container } : {}) }, relay, stdin);
+      // With a terminal, keys go to the guest's as typed (it echoes and edits lines), and window changes follow.
+      const typing = o.tty && o.interactive && process.stdin.isTTY;
+      if (typing) process.stdin.setRawMode(true);
+      let onResize: (() => void) | undefined;
+      try {
+        process.exitCode = await t.shim.execStream({ ...request, ...(t.container ? { container: t.container } : {}) }, relay, stdin, (execId) => {
+          if (!o.tty || !process.stdout.isTTY) return;
+          onResize = () => void t.shim.resize(execId, process.stdout.rows, process.stdout.columns, t.container).catch(() => undefined);
+          process.stdout.on('resize', onResize);
+        });
+      } finally {
+        if (onResize) process.stdout.off('resize', onResize);
+        if (typing) process.stdin.setRawMode(false);
+      }
       // A command that ended before its stdin did: the rest of our stdin is not waited for.
       if (o.interactive) process.stdin.destroy();
     });

@@ -20,6 +20,7 @@ export const RemoveContainerRequest = z.object({ id: ContainerId }).strict();
 export const ContainersResponse = z.object({
   containers: z.array(z.object({ id: z.string(), bundle: z.string(), status: z.enum(['created', 'running', 'stopped']), pid: z.number().int().optional(), exitCode: z.number().int().optional(), createdAt: z.string() })),
 });
+const TerminalSize = z.object({ rows: z.number().int().min(1).max(10_000), cols: z.number().int().min(1).max(10_000) }).strict();
 export const ExecRequest = z
   .object({
     args: z.array(z.string().min(1)).min(1).max(256),
@@ -31,9 +32,13 @@ export const ExecRequest = z
     user: z.object({ uid: z.number().int().min(0).max(4294967294), gid: z.number().int().min(0).max(4294967294) }).strict().optional(),
     /** Keep the process's stdin open for POST /stdin: the answer's first line is then an ExecStarted. */
     stdin: z.boolean().default(false),
+    /** A terminal of this size (the answer's first line is then an ExecStarted, for POST /resize). */
+    tty: TerminalSize.optional(),
     ...Target,
   })
   .strict();
+/** A terminal's new size (the client's window changed). */
+export const ResizeRequest = z.object({ execId: z.string().min(1).max(128), ...TerminalSize.shape, ...Target }).strict();
 // POST /exec answers as NDJSON: an ExecChunk per piece of output as it comes, then an ExecEnd.
 export const ExecStarted = z.object({ started: z.string() }).strict();
 /** A piece of an exec's stdin (base64), or its end. */

@@ -85,7 +85,13 @@ export class ShimClient {
    * Runs a command and hands its output to `onOutput` as it comes; resolves with its exit code. With
    * `stdin`, what it yields is fed to the command's stdin, and its end closes it.
    */
-  execStream(exec: ExecRequest, onOutput: (stream: 'stdout' | 'stderr', data: Buffer) => void, stdin?: AsyncIterable<Buffer | string>): Promise<number> {
+  execStream(
+    exec: ExecRequest,
+    onOutput: (stream: 'stdout' | 'stderr', data: Buffer) => void,
+    stdin?: AsyncIterable<Buffer | string>,
+    /** Told the exec's id once it runs (a terminal's, for resize()). */
+    onStarted?: (execId: string) => void,
+  ): Promise<number> {
     return new Promise((resolve, reject) => {
       const req = request({ socketPath: this.socket, method: 'POST', path: '/exec', headers: { 'content-type': 'application/json' } }, (res) => {
         if (res.statusCode !== 200) {
@@ -106,7 +112,10 @@ export class ShimClient {
             const chunk = ExecChunk.safeParse(v);
             const started = ExecStarted.safeParse(v);
             if (chunk.success) onOutput(chunk.data.stream, Buffer.from(chunk.data.data, 'base64'));
-            else if (started.success && stdin) void this.feed(started.data.started, exec.container, stdin, () => exit !== undefined);
+            else if (started.success) {
+              onStarted?.(started.data.started);
+              if (stdin) void this.feed(started.data.started, exec.container, stdin, () => exit !== undefined);
+            }
             else exit = ExecEnd.parse(v);
           } catch (e) {
             lines.close();
@@ -139,6 +148,11 @@ export class ShimClient {
     } catch {
       // The command has ended (or the shim has gone): what was left of stdin has nobody to read it.
     }
+  }
+
+  /** A terminal exec's new size. */
+  resize(execId: string, rows: number, cols: number, container?: string): Promise<void> {
+    return this.call('/resize', { execId, rows, cols, ...(container ? { container } : {}) }, z.object({}).passthrough(), 10_000).then(() => undefined);
   }
 
   delete(): Promise<void> {

@@ -13,7 +13,7 @@ import { readRequestBody } from '../request-body.js';
 import { Sandbox, type SandboxDeps } from '../sandbox/sandbox.js';
 import type { z } from 'zod';
 import { readBundle } from '../oci/bundle.js';
-import { AddContainerRequest, CONTROL_SOCKET, ExecRequest, KillRequest, RemoveContainerRequest, StartRequest, StdinRequest, type ShimReady } from './control-api.js';
+import { AddContainerRequest, CONTROL_SOCKET, ExecRequest, KillRequest, RemoveContainerRequest, ResizeRequest, StartRequest, StdinRequest, type ShimReady } from './control-api.js';
 
 /** What a route returns when it has answered on its own (a streamed exec). */
 const STREAMED = Symbol('streamed');
@@ -94,7 +94,7 @@ export async function runSandboxShim(id: string, bundle: Bundle, deps: SandboxDe
     },
     'GET /containers': async () => ({ containers: sandbox.listContainers() }),
     'POST /exec': async (req, res) => {
-      const { args, stdin, ...options } = await parse('exec', ExecRequest, req);
+      const { args, stdin, tty, ...options } = await parse('exec', ExecRequest, req);
       // Output as it comes, one JSON line per piece; the last line says how it ended.
       res.statusCode = 200;
       res.setHeader('content-type', 'application/x-ndjson');
@@ -106,9 +106,9 @@ export async function runSandboxShim(id: string, bundle: Bundle, deps: SandboxDe
       });
       try {
         const onOutput = (s: 'stdout' | 'stderr', data: Buffer) => line({ stream: s, data: data.toString('base64') });
-        const { exitCode } = await sandbox.exec(args, { ...options, keepStdin: stdin }, onOutput, (execId) => {
+        const { exitCode } = await sandbox.exec(args, { ...options, keepStdin: stdin, ...(tty ? { terminal: tty } : {}) }, onOutput, (execId) => {
           running = execId;
-          if (stdin) line({ started: execId });
+          if (stdin || tty) line({ started: execId });
         });
         running = undefined;
         line({ exitCode });
@@ -123,6 +123,11 @@ export async function runSandboxShim(id: string, bundle: Bundle, deps: SandboxDe
       const r = await parse('stdin', StdinRequest, req);
       if (r.data) await sandbox.execStdin(r.execId, Buffer.from(r.data, 'base64'), r.container);
       if (r.eof) await sandbox.execStdin(r.execId, 'end', r.container);
+      return {};
+    },
+    'POST /resize': async (req) => {
+      const r = await parse('resize', ResizeRequest, req);
+      await sandbox.resizeTerminal(r.rows, r.cols, r.container, r.execId);
       return {};
     },
     'POST /delete': async () => {
