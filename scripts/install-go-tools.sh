@@ -11,6 +11,7 @@
 #   csi-sanity  - CSI spec conformance suite (github.com/kubernetes-csi/csi-test)
 #   kustomize   - renders deploy/ for test/deploy/manifests.test.mjs
 #   crictl      - drives containerd's CRI as kubelet does, for test/e2e/cri-pod.test.ts
+# and builds passvol-caps-exec (src/agent/caps-exec), which the guest image carries.
 set -euo pipefail
 
 # A Go new enough for the pinned tools: the one here, or the pinned toolchain from the module proxy.
@@ -60,3 +61,9 @@ for entry in "${TOOLS[@]}"; do
   IFS='|' read -r name module version <<<"$entry"
   install_tool "$name" "$module" "$version"
 done
+
+# passvol's own: the guest agent's capability helper (src/agent/caps-exec), static, built from the
+# repository (go's build cache makes a rebuild of unchanged source instant); the image build takes it from here.
+start=$SECONDS
+(cd src/agent/caps-exec && go build -trimpath -ldflags='-s -w -buildid=' -o "$BIN_DIR/passvol-caps-exec" .)
+echo "install-go-tools: passvol-caps-exec built in $((SECONDS - start))s ($BIN_DIR/passvol-caps-exec)"

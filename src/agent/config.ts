@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
-import { AGENT_PORT_NAME } from '../protocol/index.js';
+import { AGENT_PORT_NAME, GUEST_CAPS_EXEC } from '../protocol/index.js';
 
 export const AGENT_VERSION = '0.1.0';
 export const DEFAULT_PORT_NAME = AGENT_PORT_NAME;
@@ -23,6 +23,7 @@ const Config = z.object({
   sysBlock: AbsoluteDir.default('/sys/block'),
   devDir: AbsoluteDir.default('/dev'),
   busybox: z.string().min(1).default('busybox'),
+  capsExec: AbsoluteDir.default(GUEST_CAPS_EXEC),
   deviceWaitMs: z.coerce.number().int().min(0).max(300_000).default(10_000),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
@@ -36,6 +37,7 @@ export const USAGE = `usage: passvol-agent [options]
   --sys-block DIR        block devices' sysfs directory (default /sys/block)
   --dev-dir DIR          device nodes' directory (default /dev)
   --busybox PATH         busybox binary for the container launcher (default: busybox on PATH)
+  --caps-exec PATH       the helper that narrows root processes' capabilities (default ${GUEST_CAPS_EXEC})
   --device-wait-ms N     how long to wait for a hot-plugged disk (default 10000)
   --log-level LEVEL      pino level (default info; PASSVOL_LOG_LEVEL also works)`;
 
@@ -51,6 +53,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
       'sys-block': { type: 'string' },
       'dev-dir': { type: 'string' },
       busybox: { type: 'string' },
+      'caps-exec': { type: 'string' },
       'device-wait-ms': { type: 'string' },
       'log-level': { type: 'string' },
     },
@@ -63,6 +66,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     sysBlock: values['sys-block'],
     devDir: values['dev-dir'],
     busybox: values.busybox,
+    capsExec: values['caps-exec'],
     deviceWaitMs: values['device-wait-ms'],
     logLevel: values['log-level'] ?? env.PASSVOL_LOG_LEVEL,
   });

@@ -70,3 +70,19 @@ test('a terminal: script runs the words from its environment (no one argument gr
   const s = init.args.indexOf(LAUNCH_SCRIPT);
   assert.deepEqual(init.args.slice(s + 5, s + 13), ['', '0', 'rows 24 cols 80', '/bin/busybox', 'setsid', '-c', '/bin/busybox', 'env']);
 });
+
+test("capabilities: nsenter enters the root as root and caps-exec, run there by the descriptor the agent passes (fd 3 for an init, 4 beside an exec's working directory), takes the user and groups and narrows the capabilities", () => {
+  const l = { busybox: '/bin/busybox', setpriv: '/usr/bin/setpriv' };
+  const capabilities = { masks: ['a80425fb', 'a80425fb', 'a80425fb', '0', '0'], helperFd: 21 };
+  const withGroups = { ...id, additionalGids: [3000] };
+  const init = initCommand(l, '/r', '/r/proc', [], withGroups, { oomScoreAdj: 0, capabilities });
+  assert.equal(init.file, '/bin/busybox', 'no setpriv in front: caps-exec sets the groups');
+  assert.deepEqual(init.fds, [21]);
+  const nsenter = init.args.lastIndexOf('nsenter');
+  assert.deepEqual(init.args.slice(nsenter), ['nsenter', '-r/r', '-w/r/work', '-F', '--', '/proc/self/fd/3', '3', '1000', '2000', '2000,3000', 'a80425fb', 'a80425fb', 'a80425fb', '0', '0', '--', '/bin/sh', '-c', 'echo "$HOME"']);
+  const exec = execCommand(l, 7, [], id, 9, { oomScoreAdj: 0, capabilities });
+  assert.deepEqual(exec.fds, [9, 21]);
+  const x = exec.args.lastIndexOf('nsenter');
+  assert.deepEqual(exec.args.slice(x, x + 13), ['nsenter', '-t', '7', '-m', '-p', '-r', '-w/proc/self/fd/3', '--', '/proc/self/fd/4', '4', '1000', '2000', '-']);
+  assert.equal(execCommand(l, 7, [], id, 9, { oomScoreAdj: 0 }).fds?.length, 1, 'none without capabilities to narrow');
+});

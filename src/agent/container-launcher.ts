@@ -58,6 +58,13 @@ export interface Placement {
   readonly terminal?: { rows: number; cols: number };
   /** OCI noNewPrivileges (Kubernetes' allowPrivilegeEscalation: false): setuid bits and file caps grant nothing. */
   readonly noNewPrivileges?: boolean;
+  /**
+   * caps-exec's five masks (capabilities.ts), and the descriptor the agent holds it open on, when the
+   * process's capabilities are to be narrowed. It is then the last step: nsenter enters the root as root,
+   * and caps-exec, run there as /proc/self/fd/N, narrows the bounding set, takes the groups, gid and uid,
+   * sets the capabilities and execs the program.
+   */
+  readonly capabilities?: { masks: readonly string[]; helperFd: number };
 }
 
 /** `busybox setpriv --nnp` in front of the last launcher, when asked: inherited by every process after. */
@@ -147,18 +154,37 @@ function launch(l: Launchers, id: LaunchIdentity, args: string[]): { file: strin
   return { file: l.setpriv, args: [`--regid=${id.gid}`, `--groups=${groups}`, '--', l.busybox, ...args] };
 }
 
+/**
+ * The last launcher's words (busybox's): nsenter takes the user itself (behind setpriv, placed by the caller,
+ * with supplementary groups), or leaves it to caps-exec, which must narrow the bounding set as root first.
+ */
+function lastStep(id: LaunchIdentity, nsenter: string[], capabilities: Placement['capabilities'], fdInChild: number, after: string[] = []): string[] {
+  if (!capabilities) return [...nsenter, ...nsenterIdentity(id), ...after, '--', ...id.args];
+  const groups = withGroups(id) ? [...new Set([id.gid, ...(id.additionalGids ?? [])])].join(',') : '-';
+  const helper = [`/proc/self/fd/${fdInChild}`, String(fdInChild), String(id.uid), String(id.gid), groups, ...capabilities.masks, '--'];
+  return [...nsenter, `-w${id.cwdHost}`, ...after, '--', ...helper, ...id.args];
+}
+
+/** The last launcher as a command: behind setpriv for supplementary groups, unless caps-exec sets them. */
+function lastCommand(l: Launchers, id: LaunchIdentity, words: string[], capabilities: Placement['capabilities']): { file: string; args: string[] } {
+  return capabilities ? { file: l.busybox, args: words } : launch(l, id, words);
+}
+
 export function initCommand(l: Launchers, rootfsHost: string, procHost: string, env: readonly string[], id: LaunchIdentity, at: Placement): Command {
   const { busybox } = l;
+  // setpriv for supplementary groups goes in front of it all (it changes only groups and gid; root stays root).
+  const last = lastStep(id, ['nsenter', `-r${rootfsHost}`], at.capabilities, FIRST_PASSED_FD, ['-F']);
   return {
-    ...launch(l, id, [
+    ...lastCommand(l, id, [
       'unshare', '-m', '-p', '-f', '--propagation', 'private',
       busybox, 'sh', '-c', LAUNCH_SCRIPT, 'passvol-launch', rootfsHost, procHost, busybox, at.cgroupProcs ?? '', String(at.oomScoreAdj), at.terminal ? sttyWords(at.terminal) : '',
       ...(at.terminal ? [busybox, 'setsid', '-c'] : []),
       busybox, 'env', '-i', '--', ...env,
       ...nnp(l, at),
-      busybox, 'nsenter', `-r${rootfsHost}`, ...nsenterIdentity(id), '-F', '--', ...id.args,
-    ]),
+      busybox, ...last,
+    ], at.capabilities),
     env: { ...LAUNCHER_ENV },
+    ...(at.capabilities ? { fds: [at.capabilities.helperFd] } : {}),
   };
 }
 
@@ -176,17 +202,17 @@ export function execCommand(l: Launchers, initPid: number, env: readonly string[
     // The PID namespace first (nsenter forks there); in the child, the pty is sized (its stty is one more
     // generation down), the child leads a session on it, takes the container's environment, and a second
     // nsenter (which does not fork) its mount namespace, root and identity.
-    const joined = launch(l, at, ['nsenter', '-t', String(initPid), '-m', '-r', ...nsenterIdentity(at), '--', ...id.args]);
+    const joined = lastCommand(l, at, lastStep(at, ['nsenter', '-t', String(initPid), '-m', '-r'], placement.capabilities, FIRST_PASSED_FD + 1), placement.capabilities);
     rest = [busybox, 'nsenter', '-t', String(initPid), '-p', '--', busybox, 'sh', '-c', TTY_SCRIPT, 'passvol-tty', busybox, sttyWords(placement.terminal), busybox, 'setsid', '-c', busybox, 'env', '-i', '--', ...env, ...nnp(l, placement), joined.file, ...joined.args];
   } else {
-    const joined = launch(l, at, ['nsenter', '-t', String(initPid), '-m', '-p', '-r', ...nsenterIdentity(at), '--', ...id.args]);
+    const joined = lastCommand(l, at, lastStep(at, ['nsenter', '-t', String(initPid), '-m', '-p', '-r'], placement.capabilities, FIRST_PASSED_FD + 1), placement.capabilities);
     rest = [busybox, 'env', '-i', '--', ...env, ...nnp(l, placement), joined.file, ...joined.args];
   }
   return {
     file: busybox,
     args: [...enter, ...rest],
     env: { ...LAUNCHER_ENV },
-    fds: [cwdFd],
+    fds: [cwdFd, ...(placement.capabilities ? [placement.capabilities.helperFd] : [])],
   };
 }
 

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { AgentError, type ContainerMountEntry, type ContainerResources, type ContainerStatsResult, type KernelMount, type ProcessSpec } from '../protocol/index.js';
 import { createContainerCgroup, freezeContainerCgroup, readContainerStats, removeContainerCgroup, setContainerLimits } from './container-cgroup.js';
 import { checkKernelMountOptions } from './mount-policy.js';
+import { capabilityMasks } from './capabilities.js';
 import { prepareContainerDev } from './container-dev.js';
 import { execCommand, initCommand, terminalCommand, type Command, type Placement } from './container-launcher.js';
 import { ContainerProcess, signalNumber, type ExitStatus } from './container-process.js';
@@ -55,6 +56,8 @@ export interface ContainerDeps {
   readonly setpriv?: string;
   /** util-linux script, for processes with a terminal. */
   readonly script?: string;
+  /** A descriptor on caps-exec (src/agent/caps-exec/), which narrows a root process's capabilities. */
+  readonly capsExecFd?: number;
   /** The cgroup v2 root containers get their cgroups under (the guest's /sys/fs/cgroup); none in host tests. */
   readonly cgroupRoot?: string;
   readonly events: EventSink;
@@ -167,6 +170,18 @@ export class ContainerRegistry {
     }
   }
 
+  /**
+   * A process's capabilities as caps-exec takes them: its own, else its container's. None when none are
+   * asked, or without caps-exec in this image (said once, at start).
+   */
+  private capabilitiesOf(c: Container, p: ProcessSpec): Placement['capabilities'] {
+    const sets = p.capabilities ?? c.init.capabilities;
+    if (!sets || this.deps.capsExecFd === undefined) return undefined;
+    const { masks, unknown } = capabilityMasks(sets);
+    if (unknown.length > 0) this.deps.log.warn({ containerId: c.id, unknown }, 'capabilities this agent does not know are left out');
+    return { masks, helperFd: this.deps.capsExecFd };
+  }
+
   /** The command behind script when the process has a terminal (placement() gave it its size). */
   private withTerminal(cmd: Command, p: ProcessSpec): Command {
     if (!p.terminal) return cmd;
@@ -184,7 +199,9 @@ export class ContainerRegistry {
 
   /** A process's cgroup (its container's), OOM score and no_new_privs: its own, else its container's, else the defaults. */
   private placement(c: Container, p: ProcessSpec): Placement {
+    const capabilities = this.capabilitiesOf(c, p);
     return {
+      ...(capabilities ? { capabilities } : {}),
       ...(c.cgroupProcs ? { cgroupProcs: c.cgroupProcs } : {}),
       oomScoreAdj: p.oomScoreAdj ?? c.init.oomScoreAdj ?? 0,
       noNewPrivileges: p.noNewPrivileges ?? c.init.noNewPrivileges ?? false,

@@ -21,6 +21,7 @@ import { listenUnix } from './unix-socket.js';
 import { FdDuplex, findVirtioPort, openReadWrite } from './virtio-port.js';
 import { PROTOCOL_VERSION } from '../protocol/index.js';
 import { hasCgroup2 } from './container-cgroup.js';
+import { openSync } from 'node:fs';
 
 const GUEST_CGROUP_ROOT = '/sys/fs/cgroup';
 
@@ -79,6 +80,13 @@ export async function runAgent(argv: readonly string[], start: AgentStart): Prom
   if (!busybox) log.warn({ busybox: config.busybox }, 'busybox not found: containers cannot be started');
   const setpriv = findOnPath('setpriv');
   const script = findOnPath('script');
+  // Held open for the life of the agent: a root container process runs it by its descriptor, inside its root.
+  let capsExecFd: number | undefined;
+  try {
+    capsExecFd = openSync(config.capsExec, 'r');
+  } catch {
+    log.warn({ capsExec: config.capsExec }, 'no capability helper: root containers keep every capability');
+  }
 
   const hub = new ConnectionHub();
   const paths = new PathMapper(config.root);
@@ -105,7 +113,7 @@ export async function runAgent(argv: readonly string[], start: AgentStart): Prom
     paths,
     devices: new SysfsBlockDevices(config.sysBlock, config.devDir),
     run: runCommand,
-    containers: new ContainerRegistry({ paths, run: runCommand, busybox: busybox ?? config.busybox, ...(setpriv ? { setpriv } : {}), ...(script ? { script } : {}), ...(cgroupRoot ? { cgroupRoot } : {}), events: hub, log: log.child({ part: 'containers' }) }),
+    containers: new ContainerRegistry({ paths, run: runCommand, busybox: busybox ?? config.busybox, ...(setpriv ? { setpriv } : {}), ...(script ? { script } : {}), ...(capsExecFd !== undefined ? { capsExecFd } : {}), ...(cgroupRoot ? { cgroupRoot } : {}), events: hub, log: log.child({ part: 'containers' }) }),
     events: hub,
     locks: new KeyedLock(),
     mounted: new Set(),

@@ -58,7 +58,8 @@ export async function buildGuestImage(input: BuildOptionsInput = {}, onProgress:
     const bundle = await bundleAgent(o.agentEntry, { minify: o.minifyAgent });
     note({ stage: 'agent-bundle', state: 'built', ms: Date.now() - started, detail: `${(bundle.code.length / 1024).toFixed(0)} KiB from ${relative(REPO_ROOT, o.agentEntry)}` });
     const snapshotBundle = o.snapshotEntry ? (await bundleAgent(o.snapshotEntry, { minify: o.minifyAgent, format: 'cjs' })).code : undefined;
-    const runtime = await collectNodeRuntime(exec, o.nodePath);
+    const runtime = await collectNodeRuntime(exec, o.nodePath, o.capsExecPath);
+    if (!o.capsExecPath) note({ stage: 'agent-disk', state: 'start', detail: 'no capability helper (scripts/install-go-tools.sh builds it): root containers will keep every capability' });
     const { modules } = await kernelAndModules;
     const disk = await agentDiskStage({
       root: o.imageRoot,

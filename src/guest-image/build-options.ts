@@ -7,6 +7,8 @@ import { invalidArgument } from '../common/errors.js';
 
 /** The repository root (this file is src/guest-image/ or dist/guest-image/). */
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** The capability helper's name among the built tools. */
+export const CAPS_EXEC_BINARY = 'passvol-caps-exec';
 export const DEFAULT_AGENT_ENTRY = 'src/agent/main.ts';
 export const DEFAULT_SNAPSHOT_ENTRY = 'src/agent/snapshot-main.ts';
 
@@ -45,6 +47,8 @@ export interface BuildOptions {
   kernelPackage?: { name: string; version: string };
   minifyAgent: boolean;
   manifestName: string;
+  /** The agent's capability helper (src/agent/caps-exec/), when it was built. */
+  capsExecPath?: string;
 }
 
 export function resolveBuildOptions(input: unknown, env: NodeJS.ProcessEnv = process.env): BuildOptions {
@@ -54,6 +58,8 @@ export function resolveBuildOptions(input: unknown, env: NodeJS.ProcessEnv = pro
   const cacheDir = resolve(o.cacheDir ?? env.PASSVOL_CACHE_DIR ?? join(REPO_ROOT, '.cache'));
   const nodePath = o.nodePath ?? (existsSync('/usr/bin/node') ? '/usr/bin/node' : process.execPath);
   const fromRepo = (p: string): string => (isAbsolute(p) ? p : join(REPO_ROOT, p));
+  // scripts/install-go-tools.sh builds it among the Go tools.
+  const capsExec = join(resolve(env.PASSVOL_TOOLS_DIR ?? join(REPO_ROOT, '.tools')), 'bin', CAPS_EXEC_BINARY);
   const snapshotEntry = o.snapshotEntry === undefined ? (o.agentEntry === DEFAULT_AGENT_ENTRY ? DEFAULT_SNAPSHOT_ENTRY : null) : o.snapshotEntry;
   return {
     imageRoot: join(cacheDir, 'guest-image'),
@@ -64,5 +70,6 @@ export function resolveBuildOptions(input: unknown, env: NodeJS.ProcessEnv = pro
     kernelPackage: o.kernelPackage,
     minifyAgent: o.minifyAgent,
     manifestName: o.manifestName,
+    ...(existsSync(capsExec) ? { capsExecPath: capsExec } : {}),
   };
 }

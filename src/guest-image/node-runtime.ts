@@ -1,6 +1,7 @@
 // Node for the guest: the host's node binary plus the shared libraries `ldd` lists and the dynamic loader,
 // each placed at the path the loader will look for (the initramfs links those folders to the agent disk).
 import { realpath } from 'node:fs/promises';
+import { GUEST_CAPS_EXEC } from '../protocol/index.js';
 import { failedPrecondition } from '../common/errors.js';
 import type { Exec } from '../common/exec.js';
 import { sharedLibraries } from '../common/shared-libraries.js';
@@ -43,9 +44,14 @@ async function withLibraries(exec: Exec, files: RuntimeFile[], binary: string, g
   }
 }
 
-export async function collectNodeRuntime(exec: Exec, nodePath: string): Promise<RuntimeFile[]> {
+/**
+ * Node and its libraries, the host tools, and the agent's capability helper when it was built (static: no
+ * libraries; scripts/install-go-tools.sh builds it).
+ */
+export async function collectNodeRuntime(exec: Exec, nodePath: string, capsExec?: string): Promise<RuntimeFile[]> {
   const files: RuntimeFile[] = [];
   await withLibraries(exec, files, nodePath, '/usr/bin/node');
   for (const tool of GUEST_TOOLS) await withLibraries(exec, files, tool.host, tool.guest);
+  if (capsExec) files.push({ source: await realpath(capsExec), guestPath: GUEST_CAPS_EXEC, mode: 0o755 });
   return files;
 }

@@ -2,6 +2,8 @@
 import { z } from 'zod';
 import { AbsolutePath, Base64, EnvEntry, ObjectId, PosixId, Signal } from './primitives.js';
 
+const CapabilityName = z.string().regex(/^[A-Za-z_]{1,40}$/, 'a capability is named like CAP_CHOWN');
+
 export const ProcessSpec = z
   .object({
     args: z.array(z.string().max(128 * 1024)).min(1).max(4096),
@@ -16,6 +18,20 @@ export const ProcessSpec = z
     oomScoreAdj: z.number().int().min(-1000).max(1000).optional(),
     /** A terminal (kubectl exec -it, tty: true): stdin, stdout and stderr are one pty; output comes as stdout. */
     terminal: z.boolean().default(false),
+    /**
+     * OCI process.capabilities (names such as CAP_CHOWN): what a process running as root keeps; an exec
+     * without them takes its container's. A process of another user has none, as on a node.
+     */
+    capabilities: z
+      .object({
+        bounding: z.array(CapabilityName).max(64).default([]),
+        effective: z.array(CapabilityName).max(64).default([]),
+        permitted: z.array(CapabilityName).max(64).default([]),
+        inheritable: z.array(CapabilityName).max(64).default([]),
+        ambient: z.array(CapabilityName).max(64).default([]),
+      })
+      .strict()
+      .optional(),
     /** OCI process.noNewPrivileges; an exec without it takes its container's. */
     noNewPrivileges: z.boolean().optional(),
     /** The terminal's first size (OCI process.consoleSize); resizeTerminal changes it. */

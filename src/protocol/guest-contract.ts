@@ -7,6 +7,8 @@ export const MODULES_READY_MARK = '/run/passvol-init/modules-ready';
 export const NETWORK_READY_MARK = '/run/passvol-init/network-ready';
 /** The CPU model QEMU emulates under TCG. The image build makes the agent's TCG snapshot for this model. */
 export const TCG_CPU_MODEL = 'max';
+/** The static helper that narrows a root container process's capabilities (src/agent/caps-exec/), on the agent disk. */
+export const GUEST_CAPS_EXEC = '/usr/libexec/passvol/caps-exec';
 /**
  * Kernel argument with which the runtime tells the guest its acceleration (`tcg` or `kvm`); init starts
  * the agent from the startup snapshot made for it (V8 loads a snapshot only on the CPU features it was made on).

@@ -130,7 +130,9 @@ test('a pod through CRI: the VM takes the address CNI gave the pod, serves on it
   const { value: body } = await waitFor(async () => httpGet(`http://${podIp}:8080/`), 30_000, 'the pod to serve on its address');
   assert.equal(body, 'served-from-the-vm\n');
   // Inside: the pod's address on eth0 and the default route CNI set; the disk is the guest's ext4.
-  const inside = await ok(ctd, ['exec', '--sync', container, '/bin/sh', '-c', 'ip -o addr show dev eth0; ip route; mount; cat /data/f; ping -c 1 -W 5 ' + GATEWAY + ' >/dev/null && echo gateway-answers']);
+  const inside = await ok(ctd, ['exec', '--sync', container, '/bin/sh', '-c', 'ip -o addr show dev eth0; ip route; mount; cat /data/f; ping -c 1 -W 5 ' + GATEWAY + ' >/dev/null && echo gateway-answers; grep CapBnd /proc/1/status']);
+  // containerd's default capabilities, as runc's container would have them: not the guest's whole set.
+  assert.match(inside, /^CapBnd:\s+00000000a80425fb$/m, inside);
   assert.match(inside, new RegExp(`eth0\\s+inet ${podIp.replaceAll('.', '\\.')}/24`), inside);
   assert.match(inside, new RegExp(`default via ${GATEWAY.replaceAll('.', '\\.')} dev eth0`), inside);
   assert.match(inside, / on \/data type ext4 /, 'the disk is passed through');

@@ -39,6 +39,16 @@ export const OciSpecSchema = z
         consoleSize: z.object({ height: z.number().int().min(1).max(10_000), width: z.number().int().min(1).max(10_000) }).passthrough().optional(),
         oomScoreAdj: z.number().int().min(-1000).max(1000).optional(),
         noNewPrivileges: z.boolean().optional(),
+        capabilities: z
+          .object({
+            bounding: z.array(z.string()).optional(),
+            effective: z.array(z.string()).optional(),
+            permitted: z.array(z.string()).optional(),
+            inheritable: z.array(z.string()).optional(),
+            ambient: z.array(z.string()).optional(),
+          })
+          .passthrough()
+          .optional(),
       })
       .passthrough(),
     root: z.object({ path: z.string().min(1), readonly: z.boolean().default(false) }).passthrough(),

@@ -408,6 +408,9 @@ export class Sandbox {
         additionalGids: p.user.additionalGids ?? [],
         ...(p.oomScoreAdj !== undefined ? { oomScoreAdj: p.oomScoreAdj } : {}),
         ...(p.noNewPrivileges !== undefined ? { noNewPrivileges: p.noNewPrivileges } : {}),
+        ...(p.capabilities
+          ? { capabilities: { bounding: p.capabilities.bounding ?? [], effective: p.capabilities.effective ?? [], permitted: p.capabilities.permitted ?? [], inheritable: p.capabilities.inheritable ?? [], ambient: p.capabilities.ambient ?? [] } }
+          : {}),
         terminal: p.terminal,
         ...(p.consoleSize ? { terminalSize: { rows: p.consoleSize.height, cols: p.consoleSize.width } } : {}),
       },

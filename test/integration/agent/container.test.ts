@@ -3,7 +3,7 @@
 // signals, and the rules for deleting containers and unmounting volumes they use.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { constants, closeSync, openSync } from 'node:fs';
+import { constants, closeSync, existsSync, openSync } from 'node:fs';
 import { readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PROTOCOL_VERSION } from '../../../src/protocol/index.js';
@@ -22,9 +22,12 @@ let agent: AgentUnderTest;
 let data: LoopDisk;
 const VOLUME = '/run/passvol/volumes/data';
 
+// The capability helper scripts/install-go-tools.sh builds (set-up runs it), which the guest image carries.
+const CAPS_EXEC = join(process.env.PASSVOL_TOOLS_DIR ?? join(process.cwd(), '.tools'), 'bin/passvol-caps-exec');
+
 before(async () => {
   if (skip) return;
-  agent = await startAgent();
+  agent = await startAgent({ extraArgs: existsSync(CAPS_EXEC) ? ['--caps-exec', CAPS_EXEC] : [] });
   data = await makeLoopDisk(agent, { name: 'vdb', serial: 'pv-data', sizeMiB: 64, fstype: 'ext4' });
   // fsGroup 1000 makes the volume writable for the container's gid 1000, as Kubernetes would.
   await agent.client.request('mount', { source: { kind: 'block', serial: data.serial }, target: VOLUME, fstype: 'ext4', fsGroup: 1000 });
@@ -313,4 +316,32 @@ test("an exec gets exactly the environment it is given (names that are not shell
   assert.match(agent.client.output('c10', 'nnp'), /^NoNewPrivs:\s+1$/m);
   assert.match(await readFile(`/proc/${agent.child.pid}/status`, 'utf8'), /^NoNewPrivs:\s+0$/m, 'the agent itself has it not: it came from the container');
   await agent.client.request('deleteContainer', { containerId: 'c10', force: true });
+});
+
+test("a container keeps only its capabilities (OCI process.capabilities): its bounding set for every process, and a process of another user than root none beyond it", { skip: skip || (!existsSync(CAPS_EXEC) && `the capability helper is not built (${CAPS_EXEC}): run scripts/install-go-tools.sh`) }, async () => {
+  const rootfs = '/run/passvol/containers/c11/rootfs';
+  await makeBusyboxRootfs(agent, rootfs);
+  const caps = ['CAP_CHOWN', 'CAP_KILL'];
+  await agent.client.request('createContainer', {
+    containerId: 'c11',
+    rootfs,
+    process: { args: ['/bin/sh', '-c', 'grep Cap /proc/self/status; exec sleep 60'], uid: 0, gid: 0, capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] } },
+  });
+  await agent.client.request('startProcess', { containerId: 'c11', execId: 'init' });
+  await agent.client.waitFor(() => (agent.client.output('c11', 'init').includes('CapAmb') ? true : undefined));
+  const init = agent.client.output('c11', 'init');
+  assert.match(init, /^CapBnd:\s+0000000000000021$/m, init);
+  assert.match(init, /^CapEff:\s+0000000000000021$/m);
+  // An exec as root takes the container's; one as another user has none.
+  for (const [execId, uid, eff] of [['root', 0, '0000000000000021'], ['user', 1000, '0000000000000000']] as const) {
+    await agent.client.request('startProcess', { containerId: 'c11', execId, process: { args: ['/bin/grep', 'Cap', '/proc/self/status'], uid, gid: uid } });
+    assert.deepEqual(await agent.client.request('wait', { containerId: 'c11', execId }), { exitCode: 0 });
+    assert.match(agent.client.output('c11', execId), new RegExp(`^CapEff:\\s+${eff}$`, 'm'), execId);
+    assert.match(agent.client.output('c11', execId), /^CapBnd:\s+0000000000000021$/m, 'the bounding set is the container\'s for every process');
+  }
+  // The helper's descriptor does not follow into the program.
+  await agent.client.request('startProcess', { containerId: 'c11', execId: 'fds', process: { args: ['/bin/ls', '-l', '/proc/self/fd/'], uid: 0, gid: 0 } });
+  assert.deepEqual(await agent.client.request('wait', { containerId: 'c11', execId: 'fds' }), { exitCode: 0 });
+  assert.doesNotMatch(agent.client.output('c11', 'fds'), /caps-exec/, agent.client.output('c11', 'fds'));
+  await agent.client.request('deleteContainer', { containerId: 'c11', force: true });
 });

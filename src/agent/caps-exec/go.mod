@@ -1,0 +1,3 @@
+module passvol.io/caps-exec
+
+go 1.21
