@@ -65,5 +65,5 @@ done
 # passvol's own: the guest agent's capability helper (src/agent/caps-exec), static, built from the
 # repository (go's build cache makes a rebuild of unchanged source instant); the image build takes it from here.
 start=$SECONDS
-(cd src/agent/caps-exec && go build -trimpath -ldflags='-s -w -buildid=' -o "$BIN_DIR/passvol-caps-exec" .)
+(cd src/agent/caps-exec && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w -buildid=' -o "$BIN_DIR/passvol-caps-exec" .)
 echo "install-go-tools: passvol-caps-exec built in $((SECONDS - start))s ($BIN_DIR/passvol-caps-exec)"

@@ -1,6 +1,6 @@
-// Linux capability names (as OCI and Kubernetes spell them) and the masks caps-exec takes: bit n is
-// capability n. Names this table does not know (newer than its kernel) are left out, as runc warns and
-// skips them; caps-exec leaves alone what the running kernel does not know.
+// Linux capability names (as OCI spells them: CAP_ and upper case) and the masks caps-exec takes: bit n is
+// capability n. Names this table does not know are left out, as runc warns and skips them; caps-exec
+// leaves alone what the running kernel does not know.
 import type { ProcessSpec } from '../protocol/index.js';
 
 const NAMES = [
@@ -12,9 +12,9 @@ const NAMES = [
   'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
 ] as const;
 
-/** The capability's number, or undefined for a name this table does not know. */
+/** The capability's number, or undefined for a name this table does not know (names are exact, as runc's). */
 export function capabilityNumber(name: string): number | undefined {
-  const i = (NAMES as readonly string[]).indexOf(name.toUpperCase().startsWith('CAP_') ? name.toUpperCase() : `CAP_${name.toUpperCase()}`);
+  const i = (NAMES as readonly string[]).indexOf(name);
   return i < 0 ? undefined : i;
 }
 
@@ -32,8 +32,16 @@ export function capabilityMask(names: readonly string[]): { mask: string; unknow
 
 export type CapabilitySets = NonNullable<ProcessSpec['capabilities']>;
 
-/** caps-exec's five masks, in its order: bounding, effective, permitted, inheritable, ambient. */
-export function capabilityMasks(sets: CapabilitySets): { masks: string[]; unknown: string[] } {
+/**
+ * caps-exec's five masks, in its order: bounding, effective, permitted, inheritable, ambient. What the kernel
+ * would refuse is narrowed first, as a runtime must: effective within permitted, ambient within permitted
+ * and inheritable (containerd leaves inheritable empty, so ambient with it).
+ */
+export function capabilityMasks(sets: CapabilitySets): { masks: string[]; unknown: string[]; narrowed: string[] } {
   const parts = [sets.bounding, sets.effective, sets.permitted, sets.inheritable, sets.ambient].map((s) => capabilityMask(s));
-  return { masks: parts.map((p) => p.mask), unknown: [...new Set(parts.flatMap((p) => p.unknown))] };
+  const [bounding, effective, permitted, inheritable, ambient] = parts.map((p) => BigInt(`0x${p.mask}`)) as [bigint, bigint, bigint, bigint, bigint];
+  const fixedEffective = effective & permitted;
+  const fixedAmbient = ambient & permitted & inheritable;
+  const narrowed = [...(fixedEffective !== effective ? ['effective'] : []), ...(fixedAmbient !== ambient ? ['ambient'] : [])];
+  return { masks: [bounding, fixedEffective, permitted, inheritable, fixedAmbient].map((m) => m.toString(16)), unknown: [...new Set(parts.flatMap((p) => p.unknown))], narrowed };
 }

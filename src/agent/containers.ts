@@ -172,13 +172,16 @@ export class ContainerRegistry {
 
   /**
    * A process's capabilities as caps-exec takes them: its own, else its container's. None when none are
-   * asked, or without caps-exec in this image (said once, at start).
+   * asked (the process keeps what root has, as before: OCI bundles from containerd and runc always ask).
    */
   private capabilitiesOf(c: Container, p: ProcessSpec): Placement['capabilities'] {
     const sets = p.capabilities ?? c.init.capabilities;
-    if (!sets || this.deps.capsExecFd === undefined) return undefined;
-    const { masks, unknown } = capabilityMasks(sets);
+    if (!sets) return undefined;
+    // Fail closed: a process that asks for fewer capabilities never runs with all of them.
+    if (this.deps.capsExecFd === undefined) throw new AgentError('FAILED_PRECONDITION', 'the process asks for its capabilities to be narrowed, but caps-exec is not in the guest image (passvol image build after scripts/install-go-tools.sh)');
+    const { masks, unknown, narrowed } = capabilityMasks(sets);
     if (unknown.length > 0) this.deps.log.warn({ containerId: c.id, unknown }, 'capabilities this agent does not know are left out');
+    if (narrowed.length > 0) this.deps.log.warn({ containerId: c.id, narrowed }, 'capability sets narrowed to what the kernel takes');
     return { masks, helperFd: this.deps.capsExecFd };
   }
 

@@ -14,6 +14,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -44,9 +45,11 @@ type capData struct {
 	inheritable uint32
 }
 
+// fail ends a launch that could not be set up: 125, as the launcher's own failures; 127 and 126 are kept for a
+// program that is not there or cannot run, as a shell reports them.
 func fail(format string, a ...any) {
 	fmt.Fprintf(os.Stderr, "caps-exec: "+format+"\n", a...)
-	os.Exit(127)
+	os.Exit(125)
 }
 
 func prctl(option, arg2, arg3 uintptr) error {
@@ -132,22 +135,42 @@ func main() {
 	if err := prctl(prCapAmbient, prCapAmbientClearAll, 0); err != nil && err != syscall.EINVAL {
 		fail("cannot clear the ambient set: %v", err)
 	}
+	// An ambient capability needs to be permitted and inheritable: one that is not is said and left out, as runc does.
 	for c := 0; c <= last; c++ {
 		if ambient&(1<<c) != 0 {
 			if err := prctl(prCapAmbient, prCapAmbientRaise, uintptr(c)); err != nil {
-				fail("cannot raise ambient capability %d: %v", c, err)
+				fmt.Fprintf(os.Stderr, "caps-exec: ambient capability %d left out: %v\n", c, err)
 			}
 		}
 	}
-	// This binary's own descriptor does not follow into the container's program.
-	syscall.CloseOnExec(selfFd)
+	// No descriptor of the launch (this binary's, an exec's working directory) follows into the program.
+	_ = selfFd
+	if entries, err := os.ReadDir("/proc/self/fd"); err == nil {
+		for _, e := range entries {
+			if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+				syscall.CloseOnExec(fd)
+			}
+		}
+	} else {
+		fail("cannot list its descriptors: %v", err)
+	}
 	prog := args[10]
+	if os.Getenv("PATH") == "" && !strings.Contains(prog, "/") {
+		// As execvp does without a PATH.
+		os.Setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+	}
 	path, err := exec.LookPath(prog)
+	if errors.Is(err, exec.ErrDot) {
+		err = nil
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "caps-exec: %s: %v\n", prog, err)
 		os.Exit(127)
 	}
 	err = syscall.Exec(path, args[10:], os.Environ())
 	fmt.Fprintf(os.Stderr, "caps-exec: cannot run %s: %v\n", path, err)
+	if errors.Is(err, syscall.ENOENT) {
+		os.Exit(127)
+	}
 	os.Exit(126)
 }

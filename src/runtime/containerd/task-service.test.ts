@@ -300,6 +300,8 @@ test("Pause and Resume freeze and thaw the task's container, say so in State and
   await s.call('Start', C.ref.encode({ id: 't1' }));
   await s.call('Pause', C.ref.encode({ id: 't1' }));
   assert.equal((await s.state('t1')).status, 4, 'PAUSED');
+  const spec = { type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Process', value: Buffer.from(JSON.stringify({ args: ['/bin/true'] })) };
+  await s.fails(s.call('Exec', C.exec.encode({ id: 't1', exec_id: 'e1', spec })), Code.FAILED_PRECONDITION, /paused/);
   await s.fails(s.call('Pause', C.ref.encode({ id: 't1' })), Code.FAILED_PRECONDITION, /paused already/);
   await s.call('Resume', C.ref.encode({ id: 't1' }));
   assert.equal((await s.state('t1')).status, 2, 'RUNNING');

@@ -367,6 +367,8 @@ export class TaskService {
       this.deps.publish('/tasks/start', 'TaskStart', { container_id: t.id, pid });
       return { pid };
     }
+    // As runc refuses: its process would join the frozen cgroup and stop before anything of it ran.
+    if (t.paused) throw new TtrpcError(Code.FAILED_PRECONDITION, `task ${t.id} is paused: resume it first`);
     const spec = p.spec!;
     await new Promise<void>((started, failed) => {
       void sb
@@ -553,6 +555,7 @@ export class TaskService {
   private addExec(r: ExecProcessRequest): Record<string, never> {
     const t = this.task(r.id);
     if (t.init.status !== 'running') throw new TtrpcError(Code.FAILED_PRECONDITION, `task ${r.id} is not running`);
+    if (t.paused) throw new TtrpcError(Code.FAILED_PRECONDITION, `task ${r.id} is paused: resume it first`);
     if (!r.exec_id) throw new TtrpcError(Code.INVALID_ARGUMENT, 'an exec needs an exec id');
     if (t.execs.has(r.exec_id)) throw new TtrpcError(Code.ALREADY_EXISTS, `task ${r.id} has an exec ${r.exec_id} already`);
     let raw: unknown;
