@@ -135,6 +135,19 @@ test('a record naming a device that does not exist is refused before anything st
   assert.deepEqual(await s.deps.dirs.list(), []);
 });
 
+test("limits the kernel would refuse (a CPU period of 10 µs) fail the create before a VM starts, naming the field", { skip, timeout: 120_000 }, async () => {
+  const s = await setup();
+  const b = await s.bundle('b1', ['/bin/true']);
+  b.spec.linux = { namespaces: [], ...b.spec.linux, resources: { cpu: { quota: 5000, period: 10 } } };
+  let launched = 0;
+  const deps = { ...s.deps, launchVm: (...a: Parameters<typeof s.deps.launchVm>) => (launched++, s.deps.launchVm(...a)) };
+  await assert.rejects(Sandbox.create('bad-limits', b, deps), /linux\.resources\.cpu\.period 10 is outside/);
+  assert.equal(launched, 0, 'no VM was started');
+  assert.equal(await s.records.sandboxOf(s.target), undefined);
+  assert.equal(s.leftovers(), '');
+  assert.deepEqual(await s.deps.dirs.list(), []);
+});
+
 test('destroy while the container still runs: it is stopped and the disk unmounted in the guest first, so unsynced data is kept', { skip, timeout: 300_000 }, async () => {
   const s = await setup();
   const sb = await Sandbox.create('busy-teardown', await s.bundle('b1', ['/bin/sh', '-c', 'echo written-not-synced > /data/late.txt; sleep 300']), s.deps);

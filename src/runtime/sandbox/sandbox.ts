@@ -249,6 +249,8 @@ export class Sandbox {
     const log = deps.log.child({ sandbox: this.id });
     await this.save();
     const limits = podLimitsOf(bundle.spec);
+    // The container's own limits are checked now too: a bundle the kernel would refuse fails before a VM starts.
+    containerLimitsOf(bundle.spec);
     const base = { memoryMiB: deps.memoryMiB ?? DEFAULT_MEMORY_MIB, cpus: deps.cpus ?? 1 };
     const size = sandboxSize(base, limits, { cpus: availableParallelism(), memoryMiB: Math.floor(totalmem() / 1024 / 1024) });
     this.size = { memoryMiB: size.memoryMiB, cpus: size.cpus };
