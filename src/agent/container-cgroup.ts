@@ -3,7 +3,7 @@
 // limit is the one the kernel kills, not another container or the agent. Every container gets one, limits or
 // not, under containers/ (which holds no process itself, as cgroup v2 asks of a folder with controllers on).
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerResources, ContainerStatsResult } from '../protocol/index.js';
 
@@ -57,7 +57,7 @@ export async function createContainerCgroup(root: string, containerId: string, r
 
 /** Writes limits to a container's cgroup (at creation, and when they change): those given, in order. */
 export async function setContainerLimits(procsFile: string, r: ContainerResources): Promise<void> {
-  const dir = procsFile.slice(0, procsFile.lastIndexOf('/'));
+  const dir = dirname(procsFile);
   for (const [file, value] of cgroupSettings(r)) {
     // No swap in the guest: memory.swap.max is absent without CONFIG_SWAP and then not needed.
     if (file === 'memory.swap.max' && !(await readFile(join(dir, file)).then(() => true, () => false))) continue;
@@ -70,7 +70,7 @@ export async function setContainerLimits(procsFile: string, r: ContainerResource
 
 /** Removes it once its processes are gone (a process just killed leaves it a moment later). */
 export async function removeContainerCgroup(procsFile: string): Promise<void> {
-  const dir = procsFile.slice(0, procsFile.lastIndexOf('/'));
+  const dir = dirname(procsFile);
   const deadline = Date.now() + REMOVE_WAIT_MS;
   for (;;) {
     const err = await rmdir(dir).then(() => undefined, (e: NodeJS.ErrnoException) => e);
@@ -100,7 +100,7 @@ const single = (text: string): number => (text.trim() === 'max' ? 0 : Number(tex
 
 /** The figures of a container's cgroup, read from its files. */
 export async function readContainerStats(procsFile: string): Promise<ContainerStatsResult> {
-  const dir = procsFile.slice(0, procsFile.lastIndexOf('/'));
+  const dir = dirname(procsFile);
   const read = (file: string) => readFile(join(dir, file), 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? '' : Promise.reject(e)));
   const [cpuText, memText, eventsText, current, max, pidsCurrent, pidsMax] = await Promise.all(['cpu.stat', 'memory.stat', 'memory.events', 'memory.current', 'memory.max', 'pids.current', 'pids.max'].map(read));
   const cpu = parseFlatKeyed(cpuText ?? '');
@@ -141,7 +141,7 @@ export async function readContainerStats(procsFile: string): Promise<ContainerSt
  * removal by the kernel itself; SIGKILL still reaches frozen processes.
  */
 export async function freezeContainerCgroup(procsFile: string, frozen: boolean, waitMs = FREEZE_WAIT_MS): Promise<void> {
-  const dir = procsFile.slice(0, procsFile.lastIndexOf('/'));
+  const dir = dirname(procsFile);
   await writeFile(join(dir, 'cgroup.freeze'), frozen ? '1' : '0');
   const deadline = Date.now() + waitMs;
   for (;;) {

@@ -296,16 +296,21 @@ export class ContainerRegistry {
     this.process(containerId, execId).closeStdin();
   }
 
+  /** A container's cgroup (its cgroup.procs); an agent run on a host for tests makes none. */
+  private cgroupOf(containerId: string): string {
+    const c = this.get(containerId);
+    if (!c.cgroupProcs) throw new AgentError('FAILED_PRECONDITION', `container "${containerId}" has no cgroup (this agent makes none)`);
+    return c.cgroupProcs;
+  }
+
   /**
    * New limits on its cgroup. A memory limit below what the container uses makes the kernel reclaim and,
    * failing that, OOM-kill in the container (cgroup v2), as on a node under runc.
    */
   async update(containerId: string, r: ContainerResources): Promise<void> {
-    const c = this.get(containerId);
-    if (!c.cgroupProcs) throw new AgentError('FAILED_PRECONDITION', `container "${containerId}" has no cgroup (this agent makes none)`);
     // The kernel's own checks (a quota beyond its range) come back as EINVAL: bad input, said so. Limits
     // written before the one refused stay, as with runc's update.
-    await setContainerLimits(c.cgroupProcs, r).catch((e: NodeJS.ErrnoException) => {
+    await setContainerLimits(this.cgroupOf(containerId), r).catch((e: NodeJS.ErrnoException) => {
       throw new AgentError(e.code === 'EINVAL' ? 'INVALID_ARGUMENT' : 'INTERNAL', `cannot set the limits of container "${containerId}": ${e.message}`);
     });
     this.deps.log.info({ containerId, resources: r }, 'container limits updated');
@@ -313,9 +318,7 @@ export class ContainerRegistry {
 
   /** Freezes every process of the container, or thaws them (containerd's Pause and Resume). */
   async freeze(containerId: string, frozen: boolean): Promise<void> {
-    const c = this.get(containerId);
-    if (!c.cgroupProcs) throw new AgentError('FAILED_PRECONDITION', `container "${containerId}" has no cgroup to freeze (this agent makes none)`);
-    await freezeContainerCgroup(c.cgroupProcs, frozen).catch((e: Error) => {
+    await freezeContainerCgroup(this.cgroupOf(containerId), frozen).catch((e: Error) => {
       throw new AgentError('INTERNAL', `container "${containerId}": ${e.message}`);
     });
     this.deps.log.info({ containerId, frozen }, frozen ? 'container frozen' : 'container thawed');
@@ -323,9 +326,7 @@ export class ContainerRegistry {
 
   /** Its cgroup's figures; none where the agent makes no cgroups. */
   async stats(containerId: string): Promise<ContainerStatsResult> {
-    const c = this.get(containerId);
-    if (!c.cgroupProcs) throw new AgentError('FAILED_PRECONDITION', `container "${containerId}" has no cgroup (this agent makes none)`);
-    return readContainerStats(c.cgroupProcs);
+    return readContainerStats(this.cgroupOf(containerId));
   }
 
   async delete(containerId: string, force: boolean): Promise<void> {

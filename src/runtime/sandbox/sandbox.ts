@@ -593,6 +593,12 @@ export class Sandbox {
     else if ((e.event === 'stdout' || e.event === 'stderr') && e.execId === e.containerId) this.containers.get(e.containerId)?.output?.(e.event, Buffer.from(e.data, 'base64'));
   }
 
+  /** Its agent's client, once the guest answered: what every guest call goes through. */
+  private connected(): AgentClient {
+    if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
+    return this.agent;
+  }
+
   private container(id: string | undefined): SandboxContainer {
     if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
     const c = this.containers.get(id ?? MAIN);
@@ -653,29 +659,25 @@ export class Sandbox {
   /** Freezes every process of a container (the sandbox's own unless `container` names another), or thaws them. */
   async freezeContainer(frozen: boolean, container?: string): Promise<void> {
     const c = this.container(container);
-    if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
-    await this.agent.call('freezeContainer', { containerId: c.id, frozen });
+    await this.connected().call('freezeContainer', { containerId: c.id, frozen });
   }
 
   /** Sets the window size of a process's terminal: a container's own (no `execId`) or one of its execs. */
   async resizeTerminal(rows: number, cols: number, container?: string, execId?: string): Promise<void> {
     const c = this.container(container);
-    if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
-    await this.agent.call('resizeTerminal', { containerId: c.id, execId: execId ?? c.id, rows, cols });
+    await this.connected().call('resizeTerminal', { containerId: c.id, execId: execId ?? c.id, rows, cols });
   }
 
   /** New limits for a container's cgroup in the guest (the VM keeps its size). */
   async updateContainer(resources: ContainerResources, container?: string): Promise<void> {
     const c = this.container(container);
-    if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
-    await this.agent.call('updateContainer', { containerId: c.id, resources });
+    await this.connected().call('updateContainer', { containerId: c.id, resources });
   }
 
   /** The figures of a container's cgroup in the guest (the sandbox's own unless `container` names another). */
   async stats(container?: string, timeoutMs?: number): Promise<OpResult<'containerStats'>> {
     const c = this.container(container);
-    if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
-    return this.agent.call('containerStats', { containerId: c.id }, timeoutMs);
+    return this.connected().call('containerStats', { containerId: c.id }, timeoutMs);
   }
 
   /** Feeds a container process's stdin (the sandbox's own unless `container` names another); `end` closes it (the process sees EOF). */
@@ -767,10 +769,7 @@ export class Sandbox {
 
   /** What its monitor's /metrics reads: the VM's process, the guest, each container's cgroup. */
   private metricsSource(): SandboxMetricsSource {
-    const agent = () => {
-      if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${this.id} is not created`);
-      return this.agent;
-    };
+    const agent = () => this.connected();
     return {
       vmPid: () => this.vm?.pid,
       guestInfo: () => agent().call('guestInfo', {}, METRICS_AGENT_MS),
@@ -782,12 +781,7 @@ export class Sandbox {
   }
 
   volumeOps(): DirectVolumeOps {
-    const sandbox = this.id;
-    const agent = () => {
-      if (!this.agent) throw new PassvolError('PV_ERR_FAILED_PRECONDITION', `sandbox ${sandbox} is not created`);
-      return this.agent;
-    };
-    return directVolumeOps({ sandbox, attached: () => this.attached, agent, vm: () => this.vm! });
+    return directVolumeOps({ sandbox: this.id, attached: () => this.attached, agent: () => this.connected(), vm: () => this.vm! });
   }
 
   /** Unmounts and unplugs every volume, stops the VM and the monitor, releases bindings. Idempotent. */
